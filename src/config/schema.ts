@@ -23,7 +23,8 @@ import {
 /** A string parsed by `parse`; `expected` completes "must be …" in the error message. */
 function parsedString<T>(parse: (text: string) => T | undefined, expected: string, description: string) {
   return z
-    .string()
+    // A number where a string is expected (`timeout: 60`) gets the format, not "must be a string".
+    .string({ error: (issue) => (issue.input === undefined ? undefined : `must be ${expected}`) })
     .describe(description)
     .transform((text, ctx): T => {
       const value = parse(text);
@@ -221,8 +222,21 @@ const otpSchema = z.strictObject({
   max_failures_per_email: rate('Wrong codes for one address, then locked').prefault('10/1h'),
 });
 
+/** `smtp://` or `smtps://` with a host; credentials are allowed (they are never echoed). */
+function isSmtpUrl(text: string): boolean {
+  try {
+    const url = new URL(text.trim());
+    return (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 const smtpSchema = z.strictObject({
-  url: z.string().optional(),
+  url: z
+    .string()
+    .refine(isSmtpUrl, 'must be a URL like smtp://user:password@mail.example.com:587 (or smtps://)')
+    .optional(),
   host: z.string().optional(),
   port: z.number().int().min(1).max(65535).optional(),
   secure: z.boolean().optional(),

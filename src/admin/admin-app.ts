@@ -1,0 +1,58 @@
+/**
+ * The admin listener (SPEC section 3): `/healthz` (the process is up), `/readyz` (200 only
+ * when the config and the session store are usable, 503 while draining), `/metrics`
+ * (Prometheus text). It listens on loopback by default and never on the guests' port.
+ */
+import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
+
+export interface ReadinessCheck {
+  readonly name: string;
+  /** Resolves to '' when ready, or a short reason. */
+  readonly check: () => Promise<string> | string;
+}
+
+export interface AdminAppDeps {
+  readonly registry: Registry;
+  readonly readinessChecks: readonly ReadinessCheck[];
+}
+
+export function createAdminApp(deps: AdminAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((_req, res, next) => {
+    res.setHeader('cache-control', 'no-store');
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    let ready = true;
+    for (const { name, check } of deps.readinessChecks) {
+      let problem: string;
+      try {
+        problem = await check();
+      } catch (error) {
+        problem = error instanceof Error ? error.message : 'failed';
+      }
+      checks[name] = problem || 'ok';
+      if (problem) ready = false;
+    }
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', deps.registry.contentType);
+    res.send(await deps.registry.metrics());
+  });
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found' });
+  });
+  return app;
+}

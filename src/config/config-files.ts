@@ -1,0 +1,53 @@
+/**
+ * The second validation pass: files the config names (CA bundles) must be readable, and file
+ * paths are made absolute against the config file's directory, so the gateway behaves the
+ * same whatever directory it was started from.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { GatewayConfig } from './schema.js';
+import { valueAt } from './describe-schema-issues.js';
+import type { ConfigPath } from './yaml-locations.js';
+
+/** A file path as written in the config, with where it was written. */
+export interface ConfigFileReference {
+  readonly path: ConfigPath;
+  readonly file: string;
+}
+
+/** The CA files named in the (unvalidated) input: `routes[i].tls.ca` and `mail.smtp.tls.ca`. */
+export function listCaFileReferences(input: unknown): ConfigFileReference[] {
+  const routes = valueAt(input, ['routes']);
+  const paths: ConfigPath[] = [
+    ...(Array.isArray(routes) ? routes.map((_route, index): ConfigPath => ['routes', index, 'tls', 'ca']) : []),
+    ['mail', 'smtp', 'tls', 'ca'],
+  ];
+  return paths.flatMap((path) => {
+    const file = valueAt(input, path);
+    return typeof file === 'string' && file.trim() !== '' ? [{ path, file }] : [];
+  });
+}
+
+/** Why `file` cannot be read as a regular file, or undefined when it can. */
+export function explainUnreadableFile(file: string): string | undefined {
+  try {
+    if (!statSync(file).isFile()) return `${file} is not a regular file`;
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `${file} does not exist`;
+    if (code === 'EACCES') return `${file} is not readable (permission denied)`;
+    return `${file} cannot be read (${code ?? String(error)})`;
+  }
+}
+
+/** Makes the file paths of a freshly parsed (not yet frozen) config absolute, in place. */
+export function resolveConfigFilePaths(config: GatewayConfig, baseDir: string): void {
+  for (const route of config.routes) {
+    if (route.tls.ca) route.tls.ca = resolve(baseDir, route.tls.ca);
+  }
+  const smtpTls = config.mail.smtp?.tls;
+  if (smtpTls?.ca) smtpTls.ca = resolve(baseDir, smtpTls.ca);
+  if (config.invitations.file) config.invitations.file = resolve(baseDir, config.invitations.file);
+}

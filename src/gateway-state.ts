@@ -1,0 +1,36 @@
+/**
+ * The immutable view of one loaded config that request handling reads. A reload builds a
+ * new state and swaps it in one assignment: requests in flight keep the state they started
+ * with, new requests see the new one.
+ */
+import type { GatewayConfig } from './config/schema.js';
+import { createRouteTable, type RouteTable } from './routes/route-table.js';
+import { buildRouteRuntime, type BuiltinUpstreamPorts, type RouteRuntime } from './proxy/route-runtime.js';
+import type { UpstreamAgentPool } from './proxy/upstream-agents.js';
+import { createProxyTrust, type ProxyTrust } from './proxy/forwarded-headers.js';
+import { computeGatewayPageHeaders, type HeaderList } from './http/security-headers.js';
+
+export interface GatewayState {
+  readonly config: GatewayConfig;
+  readonly routeTable: RouteTable;
+  /** Runtime of each route, by index in config.routes. */
+  readonly routes: readonly RouteRuntime[];
+  /** `hostname:port` of every configured route, for the /.gatehouse/ pages. */
+  readonly knownHosts: ReadonlySet<string>;
+  readonly proxyTrust: ProxyTrust;
+  readonly pageHeaders: HeaderList;
+}
+
+/** Builds the state for a validated config. */
+export function buildGatewayState(config: GatewayConfig, agents: UpstreamAgentPool, builtins: BuiltinUpstreamPorts): GatewayState {
+  const routes = config.routes.map((route) => buildRouteRuntime(route, agents, builtins));
+  agents.retainOnly(new Set(routes.map((route) => route.agent)));
+  return {
+    config,
+    routeTable: createRouteTable(config.routes),
+    routes,
+    knownHosts: new Set(config.routes.map((route) => `${route.from.hostname}:${route.from.port}`)),
+    proxyTrust: createProxyTrust(config.trust_proxy),
+    pageHeaders: computeGatewayPageHeaders(),
+  };
+}

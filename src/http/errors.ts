@@ -1,0 +1,31 @@
+/**
+ * The errors the gateway answers itself, with a stable `code` (documented in the README's
+ * "Error codes" table, kept true by a test), the HTTP status and the text a user sees.
+ * Logs get the detail; users get this text and a request id, never internal addresses.
+ */
+export const GATEWAY_ERRORS = {
+  bad_request: { status: 400, title: 'Bad request', message: 'The address of this request is not valid.' },
+  unknown_route: { status: 404, title: 'Not found', message: 'There is no application at this address.' },
+  unauthenticated: { status: 401, title: 'Sign-in required', message: 'You need to sign in to use this application.' },
+  websockets_disabled: { status: 403, title: 'WebSockets disabled', message: 'This application does not accept WebSocket connections here.' },
+  upstream_unreachable: { status: 502, title: 'Application unavailable', message: 'The application behind this address could not be reached. Try again in a moment.' },
+  upstream_timeout: { status: 504, title: 'Application timed out', message: 'The application did not answer in time. Try again in a moment.' },
+  shutting_down: { status: 503, title: 'Restarting', message: 'The gateway is restarting. Try again in a moment.' },
+  internal: { status: 500, title: 'Something went wrong', message: 'The gateway could not handle this request.' },
+} as const;
+
+export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
+
+/** An error with a code the gateway knows how to render. `expose` = the message may be shown. */
+export class GatewayError extends Error {
+  readonly status: number;
+  readonly expose: boolean;
+  constructor(
+    readonly code: GatewayErrorCode,
+    detail?: string,
+  ) {
+    super(detail ?? GATEWAY_ERRORS[code].message);
+    this.status = GATEWAY_ERRORS[code].status;
+    this.expose = this.status < 500;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * WebSocket upgrades: the same checks as `handle-request.ts`, in the same order, answered
+ * on the raw socket. A protected path without a session is refused with 401 before
+ * anything reaches the upstream.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { Logger } from '../log/logger.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
+import type { GatewayState } from '../gateway-state.js';
+import type { ProxyEngine } from '../proxy/proxy-engine.js';
+import { normalizeRequestTarget } from '../routes/normalize-path.js';
+import { parseHostHeader } from '../routes/host-header.js';
+import { effectiveHost, effectiveProtocol, peerAddress, setForwardedHeaders } from '../proxy/forwarded-headers.js';
+import { stripHopByHopRequestHeaders } from '../proxy/hop-by-hop.js';
+import { stripSpoofableHeaders } from '../proxy/spoofable-headers.js';
+import { setIdentityHeaders } from '../proxy/identity-headers.js';
+import { assignRequestId } from './request-context.js';
+import { GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
+import { isGatehousePath } from './handle-request.js';
+
+export interface UpgradeHandlerDeps {
+  readonly getState: () => GatewayState;
+  readonly proxy: ProxyEngine;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  /** Every proxied WebSocket's client socket, so shutdown can end them. */
+  readonly openSockets: Set<Duplex>;
+}
+
+function refuseUpgrade(socket: Duplex, code: GatewayErrorCode, requestId: string): void {
+  const { status, title, message } = GATEWAY_ERRORS[code];
+  const body = JSON.stringify({ error: code, message, request_id: requestId });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Builds the listener's `upgrade` handler. */
+export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const { proxy, metrics, logger } = deps;
+
+  return function handleUpgrade(req, socket, head) {
+    const state = deps.getState();
+    const trusted = state.proxyTrust.isTrusted(req.socket);
+    const requestId = assignRequestId(req, trusted);
+    socket.on('error', () => socket.destroy());
+
+    const refuse = (code: GatewayErrorCode, outcome: string, routeName = ''): void => {
+      logger.info({ event: 'websocket.refused', req_id: requestId, route: routeName || undefined, status: GATEWAY_ERRORS[code].status, outcome });
+      metrics.countRequest(routeName, GATEWAY_ERRORS[code].status);
+      refuseUpgrade(socket, code, requestId);
+    };
+
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return refuse('bad_request', 'not a websocket upgrade');
+    const target = normalizeRequestTarget(req.url ?? '');
+    if (!target.ok) return refuse('bad_request', `bad target: ${target.reason}`);
+    const protocol = effectiveProtocol(req, trusted);
+    const hostHeader = effectiveHost(req, trusted);
+    const host = parseHostHeader(hostHeader, protocol === 'https' ? 443 : 80);
+    if (!host) return refuse('bad_request', 'bad host');
+    if (isGatehousePath(target.path)) return refuse('unknown_route', 'gatehouse path');
+    const match = state.routeTable.match(host.hostname, host.port, target.path, target.query);
+    if (!match) return refuse('unknown_route', 'no route');
+    const route = state.routes[match.index]!;
+    if (!route.config.websockets) return refuse('websockets_disabled', 'websockets off', route.name);
+    // Sign-in is not built yet, so a protected path never gets a WebSocket.
+    if (!match.isPublic) return refuse('unauthenticated', 'no session', route.name);
+
+    const headers = req.headers;
+    stripHopByHopRequestHeaders(headers, true);
+    stripSpoofableHeaders(headers, route.spoofableHeaders);
+    setForwardedHeaders(headers, { address: peerAddress(req), protocol, host: hostHeader, trusted });
+    setIdentityHeaders(headers, undefined, route.name, route.headerTemplates);
+    headers['x-request-id'] = requestId;
+    if (!route.config.preserve_host) headers.host = route.upstreamHostHeader;
+    req.url = match.upstreamTarget;
+
+    metrics.websocketOpened(route.name);
+    deps.openSockets.add(socket);
+    socket.once('close', () => {
+      deps.openSockets.delete(socket);
+      metrics.websocketClosed(route.name);
+    });
+    logger.info({ event: 'websocket.opened', req_id: requestId, route: route.name, path: target.path });
+    proxy.forwardUpgrade(req, socket, head, route, (error) => {
+      logger.warn({ event: 'upstream.failed', req_id: requestId, route: route.name, failure: 'websocket', error: error.message });
+      // Nothing relayed yet: the client still waits for a handshake answer, so give it a 502.
+      if (socket.writable && (socket as Socket).bytesWritten === 0) refuseUpgrade(socket, 'upstream_unreachable', requestId);
+      else socket.destroy();
+    });
+  };
+}

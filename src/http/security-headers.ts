@@ -1,0 +1,56 @@
+/**
+ * Security headers for the gateway's own pages, computed once from helmet so the proxied
+ * hot path can apply them with a loop instead of running middleware. They are never added
+ * to or removed from upstream responses (SPEC section 5).
+ */
+import helmet, { type HelmetOptions } from 'helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export const GATEWAY_PAGE_HELMET_OPTIONS: Readonly<HelmetOptions> = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      'default-src': ["'none'"],
+      'style-src': ["'self'"],
+      'img-src': ["'self'", 'data:', 'https:'],
+      'form-action': ["'self'"],
+      'frame-ancestors': ["'none'"],
+      'base-uri': ["'none'"],
+    },
+  },
+  // Pages may be served over plain http in development; HSTS belongs to the TLS terminator.
+  strictTransportSecurity: false,
+};
+
+export type HeaderList = ReadonlyArray<readonly [string, string]>;
+
+/** Runs helmet once against a recording response and returns the headers it set. */
+export function computeGatewayPageHeaders(options: HelmetOptions = GATEWAY_PAGE_HELMET_OPTIONS): HeaderList {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader(name: string, value: string | number | readonly string[]) {
+      headers.set(name.toLowerCase(), Array.isArray(value) ? value.join(', ') : String(value));
+    },
+    removeHeader(name: string) {
+      headers.delete(name.toLowerCase());
+    },
+    getHeader(name: string) {
+      return headers.get(name.toLowerCase());
+    },
+  };
+  let error: unknown;
+  helmet(options)(
+    { headers: {}, method: 'GET', url: '/' } as unknown as IncomingMessage,
+    recorder as unknown as ServerResponse,
+    (err?: unknown) => {
+      error = err;
+    },
+  );
+  if (error) throw error;
+  return [...headers.entries()];
+}
+
+/** Sets precomputed page headers on a response. */
+export function applyHeaders(res: ServerResponse, headers: HeaderList): void {
+  for (const [name, value] of headers) res.setHeader(name, value);
+}

@@ -1,0 +1,103 @@
+/**
+ * `gatehouse serve`: load and check the config, listen, and handle signals (SIGTERM/SIGINT:
+ * graceful shutdown; SIGHUP: reload, keeping the old config if the new one is invalid).
+ */
+import { loadConfigFile, ConfigError } from './config/load-config.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { buildGateway, type Gateway } from './gateway.js';
+import type { ListenAddress } from './config/values.js';
+
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface ServeOptions {
+  readonly configFile: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly logger?: Logger;
+}
+
+function describeListen(address: ListenAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** Explains a failed listen in one line (port taken, no permission, bad address). */
+export function describeListenError(error: NodeJS.ErrnoException, address: string): string {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `cannot listen on ${address}: the address is already in use (is another gateway running?)`;
+    case 'EACCES':
+      return `cannot listen on ${address}: permission denied (ports below 1024 need privileges)`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${address}: this machine has no such address`;
+    default:
+      return `cannot listen on ${address}: ${error.message}`;
+  }
+}
+
+/** Runs the gateway until a signal stops it. Resolves with the process exit code. */
+export async function serve(options: ServeOptions): Promise<number> {
+  const env = options.env ?? process.env;
+  let loaded;
+  try {
+    loaded = loadConfigFile(options.configFile, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`gatehouse: invalid config ${options.configFile}:\n${error.errors.map((line) => `  ${line}`).join('\n')}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const logger = options.logger ?? createLogger();
+  for (const warning of loaded.warnings) logger.warn({ event: 'config.warning' }, warning);
+
+  const gateway: Gateway = await buildGateway(loaded.config, { logger });
+  let addresses;
+  try {
+    addresses = await gateway.listen();
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException;
+    const config = loaded.config;
+    const which = err.message.includes(String(config.admin.listen?.port)) && config.admin.listen ? describeListen(config.admin.listen) : describeListen(config.listen);
+    process.stderr.write(`gatehouse: ${describeListenError(err, which)}\n`);
+    await gateway.shutdown(0);
+    logger.flush();
+    return 1;
+  }
+  logger.info(
+    { event: 'gateway.started', config: loaded.file, port: addresses.port, admin_port: addresses.adminPort, routes: loaded.config.routes.map((r) => r.name) },
+    `gatehouse listening on ${describeListen({ host: loaded.config.listen.host, port: addresses.port })}`,
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ event: 'gateway.stopping', signal }, 'finishing in-flight requests');
+      gateway.shutdown(SHUTDOWN_GRACE_MS).then(
+        () => {
+          logger.info({ event: 'gateway.stopped' });
+          logger.flush();
+          resolve(0);
+        },
+        (error: unknown) => {
+          logger.error({ event: 'gateway.stop_failed', error: String(error) });
+          logger.flush();
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => {
+      try {
+        const reloaded = loadConfigFile(options.configFile, env);
+        gateway.reload(reloaded.config);
+        for (const warning of reloaded.warnings) logger.warn({ event: 'config.warning' }, warning);
+        logger.info({ event: 'config.reloaded', config: reloaded.file, routes: reloaded.config.routes.map((r) => r.name) });
+      } catch (error) {
+        const errors = error instanceof ConfigError ? error.errors : [String(error)];
+        logger.error({ event: 'config.reload_failed', errors }, 'new config is invalid; still running on the previous one');
+      }
+    });
+  });
+}

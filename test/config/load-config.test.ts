@@ -1,0 +1,382 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, defaultConfigFile, loadConfigFile, parseConfigText } from '../../src/config/load-config.js';
+
+/** Joins lines so that a test can count them: element i is line i + 1. */
+const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
+
+const MINIMAL = yaml(
+  'routes:',
+  '  - name: wiki',
+  '    from: http://localhost:8080/',
+  '    to: builtin:whoami',
+  '    allow: ["*@example.com"]',
+);
+
+/** The error lines for `text`, failing the test when it is valid. */
+function errorsOf(text: string, env: NodeJS.ProcessEnv = {}, baseDir?: string): readonly string[] {
+  try {
+    parseConfigText(text, 'gateway.yaml', env, baseDir);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    assert.equal(error.message, error.errors.join('\n'));
+    return error.errors;
+  }
+  assert.fail('expected the config to be rejected');
+}
+
+describe('a valid config', () => {
+  test('a minimal config loads with every default filled in', () => {
+    const { config, file } = parseConfigText(MINIMAL, 'gateway.yaml', {});
+    assert.equal(file, 'gateway.yaml');
+    assert.deepEqual(config.listen, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9090 }, token: '' });
+    assert.deepEqual(config.trust_proxy, []);
+    assert.deepEqual(config.session.secret, []);
+    assert.equal(config.session.lifetime, 24 * 3_600_000);
+    assert.equal(config.session.idle_timeout, null);
+    assert.deepEqual(config.session.cookie, { name: 'gatehouse', domain: '', secure: 'auto', same_site: 'lax' });
+    assert.equal(config.session.store, 'memory');
+    assert.equal(config.otp.digits, 6);
+    assert.equal(config.otp.ttl, 600_000);
+    assert.deepEqual(config.otp.max_per_email, { count: 5, windowMs: 3_600_000 });
+    assert.equal(config.mail.transport, 'log');
+    const route = config.routes[0]!;
+    assert.deepEqual(route.allow, [{ kind: 'domain', domain: 'example.com' }]);
+    assert.equal(route.timeout, 60_000);
+    assert.equal(route.websockets, true);
+    assert.equal(route.max_session_age, null);
+    assert.deepEqual(route.tls, { ca: '', insecure_skip_verify: false });
+    assert.equal(route.from.origin, 'http://localhost:8080');
+  });
+
+  test('the returned config is deep-frozen', () => {
+    const loaded = parseConfigText(MINIMAL, 'gateway.yaml', {});
+    for (const value of [loaded, loaded.config, loaded.warnings, loaded.config.routes, loaded.config.routes[0]!.allow, loaded.config.routes[0]!.from, loaded.config.session.cookie]) {
+      assert.ok(Object.isFrozen(value));
+    }
+    assert.throws(() => {
+      (loaded.config.session.cookie as { name: string }).name = 'evil';
+    }, TypeError);
+  });
+});
+
+describe('each kind of error names the file, line and path', () => {
+  const cases: { name: string; text: string; errors: string[] }[] = [
+    {
+      name: 'a malformed allow entry shows the offending value',
+      text: MINIMAL.replace('"*@example.com"', '"bob@"'),
+      errors: ['gateway.yaml:5 routes[0].allow[0]: must be an email address, *@domain, group:NAME, invited or "*" (got "bob@")'],
+    },
+    {
+      name: 'a string where a number is expected says so',
+      text: MINIMAL + yaml('otp:', '  digits: six'),
+      errors: ['gateway.yaml:7 otp.digits: must be a number (got "six")'],
+    },
+    {
+      name: 'a fraction where a whole number is expected says so',
+      text: MINIMAL + yaml('otp:', '  max_attempts: 2.5'),
+      errors: ['gateway.yaml:7 otp.max_attempts: must be a whole number (got 2.5)'],
+    },
+    {
+      name: 'a number below the minimum names the minimum',
+      text: MINIMAL + yaml('otp:', '  digits: 4'),
+      errors: ['gateway.yaml:7 otp.digits: must be at least 6 (got 4)'],
+    },
+    {
+      name: 'a number above the maximum names the maximum',
+      text: MINIMAL + yaml('otp:', '  digits: 11'),
+      errors: ['gateway.yaml:7 otp.digits: must be at most 10 (got 11)'],
+    },
+    {
+      name: 'a non-boolean where a boolean is expected asks for true or false',
+      text: MINIMAL + yaml('    websockets: "yes"'),
+      errors: ['gateway.yaml:6 routes[0].websockets: must be true or false (got "yes")'],
+    },
+    {
+      name: 'a value outside an enum lists the choices',
+      text: MINIMAL + yaml('session:', '  cookie:', '    same_site: loose'),
+      errors: ['gateway.yaml:8 session.cookie.same_site: must be one of lax, strict, none (got "loose")'],
+    },
+    {
+      name: 'a value matching no branch of a union lists every branch',
+      text: MINIMAL + yaml('session:', '  cookie:', '    secure: maybe'),
+      errors: ['gateway.yaml:8 session.cookie.secure: must be "auto" or true or false (got "maybe")'],
+    },
+    {
+      name: 'an error inside the union branch the user chose is reported at its own path',
+      text: MINIMAL + yaml('session:', '  secret: "0123456789abcdef0123456789abcdef"', '  store:', '    redis:', '      url: 5'),
+      errors: ['gateway.yaml:10 session.store.redis.url: must be a string (got 5)'],
+    },
+    {
+      name: 'a number where a duration is expected asks for a duration',
+      text: MINIMAL + yaml('    timeout: 60'),
+      errors: ['gateway.yaml:6 routes[0].timeout: must be a duration like 90s, 10m, 24h or 7d (got 60)'],
+    },
+    {
+      name: 'a missing required key is reported at its parent object',
+      text: yaml('routes:', '  - name: wiki', '    from: http://localhost:8080/', '    allow: ["*@example.com"]'),
+      errors: ['gateway.yaml:2 routes[0].to: is required'],
+    },
+    {
+      name: 'a file without routes is reported at the top level',
+      text: yaml('# no routes yet', 'listen: 0.0.0.0:8080'),
+      errors: ['gateway.yaml:2 routes: is required'],
+    },
+    {
+      name: 'an empty routes list must list a route',
+      text: yaml('routes: []'),
+      errors: ['gateway.yaml:1 routes: must list at least one route'],
+    },
+    {
+      name: 'a key with no value shows null',
+      text: yaml('routes:', '  - name: wiki', '    from: http://localhost:8080/', '    to: builtin:whoami', '    allow:'),
+      errors: ['gateway.yaml:5 routes[0].allow: must be a list (got null)'],
+    },
+    {
+      name: 'an unknown key close to a known one gets a hint',
+      text: MINIMAL + yaml('    alow: ["bob@example.com"]'),
+      errors: ['gateway.yaml:6 routes[0].alow: unknown key "alow", did you mean "allow"?'],
+    },
+    {
+      name: 'an unknown key spelt with dashes is matched to its underscore form',
+      text: MINIMAL + yaml('    strip-prefix: true'),
+      errors: ['gateway.yaml:6 routes[0].strip-prefix: unknown key "strip-prefix", did you mean "strip_prefix"?'],
+    },
+    {
+      name: 'an unknown key far from every known key gets no hint',
+      text: yaml('colour: blue') + MINIMAL,
+      errors: ['gateway.yaml:1 colour: unknown key "colour"'],
+    },
+    {
+      name: 'an unknown key inside a union branch is found with its hint',
+      text: MINIMAL + yaml('session:', '  secret: "0123456789abcdef0123456789abcdef"', '  store:', '    redis:', '      prefx: "gh:"'),
+      errors: ['gateway.yaml:10 session.store.redis.prefx: unknown key "prefx", did you mean "prefix"?'],
+    },
+    {
+      name: 'an invalid record key is reported on the key',
+      text: MINIMAL + yaml('    headers:', '      X Remote User: "{email}"'),
+      errors: ['gateway.yaml:7 routes[0].headers["X Remote User"]: key must be a valid HTTP header name (got "X Remote User")'],
+    },
+    {
+      name: 'a cross-field rule reports the later duplicate',
+      text: MINIMAL + yaml('  - name: wiki', '    from: http://other.localhost:8080/', '    to: builtin:whoami', '    allow: ["*@example.com"]'),
+      errors: ['gateway.yaml:6 routes[1].name: duplicates routes[0].name (got "wiki")'],
+    },
+    {
+      name: 'a YAML syntax error is reported with its line',
+      text: yaml('routes:', '  - name: "wiki', '    from: x'),
+      errors: ['gateway.yaml:4 YAML syntax error: Missing closing "quote'],
+    },
+    {
+      name: 'a duplicate key is reported with its line',
+      text: MINIMAL + yaml('    allow: ["*"]'),
+      errors: ['gateway.yaml:6 duplicate key "allow": a key may appear only once in a mapping'],
+    },
+    {
+      name: 'an empty file says it is empty',
+      text: '# nothing here\n',
+      errors: ['gateway.yaml:1 (top level): is empty: a config needs at least a routes list'],
+    },
+    {
+      name: 'a list at the top level asks for a mapping',
+      text: yaml('- name: wiki'),
+      errors: ['gateway.yaml:1 (top level): must be a mapping (key: value pairs)'],
+    },
+  ];
+  for (const { name, text, errors } of cases) {
+    test(name, () => assert.deepEqual(errorsOf(text), errors));
+  }
+
+  test('every problem in a file is reported at once, sorted by line', () => {
+    const text = yaml(
+      'otp:',
+      '  digits: 4',
+      'routes:',
+      '  - name: wiki',
+      '    from: http://localhost:8080/',
+      '    to: ftp://files',
+      '    allow: ["bob@", "*@example.com", "alice@"]',
+      '    websocket: true',
+      'session:',
+      '  cookie:',
+      '    same_site: loose',
+    );
+    assert.deepEqual(errorsOf(text), [
+      'gateway.yaml:2 otp.digits: must be at least 6 (got 4)',
+      'gateway.yaml:6 routes[0].to: must be builtin:whoami or an http(s) URL like http://10.0.0.5:3000 (no query or credentials) (got "ftp://files")',
+      'gateway.yaml:7 routes[0].allow[0]: must be an email address, *@domain, group:NAME, invited or "*" (got "bob@")',
+      'gateway.yaml:7 routes[0].allow[2]: must be an email address, *@domain, group:NAME, invited or "*" (got "alice@")',
+      'gateway.yaml:8 routes[0].websocket: unknown key "websocket", did you mean "websockets"?',
+      'gateway.yaml:11 session.cookie.same_site: must be one of lax, strict, none (got "loose")',
+    ]);
+  });
+});
+
+describe('secrets never appear in error messages', () => {
+  const PASSWORD = 'hunter2-Pa55word';
+  const SHORT_SECRET = 's3cr3t-10c';
+  const cases: { name: string; text: string; env?: NodeJS.ProcessEnv; secrets: string[]; errors: string[] }[] = [
+    {
+      name: 'a too-short session secret and a bad SMTP URL with a password are reported without their values',
+      text:
+        MINIMAL +
+        yaml('session:', `  secret: ${SHORT_SECRET}`, 'mail:', '  transport: smtp', '  smtp:', `    url: smtp//bob:${PASSWORD}@mail.example.com:587`),
+      secrets: [SHORT_SECRET, PASSWORD],
+      errors: [
+        'gateway.yaml:7 session.secret: must be at least 32 characters long (got a hidden value)',
+        'gateway.yaml:11 mail.smtp.url: must be a URL like smtp://user:password@mail.example.com:587 (or smtps://) (got a hidden value)',
+      ],
+    },
+    {
+      name: 'a secret in a rotation list is hidden',
+      text: MINIMAL + yaml('session:', '  secret:', `    - ${SHORT_SECRET}`),
+      secrets: [SHORT_SECRET],
+      errors: ['gateway.yaml:8 session.secret[0]: must be at least 32 characters long (got a hidden value)'],
+    },
+    {
+      name: 'an SMTP password of the wrong type is hidden',
+      text: MINIMAL + yaml('mail:', '  smtp:', '    host: mail.example.com', '    auth:', '      user: bob', '      pass: 1234567890'),
+      secrets: ['1234567890'],
+      errors: ['gateway.yaml:11 mail.smtp.auth.pass: must be a string (got a hidden value)'],
+    },
+    {
+      name: 'an admin token of the wrong type is hidden',
+      text: MINIMAL + yaml('admin:', '  token: 9876543210'),
+      secrets: ['9876543210'],
+      errors: ['gateway.yaml:7 admin.token: must be a string (got a hidden value)'],
+    },
+    {
+      name: 'an upstream URL with credentials is hidden',
+      text: MINIMAL.replace('builtin:whoami', `http://bob:${PASSWORD}@10.0.0.5:3000`),
+      secrets: [PASSWORD],
+      errors: [
+        'gateway.yaml:4 routes[0].to: must be builtin:whoami or an http(s) URL like http://10.0.0.5:3000 (no query or credentials) (got a hidden value)',
+      ],
+    },
+    {
+      name: 'a value that came from a secret environment variable is hidden wherever it lands',
+      text: MINIMAL + yaml('session:', '  cookie:', '    name: ${SESSION_TOKEN}'),
+      env: { SESSION_TOKEN: `${PASSWORD}!` },
+      secrets: [PASSWORD],
+      errors: ['gateway.yaml:8 session.cookie.name: must be letters, digits, "_" or "-" (got a hidden value)'],
+    },
+    {
+      name: 'a YAML syntax error does not quote the line holding a secret',
+      text: MINIMAL + yaml('session:', `  secret: "${PASSWORD}`),
+      secrets: [PASSWORD],
+      errors: ['gateway.yaml:8 YAML syntax error: Missing closing "quote'],
+    },
+  ];
+  for (const { name, text, env, secrets, errors } of cases) {
+    test(name, () => {
+      const reported = errorsOf(text, env);
+      assert.deepEqual(reported, errors);
+      for (const secret of secrets) assert.ok(!reported.join('\n').includes(secret), `${secret} leaked`);
+    });
+  }
+});
+
+describe('files named by the config', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+  writeFileSync(join(directory, 'ca.pem'), '-----BEGIN CERTIFICATE-----\n');
+  mkdirSync(join(directory, 'certs'));
+  const httpsRoute = (ca: string) =>
+    yaml(
+      'routes:',
+      '  - name: app',
+      '    from: http://localhost:8080/',
+      '    to: https://10.0.0.5:8443',
+      '    allow: ["*@example.com"]',
+      `    tls: { ca: ${ca} }`,
+    );
+
+  test('a readable CA file is returned as an absolute path, resolved against the config directory', () => {
+    const { config } = parseConfigText(httpsRoute('ca.pem'), 'gateway.yaml', {}, directory);
+    assert.equal(config.routes[0]!.tls.ca, join(directory, 'ca.pem'));
+  });
+
+  const failures = [
+    { name: 'a missing route CA file is an error', ca: 'missing.pem', reason: `${join(directory, 'missing.pem')} does not exist` },
+    { name: 'a directory as a route CA file is an error', ca: 'certs', reason: `${join(directory, 'certs')} is not a regular file` },
+  ];
+  for (const { name, ca, reason } of failures) {
+    test(name, () => {
+      assert.deepEqual(errorsOf(httpsRoute(ca), {}, directory), [
+        `gateway.yaml:6 routes[0].tls.ca: must be a readable file, but ${reason} (got ${JSON.stringify(ca)})`,
+      ]);
+    });
+  }
+
+  test('a missing SMTP CA file is an error too, alongside schema errors', () => {
+    const text = MINIMAL + yaml('otp:', '  digits: 3', 'mail:', '  smtp:', '    host: mail.example.com', '    tls:', '      ca: nope.pem');
+    assert.deepEqual(errorsOf(text, {}, directory), [
+      'gateway.yaml:7 otp.digits: must be at least 6 (got 3)',
+      `gateway.yaml:12 mail.smtp.tls.ca: must be a readable file, but ${join(directory, 'nope.pem')} does not exist (got "nope.pem")`,
+    ]);
+  });
+
+  test('the invitations file is resolved against the config directory and need not exist yet', () => {
+    const text = MINIMAL.replace('"*@example.com"', 'invited') + yaml('invitations:', '  file: guests.yaml');
+    const { config } = parseConfigText(text, 'gateway.yaml', {}, directory);
+    assert.equal(config.invitations.file, join(directory, 'guests.yaml'));
+  });
+
+  test('loadConfigFile resolves paths against the file and returns its absolute path', () => {
+    const file = join(directory, 'gateway.yaml');
+    writeFileSync(file, httpsRoute('ca.pem'));
+    const loaded = loadConfigFile(file, {});
+    assert.equal(loaded.file, file);
+    assert.equal(loaded.config.routes[0]!.tls.ca, join(directory, 'ca.pem'));
+    assert.ok(Object.isFrozen(loaded));
+  });
+
+  test('loadConfigFile names a missing file in its error', () => {
+    const file = join(directory, 'absent.yaml');
+    assert.throws(() => loadConfigFile(file, {}), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.errors, [`${file}: cannot read the config file: the file does not exist`]);
+      return true;
+    });
+  });
+
+  test('defaultConfigFile prefers GATEHOUSE_CONFIG, then gateway.yaml, then gateway.example.yaml', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'gatehouse-cwd-'));
+    assert.equal(defaultConfigFile({ GATEHOUSE_CONFIG: 'conf/gw.yaml' }, directory), join(directory, 'conf/gw.yaml'));
+    assert.equal(defaultConfigFile({}, directory), join(directory, 'gateway.yaml'));
+    assert.equal(defaultConfigFile({}, empty), join(empty, 'gateway.example.yaml'));
+  });
+});
+
+describe('warnings say the consequence', () => {
+  const quiet = yaml('session:', '  secret: "0123456789abcdef0123456789abcdef"', 'mail:', '  transport: smtp', '  smtp:', '    url: smtp://mail.example.com:587');
+  const cases: { name: string; text: string; warnings: string[] }[] = [
+    { name: 'a safe config has no warnings', text: MINIMAL + quiet, warnings: [] },
+    {
+      name: 'allowing "*" warns that anyone with an inbox can sign in',
+      text: MINIMAL.replace('"*@example.com"', '"*@example.com", "*"') + quiet,
+      warnings: ['gateway.yaml:5 routes[0].allow[1]: "*" means anyone with an inbox can sign in to route "wiki"'],
+    },
+    {
+      name: 'skipping upstream certificate checks warns of a man-in-the-middle',
+      text: MINIMAL.replace('builtin:whoami', 'https://10.0.0.5') + yaml('    tls: { insecure_skip_verify: true }') + quiet,
+      warnings: [
+        'gateway.yaml:6 routes[0].tls.insecure_skip_verify: the upstream certificate of route "wiki" is not verified: a man-in-the-middle can read and change its traffic',
+      ],
+    },
+    {
+      name: 'the log mail transport and a missing secret warn about development use and restarts',
+      text: MINIMAL + yaml('mail:', '  transport: log'),
+      warnings: [
+        'gateway.yaml:1 session.secret: is not set, so a random secret is made at each start: sessions end on restart',
+        'gateway.yaml:7 mail.transport: is "log": mails, sign-in codes included, are printed to the log; for development only, never in production',
+      ],
+    },
+  ];
+  for (const { name, text, warnings } of cases) {
+    test(name, () => assert.deepEqual(parseConfigText(text, 'gateway.yaml', {}).warnings, warnings));
+  }
+});
