@@ -19,6 +19,22 @@ import { createGatehouseApp } from './http/gatehouse-app.js';
 import { requestContextOf } from './http/request-context.js';
 import { createAdminApp } from './admin/admin-app.js';
 
+/** A listener could not be opened; `address` says which (`host:port`). */
+export class ListenError extends Error {
+  constructor(
+    readonly address: string,
+    readonly code: string | undefined,
+    cause: Error,
+  ) {
+    super(cause.message, { cause });
+    this.name = 'ListenError';
+  }
+}
+
+function formatAddress(address: { host: string; port: number }): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
 export interface GatewayDeps {
   readonly logger: Logger;
   /** Process metrics (CPU, memory, event loop) are on unless turned off (tests). */
@@ -112,7 +128,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
 
   async function listenOn(target: http.Server, address: { host: string; port: number }): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
+      const onError = (error: NodeJS.ErrnoException) => reject(new ListenError(formatAddress(address), error.code, error));
       target.once('error', onError);
       target.listen(address.port, address.host, () => {
         target.off('error', onError);

@@ -4,7 +4,7 @@
  */
 import { loadConfigFile, ConfigError } from './config/load-config.js';
 import { createLogger, type Logger } from './log/logger.js';
-import { buildGateway, type Gateway } from './gateway.js';
+import { buildGateway, ListenError, type Gateway } from './gateway.js';
 import type { ListenAddress } from './config/values.js';
 
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -20,7 +20,7 @@ function describeListen(address: ListenAddress): string {
 }
 
 /** Explains a failed listen in one line (port taken, no permission, bad address). */
-export function describeListenError(error: NodeJS.ErrnoException, address: string): string {
+export function describeListenError(error: { code?: string; message: string }, address: string): string {
   switch (error.code) {
     case 'EADDRINUSE':
       return `cannot listen on ${address}: the address is already in use (is another gateway running?)`;
@@ -54,10 +54,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   try {
     addresses = await gateway.listen();
   } catch (error) {
-    const err = error as NodeJS.ErrnoException;
-    const config = loaded.config;
-    const which = err.message.includes(String(config.admin.listen?.port)) && config.admin.listen ? describeListen(config.admin.listen) : describeListen(config.listen);
-    process.stderr.write(`gatehouse: ${describeListenError(err, which)}\n`);
+    if (!(error instanceof ListenError)) throw error;
+    process.stderr.write(`gatehouse: ${describeListenError(error, error.address)}\n`);
     await gateway.shutdown(0);
     logger.flush();
     return 1;

@@ -15,11 +15,12 @@ export function collectConfigWarnings(config: GatewayConfig): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
   config.routes.forEach((route, index) => {
     route.allow.forEach((pattern, patternIndex) => {
-      if (pattern.kind === 'anyone') {
-        warnings.push({
-          path: ['routes', index, 'allow', patternIndex],
-          message: `"*" means anyone with an inbox can sign in to route ${JSON.stringify(route.name)}`,
-        });
+      const path = ['routes', index, 'allow', patternIndex];
+      const consequence = `anyone with an inbox can sign in to route ${JSON.stringify(route.name)}`;
+      if (pattern.kind === 'anyone') warnings.push({ path, message: `"*" means ${consequence}` });
+      // A "*" hidden in a group opens the route just as wide, so it must not go unnoticed.
+      if (pattern.kind === 'group' && config.groups[pattern.group]?.some((member) => member.kind === 'anyone')) {
+        warnings.push({ path, message: `group ${JSON.stringify(pattern.group)} contains "*", so ${consequence}` });
       }
     });
     if (route.tls.insecure_skip_verify) {

@@ -53,18 +53,19 @@ export class YamlLocator {
     let node = this.document.contents ?? undefined;
     let key: Node | undefined;
     for (const segment of path) {
-      let next: { node: Node | undefined; key: Node | undefined } | undefined;
       if (isMap(node)) {
         const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
-        if (pair) next = { node: (pair.value ?? undefined) as Node | undefined, key: pair.key as Node };
-      } else if (isSeq(node) && typeof segment === 'number') {
-        const item = node.items[segment];
-        if (item !== undefined) next = { node: item as Node, key: undefined };
+        if (!pair) return { node, key, complete: false };
+        // `name:` with no value: the key is all there is to point at.
+        if (!pair.value) return { node: pair.key as Node, key: undefined, complete: false };
+        node = pair.value as Node;
+        key = pair.key as Node;
+      } else if (isSeq(node) && typeof segment === 'number' && node.items[segment] !== undefined) {
+        node = node.items[segment] as Node;
+        key = undefined;
+      } else {
+        return { node, key, complete: false };
       }
-      // `key:` with no value has a key but no value node: report the key's line.
-      if (!next || next.node === undefined) return { node: next?.key ?? node, key: next ? undefined : key, complete: false };
-      node = next.node;
-      key = next.key;
     }
     return { node, key, complete: true };
   }

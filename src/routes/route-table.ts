@@ -9,7 +9,7 @@
  */
 import type { RouteConfig } from '../config/schema.js';
 import { canonicalizeConfiguredPathText, normalizeRequestTarget } from './normalize-path.js';
-import { pathGlobToRegExpSource } from './path-glob.js';
+import { compilePathGlobs } from './path-glob.js';
 
 /** The route a request belongs to, and what to send upstream. */
 export interface RouteMatch {
@@ -120,17 +120,11 @@ function compileRoute(route: RouteConfig, index: number): CompiledRoute {
 
 /** All of a route's public globs as one RegExp, so a request costs a single test. */
 function compilePublicPathMatcher(route: RouteConfig, index: number): (normalizedPath: string) => boolean {
-  if (route.public.length === 0) return () => false;
-  const sources = route.public.map((glob) => {
-    try {
-      return pathGlobToRegExpSource(glob);
-    } catch (error) {
-      throw new TypeError(`routes[${index}] (${route.name}).public: ${(error as Error).message}`);
-    }
-  });
-  // One anchored alternation: `(?:^a$)|(?:^b$)` would be retried at every start position.
-  const pattern = new RegExp(`^(?:${sources.join('|')})$`);
-  return (normalizedPath) => pattern.test(normalizedPath);
+  try {
+    return compilePathGlobs(route.public);
+  } catch (error) {
+    throw new TypeError(`routes[${index}] (${route.name}).public: ${(error as Error).message}`);
+  }
 }
 
 /** `/app` covers `/app`, `/app/` and `/app/x` but not `/apple` (a sibling, maybe another app). */

@@ -361,6 +361,11 @@ describe('warnings say the consequence', () => {
       warnings: ['gateway.yaml:5 routes[0].allow[1]: "*" means anyone with an inbox can sign in to route "wiki"'],
     },
     {
+      name: 'a group containing "*" warns on every route that uses it',
+      text: MINIMAL.replace('"*@example.com"', '"group:everyone"') + yaml('groups:', '  everyone: ["*"]') + quiet,
+      warnings: ['gateway.yaml:5 routes[0].allow[0]: group "everyone" contains "*", so anyone with an inbox can sign in to route "wiki"'],
+    },
+    {
       name: 'skipping upstream certificate checks warns of a man-in-the-middle',
       text: MINIMAL.replace('builtin:whoami', 'https://10.0.0.5') + yaml('    tls: { insecure_skip_verify: true }') + quiet,
       warnings: [

@@ -1,0 +1,104 @@
+/**
+ * Runs the real `gatehouse` command in a child process (through tsx, from source), for
+ * tests of signals, exit codes and memory. Every process started is killed by `stop`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+
+const CLI_ENTRY = new URL('../../src/run-cli.ts', import.meta.url).pathname;
+
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  /** Every JSON log line seen so far. */
+  readonly logs: Array<Record<string, unknown>>;
+  readonly stderr: () => string;
+  /** Resolves with the first log line (past or future) that satisfies `predicate`. */
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+/** Writes `text` to a new temp dir and returns the file path. */
+export function writeTempConfig(text: string, name = 'gateway.yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv = {}): GatewayProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ predicate: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
+  let stdoutBuffer = '';
+  let stderrText = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    stdoutBuffer += chunk;
+    let newline;
+    while ((newline = stdoutBuffer.indexOf('\n')) >= 0) {
+      const text = stdoutBuffer.slice(0, newline);
+      stdoutBuffer = stdoutBuffer.slice(newline + 1);
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        line = { raw: text };
+      }
+      logs.push(line);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderrText += chunk;
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return {
+    child,
+    logs,
+    stderr: () => stderrText,
+    exited,
+    waitForLog(predicate, timeoutMs = 15_000) {
+      const seen = logs.find(predicate);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderrText}; logs: ${JSON.stringify(logs).slice(0, 2000)}`)), timeoutMs);
+        waiters.push({
+          predicate,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exited.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`gatehouse exited before the log line; stderr: ${stderrText}`));
+        });
+      });
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** Starts `gatehouse serve` and waits until it listens. Returns the process and its ports. */
+export async function startGatewayProcess(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<{ proc: GatewayProcess; port: number; adminPort: number | undefined }> {
+  const proc = runGatehouse(['serve', '--config', configFile], env);
+  const started = await proc.waitForLog((line) => line.event === 'gateway.started');
+  return { proc, port: started.port as number, adminPort: started.admin_port as number | undefined };
+}
