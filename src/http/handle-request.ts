@@ -42,6 +42,23 @@ export interface RequestHandlerDeps {
 
 const GATEHOUSE_PREFIX = '/.gatehouse/';
 
+/**
+ * True when the request has more than one Host header line (RFC 9112 section 3.2: answer 400).
+ * Node keeps only the first, while a cache or app behind us might read the last one.
+ */
+export function hasRepeatedHostHeader(req: http.IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
+}
+
 /** True for `/.gatehouse` and anything below it: reserved on every host, never proxied. */
 export function isGatehousePath(path: string): boolean {
   return path.startsWith(GATEHOUSE_PREFIX) || path === '/.gatehouse';
@@ -97,6 +114,8 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const hostHeader = effectiveHost(req, trusted);
     const host = parseHostHeader(hostHeader, protocol === 'https' ? 443 : 80);
     if (!host) return fail('bad_request', 'bad host');
+    // Stops Host confusion: two Host lines could route here by one and be read by the app as the other.
+    if (hasRepeatedHostHeader(req)) return fail('bad_request', 'repeated host');
 
     // 3. The gateway's own pages.
     if (isGatehousePath(target.path)) {

@@ -18,7 +18,7 @@ import { stripSpoofableHeaders } from '../proxy/spoofable-headers.js';
 import { setIdentityHeaders } from '../proxy/identity-headers.js';
 import { assignRequestId } from './request-context.js';
 import { GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
-import { isGatehousePath } from './handle-request.js';
+import { hasRepeatedHostHeader, isGatehousePath } from './handle-request.js';
 
 export interface UpgradeHandlerDeps {
   readonly getState: () => GatewayState;
@@ -61,6 +61,8 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: http.Incom
     const hostHeader = effectiveHost(req, trusted);
     const host = parseHostHeader(hostHeader, protocol === 'https' ? 443 : 80);
     if (!host) return refuse('bad_request', 'bad host');
+    // Stops Host confusion: two Host lines could route here by one and be read by the app as the other.
+    if (hasRepeatedHostHeader(req)) return refuse('bad_request', 'repeated host');
     if (isGatehousePath(target.path)) return refuse('unknown_route', 'gatehouse path');
     const match = state.routeTable.match(host.hostname, host.port, target.path, target.query);
     if (!match) return refuse('unknown_route', 'no route');

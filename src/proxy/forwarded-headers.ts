@@ -70,11 +70,18 @@ export function effectiveHost(req: IncomingMessage, trusted: boolean): string | 
   return req.headers.host;
 }
 
+/** Headers the gateway states about the connection; no client spelling of them may pass. */
+const GATEWAY_STATED_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-real-ip', 'x-request-id']);
+
 /** Sets X-Forwarded-For/-Proto/-Host on the headers that will be sent upstream. */
 export function setForwardedHeaders(
   headers: IncomingHttpHeaders,
   client: { address: string; protocol: string; host: string | undefined; trusted: boolean },
 ): void {
+  // Stops header clobbering (Puma CVE-2024-45614): CGI-style servers read `X_Forwarded_For` as X-Forwarded-For.
+  for (const name in headers) {
+    if ((name.includes('_') || name.includes('.')) && GATEWAY_STATED_HEADERS.has(name.replace(/[_.]/g, '-'))) delete headers[name];
+  }
   const received = headers['x-forwarded-for'];
   headers['x-forwarded-for'] =
     client.trusted && received ? `${Array.isArray(received) ? received.join(', ') : received}, ${client.address}` : client.address;

@@ -42,8 +42,10 @@ export function rewriteLocation(location: string, rule: ResponseRewriteRule): st
     if (rule.upstreamBasePath === '' && rule.externalPrefix === '') return location;
     return mapPath(location, rule) ?? location;
   }
-  if (location.length >= rule.upstreamOrigin.length && location.slice(0, rule.upstreamOrigin.length).toLowerCase() === rule.upstreamOrigin) {
-    const rest = location.slice(rule.upstreamOrigin.length);
+  // Stops an internal-address leak: a protocol-relative `//10.0.0.5:3000/x` names the upstream too.
+  const absolute = location.startsWith('//') ? rule.upstreamOrigin.slice(0, rule.upstreamOrigin.indexOf(':') + 1) + location : location;
+  if (absolute.length >= rule.upstreamOrigin.length && absolute.slice(0, rule.upstreamOrigin.length).toLowerCase() === rule.upstreamOrigin) {
+    const rest = absolute.slice(rule.upstreamOrigin.length);
     if (rest === '' || rest[0] === '/' || rest[0] === '?' || rest[0] === '#') {
       const mapped = mapPath(rest === '' ? '/' : rest[0] === '/' ? rest : `/${rest}`, rule);
       if (mapped !== undefined) return rule.externalOrigin + mapped;

@@ -36,8 +36,8 @@ export function parseHostHeader(
     const close = value.indexOf(']');
     if (close === -1) return undefined;
     hostname = value.slice(1, close);
-    // Zone ids (`fe80::1%25eth0`) and IPv4-style junk are not valid here; isIPv6 refuses both
-    // unless a zone is present, which we refuse explicitly.
+    // isIPv6 accepts zone ids (`fe80::1%eth0`): host-local names that no route can mean, and a
+    // `%` a downstream URL parser might decode. Refused.
     if (hostname.includes('%') || !isIPv6(hostname)) return undefined;
     // Config hostnames are canonical (WHATWG URL); `[0:0::1]` must find the route for `[::1]`.
     hostname = new URL(`http://[${hostname}]/`).hostname.slice(1, -1);

@@ -17,7 +17,6 @@ export type NormalizedTarget = { ok: true; path: string; query: string } | { ok:
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const PERCENT = 0x25;
-const QUESTION_MARK = 0x3f;
 const BACKSLASH = 0x5c;
 const SEMICOLON = 0x3b;
 

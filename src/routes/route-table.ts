@@ -61,8 +61,10 @@ export function createRouteTable(routes: readonly RouteConfig[]): RouteTable {
 
   routes.forEach((route, index) => {
     const compiled = compileRoute(route, index);
-    let routesByPort = routesByHostname.get(route.from.hostname);
-    if (!routesByPort) routesByHostname.set(route.from.hostname, (routesByPort = new Map()));
+    // parseHostHeader drops one trailing dot, so `from: http://example.com./` must too.
+    const hostname = route.from.hostname.endsWith('.') ? route.from.hostname.slice(0, -1) : route.from.hostname;
+    let routesByPort = routesByHostname.get(hostname);
+    if (!routesByPort) routesByHostname.set(hostname, (routesByPort = new Map()));
     let hostRoutes = routesByPort.get(route.from.port);
     if (!hostRoutes) routesByPort.set(route.from.port, (hostRoutes = []));
     const clash = hostRoutes.find((other) => other.pathPrefix === compiled.pathPrefix);

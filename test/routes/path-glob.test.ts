@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compilePathGlob } from '../../src/routes/path-glob.js';
+import { compilePathGlob, compilePathGlobs } from '../../src/routes/path-glob.js';
 
 describe('compilePathGlob', () => {
   const cases: readonly { glob: string; matches: readonly string[]; doesNotMatch: readonly string[] }[] = [
@@ -94,4 +94,63 @@ describe('compilePathGlob', () => {
       assert.throws(() => compilePathGlob(glob), { name: 'TypeError', message: problem });
     });
   }
+
+  test('several globs compile into one predicate that matches when any of them does', () => {
+    const isPublic = compilePathGlobs(['/healthz', '/assets/**', '/**/*.css']);
+    assert.deepEqual(
+      ['/healthz', '/assets/x', '/a/b.css', '/admin', '/healthz/x'].map(isPublic),
+      [true, true, true, false, false],
+    );
+    assert.equal(compilePathGlobs([])('/'), false);
+  });
+
+  test('many wildcards against a long adversarial path finish in linear time (no ReDoS)', () => {
+    const isPublic = compilePathGlobs(['/**/a/**/a/**/a/**/a/**/b', '/**/*a*a*a*a*a*b', '/*a*a*a*a*b/**/c']);
+    const paths = ['/' + 'a/'.repeat(4000) + 'a', '/' + 'a'.repeat(8000), '/' + 'a'.repeat(4000) + '/' + 'a/'.repeat(2000)];
+    const started = process.hrtime.bigint();
+    for (const path of paths) assert.equal(isPublic(path), false);
+    // A naive translation takes seconds on 600 characters; this must stay far below that.
+    assert.ok(process.hrtime.bigint() - started < 200_000_000n, 'glob matching took longer than 200 ms');
+  });
+
+  test('compiled globs agree with a plain recursive matcher on random globs and paths', () => {
+    let seed = 0x1234567;
+    const random = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return Math.floor(((seed >>> 0) / 2 ** 32) * n);
+    };
+    const pick = <T>(items: readonly T[]) => items[random(items.length)] as T;
+    for (let run = 0; run < 10_000; run++) {
+      const globSegments = Array.from({ length: 1 + random(5) }, () =>
+        pick(['**', '*', 'a', 'b', 'a*', '*b', 'a*b', '*a*', 'a?', '?', 'ab', '*a*b*', '']),
+      );
+      const glob = '/' + globSegments.filter((segment, i) => segment !== '' || i === globSegments.length - 1).join('/');
+      const pathSegments = Array.from({ length: random(7) }, () => pick(['a', 'b', 'ab', 'ba', 'aab', 'abb', 'x', 'bab']));
+      const path = '/' + pathSegments.join('/') + (random(4) === 0 ? '/' : '');
+      assert.equal(compilePathGlob(glob)(path), referenceGlobMatch(glob, path), `${glob} against ${path}`);
+    }
+  });
 });
+
+/** Exponential but obviously right: the semantics of the module header, on whole segments. */
+function referenceGlobMatch(glob: string, path: string): boolean {
+  const matchSegments = (globParts: readonly string[], pathParts: readonly string[]): boolean => {
+    if (globParts.length === 0) return pathParts.length === 0;
+    const [head, ...rest] = globParts as [string, ...string[]];
+    if (head === '**') {
+      // `/x/**` also matches `/x/` (one empty trailing segment), like any number of segments.
+      for (let skip = 0; skip <= pathParts.length; skip++) if (matchSegments(rest, pathParts.slice(skip))) return true;
+      return false;
+    }
+    return pathParts.length > 0 && matchChars(head, pathParts[0] as string) && matchSegments(rest, pathParts.slice(1));
+  };
+  const matchChars = (pattern: string, text: string): boolean => {
+    if (pattern === '') return text === '';
+    if (pattern[0] === '*') return [...Array(text.length + 1).keys()].some((i) => matchChars(pattern.slice(1), text.slice(i)));
+    if (text === '') return false;
+    return (pattern[0] === '?' || pattern[0] === text[0]) && matchChars(pattern.slice(1), text.slice(1));
+  };
+  return matchSegments(glob.slice(1).split('/'), path.slice(1).split('/'));
+}

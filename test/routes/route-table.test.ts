@@ -25,6 +25,7 @@ describe('createRouteTable: host and path matching', () => {
       { name: 'only-prefix', from: 'http://docs.example.com/docs', to: 'builtin:whoami' },
       { name: 'ipv6', from: 'http://[::1]:8080/', to: 'builtin:whoami' },
       { name: 'tilde', from: 'http://apps.example.com/%7ebob', to: 'builtin:whoami' },
+      { name: 'dotted', from: 'http://dotted.example./', to: 'builtin:whoami' },
     ]),
   );
 
@@ -47,6 +48,7 @@ describe('createRouteTable: host and path matching', () => {
     { name: 'a path outside every prefix of its host has no route', hostname: 'docs.example.com', port: 80, path: '/other', route: undefined },
     { name: 'the root of a host with only a prefix route has no route', hostname: 'docs.example.com', port: 80, path: '/', route: undefined },
     { name: 'an IPv6 host matches without brackets', hostname: '::1', port: 8080, path: '/', route: 'ipv6' },
+    { name: 'a configured host with a trailing dot matches the host without it', hostname: 'dotted.example', port: 80, path: '/', route: 'dotted' },
     { name: 'a configured prefix is compared in normalised form', hostname: 'apps.example.com', port: 80, path: '/~bob/x', route: 'tilde' },
   ];
   for (const { name, hostname, port, path, route } of cases) {

@@ -1,0 +1,276 @@
+/**
+ * Bodies and connections through the gateway (SPEC section 4, "Proxying to the upstream"):
+ * bytes arrive exactly, upstream connections are reused, failures become 502/504 without
+ * leaking internals, and a side that goes away is noticed on the other side, never a hang.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
+import { request, startGateway, startUpstream } from '../helpers/servers.js';
+import { closedLoopbackPort } from '../helpers/raw-http.js';
+
+const MIB = 1024 * 1024;
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+async function startPublicRoute(upstreamOrigin: string, extra = '') {
+  return startGateway(`
+routes:
+  - name: app
+    from: http://app.test/
+    to: ${upstreamOrigin}
+    public: ["/**"]
+${extra}`);
+}
+
+/** Rejects after `ms`, so a hang fails the test instead of stalling the suite. */
+function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+describe('bodies', () => {
+  test('a 1 MiB binary POST with Content-Length and a chunked PUT arrive byte-exact', async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    const posted = randomBytes(MIB);
+    const response = await request(gw.port, {
+      method: 'POST',
+      path: '/upload',
+      headers: { host: 'app.test', 'content-type': 'application/octet-stream', 'content-length': posted.length },
+      body: posted,
+    });
+    assert.equal(response.status, 200);
+
+    const put = randomBytes(MIB);
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: gw.port, method: 'PUT', path: '/upload', headers: { host: 'app.test' }, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      // Uneven chunks, no Content-Length: Node sends Transfer-Encoding: chunked.
+      for (let offset = 0; offset < put.length; offset += 65_537) req.write(put.subarray(offset, offset + 65_537));
+      req.end();
+    });
+    assert.equal(chunked, 200);
+
+    const [first, second] = upstream.requests;
+    assert.equal(first!.method, 'POST');
+    assert.equal(first!.headers['content-length'], String(MIB));
+    assert.equal(sha256(first!.body), sha256(posted));
+    assert.equal(second!.method, 'PUT');
+    assert.equal(second!.headers['transfer-encoding'], 'chunked');
+    assert.equal(sha256(second!.body), sha256(put));
+  });
+
+  test('a 5 MiB response body arrives byte-exact, with and without Content-Length', async (t) => {
+    const payload = randomBytes(5 * MIB);
+    const upstream = await startUpstream((req, res) => {
+      if (req.url === '/sized') res.setHeader('content-length', payload.length);
+      res.setHeader('content-type', 'application/octet-stream');
+      for (let offset = 0; offset < payload.length; offset += 100_003) res.write(payload.subarray(offset, offset + 100_003));
+      res.end();
+    });
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    for (const path of ['/sized', '/chunked']) {
+      const response = await request(gw.port, { path, headers: { host: 'app.test' } });
+      assert.equal(response.status, 200);
+      assert.equal(response.body.length, payload.length, path);
+      assert.equal(sha256(response.body), sha256(payload), path);
+    }
+  });
+});
+
+describe('connections', () => {
+  test('50 sequential requests reuse at most 2 upstream connections', async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    for (let i = 0; i < 50; i++) {
+      // A new client connection each time: reuse must happen on the upstream side.
+      const response = await request(gw.port, { path: `/r/${i}`, headers: { host: 'app.test' } });
+      assert.equal(response.status, 200);
+    }
+    assert.equal(upstream.requests.length, 50);
+    assert.ok(upstream.connections() <= 2, `${upstream.connections()} upstream connections`);
+  });
+
+  test('200 concurrent requests across two upstreams all get their own upstream answer', async (t) => {
+    const one = await startUpstream((req, res) => res.end(`one ${req.url}`));
+    const two = await startUpstream((req, res) => res.end(`two ${req.url}`));
+    t.after(() => Promise.all([one.close(), two.close()]));
+    const gw = await startGateway(`
+routes:
+  - name: one
+    from: http://one.test/
+    to: ${one.origin}
+    public: ["/**"]
+  - name: two
+    from: http://app.test/two
+    to: ${two.origin}
+    public: ["/**"]
+`);
+    t.after(() => gw.close());
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 100 });
+    t.after(() => agent.destroy());
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => {
+        const [host, path, expected] = i % 2 === 0 ? ['one.test', `/n/${i}`, `one /n/${i}`] : ['app.test', `/two/${i}`, `two /two/${i}`];
+        return request(gw.port, { path, headers: { host }, agent }).then((response) => ({ response, expected }));
+      }),
+    );
+    for (const { response, expected } of results) {
+      assert.equal(response.status, 200);
+      assert.equal(response.text(), expected);
+    }
+    assert.equal(one.requests.length, 100);
+    assert.equal(two.requests.length, 100);
+  });
+});
+
+describe('upstream failures', () => {
+  test('an unreachable upstream gives a 502 page that does not name the internal address', async (t) => {
+    const port = await closedLoopbackPort();
+    const gw = await startPublicRoute(`http://127.0.0.1:${port}`);
+    t.after(() => gw.close());
+    for (const accept of ['text/html', 'application/json']) {
+      const response = await request(gw.port, { path: '/x', headers: { host: 'app.test', accept } });
+      assert.equal(response.status, 502, accept);
+      const body = response.text();
+      assert.ok(body.length > 0);
+      for (const leak of ['127.0.0.1', `:${port}`, 'ECONNREFUSED', 'connect']) assert.ok(!body.includes(leak), `${accept} body names ${leak}`);
+    }
+  });
+
+  test('an upstream that never answers gets a 504 soon after the route timeout', async (t) => {
+    const upstream = await startUpstream(() => {
+      // Never answers.
+    });
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin, '    timeout: 300ms\n');
+    t.after(() => gw.close());
+    const started = Date.now();
+    const response = await within(3000, request(gw.port, { path: '/slow', headers: { host: 'app.test' } }), '504');
+    const elapsed = Date.now() - started;
+    assert.equal(response.status, 504);
+    assert.ok(elapsed >= 250 && elapsed < 1000, `answered after ${elapsed} ms`);
+    assert.ok(!response.text().includes('127.0.0.1'));
+  });
+
+  for (const framing of ['content-length', 'chunked'] as const) {
+    test(`an upstream that dies mid-body (${framing}) gives the client an incomplete response, not a hang`, async (t) => {
+      const upstream = await startUpstream((_req, res) => {
+        if (framing === 'content-length') res.setHeader('content-length', MIB);
+        res.write(Buffer.alloc(64 * 1024, 0x61));
+        setTimeout(() => res.socket?.destroy(), 50);
+      });
+      t.after(() => upstream.close());
+      const gw = await startPublicRoute(upstream.origin);
+      t.after(() => gw.close());
+      const outcome = await within(
+        3000,
+        new Promise<{ complete: boolean; bytes: number }>((resolve) => {
+          const req = http.request({ host: '127.0.0.1', port: gw.port, path: '/', headers: { host: 'app.test' }, agent: false }, (res) => {
+            let bytes = 0;
+            res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+            res.on('end', () => resolve({ complete: res.complete, bytes }));
+            res.on('aborted', () => resolve({ complete: false, bytes }));
+            res.on('error', () => resolve({ complete: false, bytes }));
+            res.on('close', () => resolve({ complete: res.complete, bytes }));
+          });
+          req.on('error', () => resolve({ complete: false, bytes: 0 }));
+          req.end();
+        }),
+        'client outcome',
+      );
+      assert.equal(outcome.complete, false, 'the cut body must not look complete');
+      assert.ok(outcome.bytes < MIB);
+    });
+  }
+});
+
+describe('a side that goes away', () => {
+  test('a client aborting mid-download closes the upstream response within 2 s', async (t) => {
+    let upstreamClosedEarly: (value: boolean) => void = () => {};
+    const upstreamClosed = new Promise<boolean>((resolve) => (upstreamClosedEarly = resolve));
+    const upstream = await startUpstream((_req, res) => {
+      res.setHeader('content-length', 100 * MIB);
+      const chunk = Buffer.alloc(64 * 1024, 0x62);
+      let sent = 0;
+      // Slow and bounded: 64 KiB every 20 ms, at most 100 MiB.
+      const timer = setInterval(() => {
+        if (sent >= 100 * MIB) return clearInterval(timer);
+        res.write(chunk);
+        sent += chunk.length;
+      }, 20);
+      res.on('close', () => {
+        clearInterval(timer);
+        upstreamClosedEarly(!res.writableFinished);
+      });
+    });
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: gw.port, path: '/big', headers: { host: 'app.test' }, agent: false }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)));
+      req.end();
+    });
+    const closedBeforeFinishing = await within(2000, upstreamClosed, 'upstream response close');
+    assert.equal(closedBeforeFinishing, true);
+  });
+
+  test('a client aborting mid-upload aborts the upstream request within 2 s', async (t) => {
+    let reportUpstreamEnd: (outcome: string) => void = () => {};
+    const upstreamOutcome = new Promise<string>((resolve) => (reportUpstreamEnd = resolve));
+    let reportUpstreamStarted: () => void = () => {};
+    const upstreamStarted = new Promise<void>((resolve) => (reportUpstreamStarted = resolve));
+    const upstream = await startUpstream(
+      (req) => {
+        reportUpstreamStarted();
+        req.on('data', () => {});
+        req.on('end', () => reportUpstreamEnd('end'));
+        req.on('aborted', () => reportUpstreamEnd('aborted'));
+        req.on('close', () => reportUpstreamEnd(req.complete ? 'end' : 'close'));
+      },
+      { bufferBody: false },
+    );
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    const req = http.request({
+      host: '127.0.0.1',
+      port: gw.port,
+      method: 'POST',
+      path: '/upload',
+      headers: { host: 'app.test', 'content-length': 50 * MIB },
+      agent: false,
+    });
+    req.on('error', () => {});
+    req.write(Buffer.alloc(256 * 1024, 0x63));
+    await within(2000, upstreamStarted, 'upstream request start');
+    req.destroy();
+    const outcome = await within(2000, upstreamOutcome, 'upstream request abort');
+    assert.notEqual(outcome, 'end', 'the upstream must not see a complete body');
+    assert.equal(upstream.requests.length, 0);
+  });
+});
