@@ -19,6 +19,8 @@ import {
   type ListenAddress,
   type Rate,
 } from './values.js';
+import { canonicalizeConfiguredPathText, normalizeRequestTarget } from '../routes/normalize-path.js';
+import { compilePathGlob } from '../routes/path-glob.js';
 
 /** A string parsed by `parse`; `expected` completes "must be …" in the error message. */
 function parsedString<T>(parse: (text: string) => T | undefined, expected: string, description: string) {
@@ -85,15 +87,21 @@ export interface RouteOrigin {
 function parseFromUrl(text: string): RouteOrigin | undefined {
   const url = httpUrl(text, true);
   if (!url) return undefined;
-  if (/%2f|%5c|%00/i.test(url.pathname) || url.pathname.split('/').some((s) => s === '.' || s === '..')) {
-    return undefined;
+  // The prefix is compared byte for byte with normalised request paths, so it must be in
+  // that same form (`/%7ebob` becomes `/~bob`); one that cannot be normalised is an error.
+  const pathPrefix = canonicalizeConfiguredPathText(url.pathname.replace(/\/+$/, ''));
+  if (pathPrefix === undefined) return undefined;
+  if (pathPrefix !== '') {
+    const normalized = normalizeRequestTarget(pathPrefix);
+    if (!normalized.ok || normalized.path !== pathPrefix) return undefined;
   }
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
   return {
     protocol: url.protocol,
-    hostname: url.hostname.replace(/^\[|\]$/g, '').toLowerCase(),
+    // parseHostHeader drops one trailing dot; the configured name must match that form.
+    hostname: url.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, ''),
     port,
-    pathPrefix: url.pathname.replace(/\/+$/, ''),
+    pathPrefix,
     origin: url.origin,
   };
 }
@@ -150,7 +158,18 @@ const routeSchema = z.strictObject({
   ),
   allow: z.array(emailPattern(true)).default([]).describe('Who may use the route'),
   public: z
-    .array(z.string().regex(/^\//, 'must be an absolute path glob starting with "/"'))
+    .array(
+      z
+        .string()
+        .regex(/^\//, 'must be an absolute path glob starting with "/"')
+        .superRefine((glob, ctx) => {
+          try {
+            compilePathGlob(glob);
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: (error as Error).message, input: glob });
+          }
+        }),
+    )
     .default([])
     .describe('Path globs (as the client sends them) that need no sign-in'),
   strip_prefix: z.boolean().default(false).describe('Drop the from-path prefix before forwarding'),

@@ -99,6 +99,12 @@ export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv = {
 /** Starts `gatehouse serve` and waits until it listens. Returns the process and its ports. */
 export async function startGatewayProcess(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<{ proc: GatewayProcess; port: number; adminPort: number | undefined }> {
   const proc = runGatehouse(['serve', '--config', configFile], env);
-  const started = await proc.waitForLog((line) => line.event === 'gateway.started');
+  let started;
+  try {
+    started = await proc.waitForLog((line) => line.event === 'gateway.started');
+  } catch (error) {
+    await proc.stop();
+    throw error;
+  }
   return { proc, port: started.port as number, adminPort: started.admin_port as number | undefined };
 }

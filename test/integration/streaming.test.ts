@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { startUpstream } from '../helpers/servers.js';
 import { startGatewayProcess, writeTempConfig } from '../helpers/process.js';
 
-const GIB = 1024 ** 3;
+const GIB = Number(process.env.STREAM_TEST_BYTES ?? 1024 ** 3);
 const CHUNK = Buffer.alloc(256 * 1024, 0x61);
 const RSS_LIMIT_BYTES = 200 * 1024 * 1024;
 
@@ -56,7 +56,7 @@ routes:
     public: ["/**"]
     timeout: 120s
 `);
-  const { proc, port } = await startGatewayProcess(file, { LOG_LEVEL: 'warn' });
+  const { proc, port } = await startGatewayProcess(file);
   t.after(() => proc.stop());
   const pid = proc.child.pid!;
 
