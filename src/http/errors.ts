@@ -10,7 +10,6 @@ export const GATEWAY_ERRORS = {
   websockets_disabled: { status: 403, title: 'WebSockets disabled', message: 'This application does not accept WebSocket connections here.' },
   upstream_unreachable: { status: 502, title: 'Application unavailable', message: 'The application behind this address could not be reached. Try again in a moment.' },
   upstream_timeout: { status: 504, title: 'Application timed out', message: 'The application did not answer in time. Try again in a moment.' },
-  shutting_down: { status: 503, title: 'Restarting', message: 'The gateway is restarting. Try again in a moment.' },
   internal: { status: 500, title: 'Something went wrong', message: 'The gateway could not handle this request.' },
 } as const;
 

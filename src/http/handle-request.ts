@@ -23,7 +23,7 @@ import { effectiveHost, effectiveProtocol, peerAddress, setForwardedHeaders } fr
 import { stripHopByHopRequestHeaders } from '../proxy/hop-by-hop.js';
 import { stripSpoofableHeaders } from '../proxy/spoofable-headers.js';
 import { setIdentityHeaders } from '../proxy/identity-headers.js';
-import { assignRequestId, createRequestContext, type RequestContext } from './request-context.js';
+import { assignRequestId, createRequestContext, requestContextOf, type RequestContext } from './request-context.js';
 import { sendErrorResponse } from './pages.js';
 import type { GatewayErrorCode } from './errors.js';
 
@@ -85,7 +85,18 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     });
   }
 
-  return function handleRequest(req, res) {
+  return function handleRequestSafely(req, res) {
+    try {
+      handleRequest(req, res);
+    } catch (error) {
+      // A bug must cost one request a 500, never the process or a stack trace on a page.
+      logger.error({ event: 'request.crashed', error: error instanceof Error ? error.stack : String(error) });
+      const state = deps.getState();
+      sendErrorResponse(req, res, 'internal', { requestId: requestContextOf(req)?.requestId ?? '-', branding: state.config.branding, pageHeaders: state.pageHeaders });
+    }
+  };
+
+  function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const state = deps.getState();
     const trusted = state.proxyTrust.isTrusted(req.socket);
     const context = createRequestContext(req, assignRequestId(req, trusted));
@@ -155,5 +166,5 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
         fail(failure, failure);
       },
     });
-  };
+  }
 }
