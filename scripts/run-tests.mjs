@@ -18,7 +18,7 @@ const flags = process.argv.slice(2).filter((arg) => arg.startsWith('-'));
 const files = (roots.length > 0 ? roots : ['test']).flatMap(listTests);
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...flags, ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', '--test-reporter=spec', ...flags, ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
