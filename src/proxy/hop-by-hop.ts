@@ -32,12 +32,17 @@ function removeConnectionListedHeaders(headers: IncomingHttpHeaders | Record<str
 export function stripHopByHopRequestHeaders(headers: IncomingHttpHeaders, isUpgrade: boolean): boolean {
   const connection = headers.connection;
   const clientWantsClose = typeof connection === 'string' && /(?:^|,)\s*close\s*(?:,|$)/i.test(connection);
+  const upgrade = headers.upgrade;
   if (connection !== undefined) removeConnectionListedHeaders(headers);
   for (const name of HOP_BY_HOP_REQUEST_HEADERS) {
     if (isUpgrade && name === 'upgrade') continue;
     if (headers[name] !== undefined) delete headers[name];
   }
-  if (isUpgrade) headers.connection = 'upgrade';
+  if (isUpgrade) {
+    headers.connection = 'upgrade';
+    // Stops every WebSocket failing: `Connection: Upgrade` lists Upgrade, which the handshake needs.
+    if (upgrade !== undefined) headers.upgrade = upgrade;
+  }
   else if (connection !== undefined) delete headers.connection;
   return clientWantsClose;
 }

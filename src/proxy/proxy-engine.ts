@@ -79,7 +79,8 @@ export function createProxyEngine(): ProxyEngine {
       const state: ForwardState = { route, clientWantsClose, callbacks, startedAt: 0n, timedOut: false };
       states.set(req, state);
       proxy.web(req, res, route.proxyOptions, (error: Error) => {
-        if (res.destroyed || req.destroyed || res.writableEnded) {
+        // Stops a hang on every bodyless 502/504: a fully read request is `destroyed` too (autoDestroy).
+        if (res.destroyed || (req.destroyed && !req.complete) || res.writableEnded) {
           callbacks.onFailure('client_gone', error);
         } else {
           callbacks.onFailure(state.timedOut ? 'upstream_timeout' : 'upstream_unreachable', error);

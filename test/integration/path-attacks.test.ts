@@ -102,7 +102,7 @@ const RAW_ATTACKS: ReadonlyArray<readonly [requestLine: string, expect: Expectat
 
 const STACK_TRACE = /\bat\s+[\w.<>]+\s+\(|node:internal|\.[jt]s:\d+|\w*Error:|ECONN|\/work\/|\bsrc\//;
 
-describe('path attacks against a /public/** route', () => {
+describe('path attacks against a /public/** route', { timeout: 60_000 }, () => {
   let upstream: TestUpstream;
   let gw: TestGateway;
   before(async () => {

@@ -55,7 +55,7 @@ routes:
 ${extra}`);
 }
 
-describe('hop-by-hop headers', () => {
+describe('hop-by-hop headers', { timeout: 60_000 }, () => {
   test('connection-scoped request headers, and every name Connection lists, never reach the upstream', async (t) => {
     const upstream = await startUpstream();
     t.after(() => upstream.close());
@@ -149,7 +149,7 @@ describe('hop-by-hop headers', () => {
   });
 });
 
-describe('spoofed identity headers', () => {
+describe('spoofed identity headers', { timeout: 60_000 }, () => {
   test('no spelling of an identity or configured header reaches the upstream from a client', async (t) => {
     const upstream = await startUpstream();
     t.after(() => upstream.close());
@@ -181,7 +181,7 @@ describe('spoofed identity headers', () => {
   });
 });
 
-describe('forwarding headers', () => {
+describe('forwarding headers', { timeout: 60_000 }, () => {
   test("an untrusted client's forwarding claims are replaced by the connection's own", async (t) => {
     const upstream = await startUpstream();
     t.after(() => upstream.close());
@@ -287,7 +287,7 @@ routes:
   });
 });
 
-describe('response rewriting', () => {
+describe('response rewriting', { timeout: 60_000 }, () => {
   test("a Location on the upstream's origin is rewritten to the external one; others are untouched", async (t) => {
     let upstreamOrigin = '';
     const locations: Record<string, string> = {};
@@ -393,7 +393,7 @@ routes:
   });
 });
 
-describe('security headers on proxied responses', () => {
+describe('security headers on proxied responses', { timeout: 60_000 }, () => {
   test('the gateway adds none of its page security headers to an upstream response', async (t) => {
     const upstream = await startUpstream((_req, res) => {
       res.setHeader('content-type', 'text/html');

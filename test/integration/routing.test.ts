@@ -13,7 +13,7 @@ function paths(upstream: TestUpstream): string[] {
   return upstream.requests.map((recorded) => recorded.url);
 }
 
-describe('host matching', () => {
+describe('host matching', { timeout: 60_000 }, () => {
   test('a route on app.test:8443 matches Host APP.test:8443 but not app.test or app.test:80', async (t) => {
     const upstream = await startUpstream();
     t.after(() => upstream.close());
@@ -111,7 +111,7 @@ routes:
   });
 });
 
-describe('path prefixes', () => {
+describe('path prefixes', { timeout: 60_000 }, () => {
   test('the longest matching prefix wins across two upstreams', async (t) => {
     const site = await startUpstream();
     const api = await startUpstream();
@@ -156,7 +156,7 @@ routes:
   });
 });
 
-describe('upstream URL and Host', () => {
+describe('upstream URL and Host', { timeout: 60_000 }, () => {
   test('strip_prefix and an upstream base path give the right upstream URL with the query preserved', async (t) => {
     const stripped = await startUpstream();
     const kept = await startUpstream();
@@ -232,7 +232,7 @@ routes:
   });
 });
 
-describe('the reserved /.gatehouse/ prefix', () => {
+describe('the reserved /.gatehouse/ prefix', { timeout: 60_000 }, () => {
   test('the gateway serves its stylesheet with security headers and never proxies it', async (t) => {
     const upstream = await startUpstream();
     t.after(() => upstream.close());
