@@ -3,12 +3,14 @@
  * new state and swaps it in one assignment: requests in flight keep the state they started
  * with, new requests see the new one.
  */
+import type { RequestHandler } from 'express';
 import type { GatewayConfig } from './config/schema.js';
 import { createRouteTable, type RouteTable } from './routes/route-table.js';
 import { buildRouteRuntime, type BuiltinUpstreamPorts, type RouteRuntime } from './proxy/route-runtime.js';
 import type { UpstreamAgentPool } from './proxy/upstream-agents.js';
 import { createProxyTrust, type ProxyTrust } from './proxy/forwarded-headers.js';
-import { computeGatewayPageHeaders, type HeaderList } from './http/security-headers.js';
+import { computeGatewayPageHeaders, gatewayPageHelmetOptions, type HeaderList } from './http/security-headers.js';
+import { gatewayCookieNames, type GatewayCookieNames } from './session/session-cookies.js';
 
 export interface GatewayState {
   readonly config: GatewayConfig;
@@ -17,20 +19,35 @@ export interface GatewayState {
   readonly routes: readonly RouteRuntime[];
   /** `hostname:port` of every configured route, for the /.gatehouse/ pages. */
   readonly knownHosts: ReadonlySet<string>;
+  /** Origins of all routes: where `rd` may point and which form Origins are ours. */
+  readonly routeOrigins: ReadonlySet<string>;
   readonly proxyTrust: ProxyTrust;
   readonly pageHeaders: HeaderList;
+  readonly cookieNames: GatewayCookieNames;
+  /** express-session configured for this config's cookie settings (sign-in pages only). */
+  readonly sessionMiddleware: RequestHandler;
 }
 
 /** Builds the state for a validated config. */
-export function buildGatewayState(config: GatewayConfig, agents: UpstreamAgentPool, builtins: BuiltinUpstreamPorts): GatewayState {
+export function buildGatewayState(
+  config: GatewayConfig,
+  agents: UpstreamAgentPool,
+  builtins: BuiltinUpstreamPorts,
+  makeSessionMiddleware: (config: GatewayConfig, cookieNames: GatewayCookieNames) => RequestHandler,
+): GatewayState {
   const routes = config.routes.map((route) => buildRouteRuntime(route, agents, builtins));
   agents.retainOnly(new Set(routes.map((route) => route.agent)));
+  const cookieNames = gatewayCookieNames(config.session.cookie);
+  const routeOrigins = new Set(config.routes.map((route) => route.from.origin));
   return {
     config,
     routeTable: createRouteTable(config.routes),
     routes,
     knownHosts: new Set(config.routes.map((route) => `${route.from.hostname}:${route.from.port}`)),
+    routeOrigins,
     proxyTrust: createProxyTrust(config.trust_proxy),
-    pageHeaders: computeGatewayPageHeaders(),
+    pageHeaders: computeGatewayPageHeaders(gatewayPageHelmetOptions(routeOrigins)),
+    cookieNames,
+    sessionMiddleware: makeSessionMiddleware(config, cookieNames),
   };
 }

@@ -18,6 +18,18 @@ import { createUpgradeHandler } from './http/handle-upgrade.js';
 import { createGatehouseApp } from './http/gatehouse-app.js';
 import { requestContextOf } from './http/request-context.js';
 import { createAdminApp } from './admin/admin-app.js';
+import { randomBytes } from 'node:crypto';
+import expressSession, { type SessionData } from 'express-session';
+import { createKeyValueStore } from './store/create-store.js';
+import type { KeyValueStore } from './store/key-value-store.js';
+import { createSessionStore, readSessionRecord } from './session/create-session-store.js';
+import { createSessionResolver } from './session/session-resolver.js';
+import type { GatewayCookieNames } from './session/session-cookies.js';
+import { createNotifier } from './mail/create-notifier.js';
+import type { Notifier } from './mail/notifier.js';
+import { createSignInCodeService } from './otp/sign-in-codes.js';
+import { createRequestAuthorizer } from './http/authorize-request.js';
+import { createSignInRoutes } from './http/sign-in/sign-in-routes.js';
 
 /** A listener could not be opened; `address` says which (`host:port`). */
 export class ListenError extends Error {
@@ -37,6 +49,12 @@ function formatAddress(address: { host: string; port: number }): string {
 
 export interface GatewayDeps {
   readonly logger: Logger;
+  /** Injected in tests: time for sessions, codes and limits. */
+  readonly clock?: () => number;
+  /** Injected in tests; otherwise made from `session.store`. The caller then closes it. */
+  readonly store?: KeyValueStore;
+  /** Injected in tests; otherwise made from `mail`. */
+  readonly notifier?: Notifier;
   /** Process metrics (CPU, memory, event loop) are on unless turned off (tests). */
   readonly collectProcessMetrics?: boolean;
 }
@@ -66,25 +84,74 @@ export interface Gateway {
 
 /** Settings that only take effect at start; a reload that changes them says so. */
 function restartOnlySettings(config: GatewayConfig): string {
-  return JSON.stringify([config.listen, config.admin.listen]);
+  return JSON.stringify([config.listen, config.admin.listen, config.session.store]);
 }
 
 export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDeps): Promise<Gateway> {
   const { logger } = deps;
+  const clock = deps.clock ?? Date.now;
   const metrics = createGatewayMetrics({ collectProcessMetrics: deps.collectProcessMetrics });
   const agents = createUpstreamAgentPool();
   const proxy = createProxyEngine();
   const whoami = await startWhoamiServer();
   const builtins = { whoami: whoami.port };
 
-  let state: GatewayState = buildGatewayState(initialConfig, agents, builtins);
+  // Without a configured secret (memory store only) a random one lives as long as the process.
+  const randomSecret = randomBytes(32).toString('base64url');
+  const secretsOf = (config: GatewayConfig): readonly string[] => (config.session.secret.length > 0 ? config.session.secret : [randomSecret]);
+  const kv = deps.store ?? createKeyValueStore(initialConfig.session.store, { logger, clock });
+  const sessionStore = createSessionStore(kv, { lifetimeMs: initialConfig.session.lifetime, clock });
+  let notifier: Notifier = deps.notifier ?? createNotifier(initialConfig.mail, { logger });
+
+  const makeSessionMiddleware = (config: GatewayConfig, cookieNames: GatewayCookieNames) =>
+    expressSession({
+      name: cookieNames.session,
+      secret: [...secretsOf(config)],
+      store: sessionStore,
+      resave: false,
+      saveUninitialized: false,
+      rolling: false,
+      unset: 'destroy',
+      cookie: {
+        httpOnly: true,
+        path: '/',
+        sameSite: config.session.cookie.same_site,
+        secure: config.session.cookie.secure,
+        domain: config.session.cookie.domain || undefined,
+        maxAge: config.session.lifetime,
+      },
+    });
+
+  let state: GatewayState = buildGatewayState(initialConfig, agents, builtins, makeSessionMiddleware);
   let draining = false;
   const getState = () => state;
   const openWebSockets = new Set<Duplex>();
 
+  const sessions = createSessionResolver({
+    cookieName: () => state.cookieNames.session,
+    secrets: () => secretsOf(state.config),
+    settings: () => state.config.session,
+    readSession: (id) => readSessionRecord(kv, id),
+    touchSession: (id, data) =>
+      new Promise<void>((resolve, reject) => sessionStore.set(id, data as unknown as SessionData, (error) => (error ? reject(error) : resolve()))),
+    clock,
+  });
+  const access = createRequestAuthorizer({ sessions: () => sessions, config: () => state.config, clock });
+  const codes = createSignInCodeService({ store: kv, settings: () => state.config.otp, secrets: () => secretsOf(state.config), clock });
+
   const gatehouseApp = createGatehouseApp({
     getPageSettings: () => ({ branding: state.config.branding, pageHeaders: state.pageHeaders }),
     requestIdOf: (req) => requestContextOf(req)?.requestId ?? '-',
+    isTrustedProxy: (address) => state.proxyTrust.isTrustedAddress(address),
+    logger,
+    signInRoutes: createSignInRoutes({
+      settings: () => state,
+      codes,
+      notifier: () => notifier,
+      secrets: () => secretsOf(state.config),
+      logger,
+      clock,
+    }),
   });
   const server = http.createServer(
     createRequestHandler({
@@ -92,6 +159,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       proxy,
       metrics,
       logger,
+      access,
       gatehousePages: (req, res) => gatehouseApp(req, res),
       isDraining: () => draining,
       // While draining, a keep-alive connection whose last response just ended is closed
@@ -101,7 +169,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       },
     }),
   );
-  server.on('upgrade', createUpgradeHandler({ getState, proxy, metrics, logger, openSockets: openWebSockets }));
+  server.on('upgrade', createUpgradeHandler({ getState, proxy, metrics, logger, access, openSockets: openWebSockets }));
   // Malformed HTTP (bad framing, oversized headers): a plain 400, never a stack trace.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return socket.destroy();
@@ -121,6 +189,14 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
             registry: metrics.registry,
             readinessChecks: [
               { name: 'config', check: () => (state.routes.length > 0 ? '' : 'no routes') },
+              {
+                name: 'store',
+                check: () =>
+                  kv.ping().then(
+                    () => '',
+                    () => 'unreachable',
+                  ),
+              },
               { name: 'shutdown', check: () => (draining ? 'draining' : '') },
             ],
           }),
@@ -158,9 +234,14 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
     },
     reload(config) {
       if (restartOnlySettings(config) !== restartOnlySettings(state.config)) {
-        logger.warn({ event: 'config.restart_needed' }, 'listen and admin.listen changes take effect after a restart');
+        logger.warn({ event: 'config.restart_needed' }, 'listen, admin.listen and session.store changes take effect after a restart');
       }
-      state = buildGatewayState(config, agents, builtins);
+      if (!deps.notifier && JSON.stringify(config.mail) !== JSON.stringify(state.config.mail)) {
+        const previous = notifier;
+        notifier = createNotifier(config.mail, { logger });
+        void previous.close();
+      }
+      state = buildGatewayState(config, agents, builtins, makeSessionMiddleware);
     },
     async shutdown(graceMs) {
       draining = true;
@@ -182,6 +263,8 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       proxy.close();
       agents.destroyAll();
       await whoami.close();
+      await notifier.close();
+      if (!deps.store) await kv.close();
     },
   };
 }

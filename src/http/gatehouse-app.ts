@@ -1,19 +1,24 @@
 /**
- * The gateway's own URLs under `/.gatehouse/` (SPEC section 3), served by Express with
- * helmet. Only these pages use Express: proxied requests never pass through it.
+ * The gateway's own URLs under `/.gatehouse/` (SPEC section 3), served by Express with the
+ * helmet-derived page headers. Only these pages use Express: proxied requests never pass
+ * through it.
  */
-import express, { type Express, type Request, type Response } from 'express';
-import helmet from 'helmet';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { createHash } from 'node:crypto';
-import { GATEWAY_PAGE_HELMET_OPTIONS } from './security-headers.js';
+import type { Logger } from '../log/logger.js';
 import { GATEWAY_STYLESHEET } from './stylesheet.js';
 import { renderBrandStylesheet, sendErrorResponse, type Branding } from './pages.js';
-import type { HeaderList } from './security-headers.js';
+import { applyHeaders, type HeaderList } from './security-headers.js';
+import { StoreUnavailableError } from '../store/key-value-store.js';
 
 export interface GatehouseAppDeps {
   /** Current branding and page headers (they change on config reload). */
   readonly getPageSettings: () => { branding: Branding; pageHeaders: HeaderList };
   readonly requestIdOf: (req: Request) => string;
+  /** Express's `trust proxy`: only the configured trusted proxies (one hop). */
+  readonly isTrustedProxy: (address: string | undefined) => boolean;
+  readonly signInRoutes: Router;
+  readonly logger: Logger;
 }
 
 function sendStylesheet(req: Request, res: Response, css: string): void {
@@ -33,16 +38,36 @@ export function createGatehouseApp(deps: GatehouseAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(helmet(GATEWAY_PAGE_HELMET_OPTIONS));
+  app.set('query parser', 'simple');
+  // req.secure (express-session's `secure: auto`) believes X-Forwarded-Proto only from trusted proxies.
+  app.set('trust proxy', (address: string, hop: number) => hop === 0 && deps.isTrustedProxy(address));
+  app.use((_req, res, next) => {
+    applyHeaders(res, deps.getPageSettings().pageHeaders);
+    next();
+  });
 
   app.get('/.gatehouse/assets/gatehouse.css', (req, res) => sendStylesheet(req, res, GATEWAY_STYLESHEET));
-  app.get('/.gatehouse/assets/brand.css', (req, res) =>
-    sendStylesheet(req, res, renderBrandStylesheet(deps.getPageSettings().branding)),
-  );
+  app.get('/.gatehouse/assets/brand.css', (req, res) => sendStylesheet(req, res, renderBrandStylesheet(deps.getPageSettings().branding)));
+  app.use(deps.signInRoutes);
 
   app.use((req: Request, res: Response) => {
     const { branding, pageHeaders } = deps.getPageSettings();
     sendErrorResponse(req, res, 'unknown_route', { requestId: deps.requestIdOf(req), branding, pageHeaders });
+  });
+  // Errors become a page with a request id; the log gets the detail, the guest never a stack.
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const { branding, pageHeaders } = deps.getPageSettings();
+    const status = (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
+    if (error instanceof StoreUnavailableError) {
+      deps.logger.warn({ event: 'store.request_failed', req_id: deps.requestIdOf(req), error: error.message });
+      return sendErrorResponse(req, res, 'store_unavailable', { requestId: deps.requestIdOf(req), branding, pageHeaders });
+    }
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      // Body parser errors: too large, malformed, wrong charset.
+      return sendErrorResponse(req, res, 'bad_request', { requestId: deps.requestIdOf(req), branding, pageHeaders });
+    }
+    deps.logger.error({ event: 'request.crashed', req_id: deps.requestIdOf(req), error: error instanceof Error ? error.stack : String(error) });
+    sendErrorResponse(req, res, 'internal', { requestId: deps.requestIdOf(req), branding, pageHeaders });
   });
   return app;
 }

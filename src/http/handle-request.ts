@@ -6,7 +6,8 @@
  *   2. the Host must be valid (else 400) and served here (else 404)
  *   3. `/.gatehouse/*` goes to the gateway's own pages, never upstream
  *   4. the longest matching route (else 404)
- *   5. access: public paths pass; everything else needs a session (until sign-in exists: 401)
+ *   5. access: public paths pass; everything else needs a valid session allowed on the
+ *      route (302 to sign-in or 401, 403 not allowed, 503 when the store cannot answer)
  *   6. headers: hop-by-hop and spoofable identity headers out, forwarding and identity in
  *   7. forward to the upstream (502 unreachable, 504 timeout)
  *
@@ -24,7 +25,13 @@ import { stripHopByHopRequestHeaders } from '../proxy/hop-by-hop.js';
 import { stripSpoofableHeaders } from '../proxy/spoofable-headers.js';
 import { setIdentityHeaders } from '../proxy/identity-headers.js';
 import { assignRequestId, createRequestContext, requestContextOf, type RequestContext } from './request-context.js';
-import { sendErrorResponse } from './pages.js';
+import { acceptsHtml, sendErrorResponse } from './pages.js';
+import { applyHeaders } from './security-headers.js';
+import { removeCookies } from './cookies.js';
+import { renderForbiddenPage } from './sign-in/sign-in-pages.js';
+import type { RouteRuntime } from '../proxy/route-runtime.js';
+import type { Identity } from '../proxy/identity-headers.js';
+import type { RequestAuthorizer } from './authorize-request.js';
 import type { GatewayErrorCode } from './errors.js';
 
 export interface RequestHandlerDeps {
@@ -32,6 +39,8 @@ export interface RequestHandlerDeps {
   readonly proxy: ProxyEngine;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** Decides whether a session may use a route (store lookup, lifetime, policy). */
+  readonly access: RequestAuthorizer;
   /** Handles `/.gatehouse/*` (the Express app). */
   readonly gatehousePages: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** True while shutting down: responses ask clients to close their connections. */
@@ -128,8 +137,12 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     // Stops Host confusion: two Host lines could route here by one and be read by the app as the other.
     if (hasRepeatedHostHeader(req)) return fail('bad_request', 'repeated host');
 
+    context.protocol = protocol;
+    context.clientAddress = peerAddress(req);
+
     // 3. The gateway's own pages.
     if (isGatehousePath(target.path)) {
+      context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
       if (!state.knownHosts.has(`${host.hostname}:${host.port}`)) return fail('unknown_route', 'unknown host');
       req.url = target.path + target.query;
       return deps.gatehousePages(req, res);
@@ -141,20 +154,59 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const route = state.routes[match.index]!;
     context.routeName = route.name;
 
-    // 5. Access. Sign-in is not built yet, so a protected path is never forwarded.
-    if (!match.isPublic) return fail('unauthenticated', 'no session');
+    // 5. Access: public paths pass at once; everything else needs a session that may use
+    //    this route. The store is asked at most once; when it cannot answer, 503 (fail closed).
+    context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
+    if (match.isPublic) return forward(req, res, context, state, route, match.upstreamTarget, undefined, protocol, hostHeader, trusted);
+    const originalUrl = context.externalOrigin + target.path + target.query;
+    void deps.access.authorize(req.headers.cookie, route).then(
+      (access) => {
+        if (res.destroyed) return;
+        switch (access.kind) {
+          case 'allowed':
+            return forward(req, res, context, state, route, match.upstreamTarget, access.identity, protocol, hostHeader, trusted);
+          case 'unauthenticated':
+            context.outcome = access.reason;
+            return sendSignInRequired(req, res, context, originalUrl);
+          case 'forbidden':
+            context.outcome = 'not allowed';
+            logger.info({ event: 'access.denied', req_id: context.requestId, route: route.name, email: access.email });
+            return sendForbidden(req, res, context, state, access.email, originalUrl);
+          case 'unavailable':
+            logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: access.error.message });
+            return fail('store_unavailable', 'store unavailable');
+        }
+      },
+      (error: unknown) => {
+        logger.error({ event: 'request.crashed', req_id: context.requestId, error: error instanceof Error ? error.stack : String(error) });
+        fail('internal', 'crashed');
+      },
+    );
+  }
 
-    // 6. Headers.
+  /** Steps 6 and 7: rewrite the headers for the app, then forward. */
+  function forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    context: RequestContext,
+    state: GatewayState,
+    route: RouteRuntime,
+    upstreamTarget: string,
+    identity: Identity | undefined,
+    protocol: 'http' | 'https',
+    hostHeader: string | undefined,
+    trusted: boolean,
+  ): void {
     const headers = req.headers;
     const clientWantsClose = stripHopByHopRequestHeaders(headers, false);
     stripSpoofableHeaders(headers, route.spoofableHeaders);
+    stripGatewayCookies(headers, state.cookieNames.all);
     setForwardedHeaders(headers, { address: peerAddress(req), protocol, host: hostHeader, trusted });
-    setIdentityHeaders(headers, undefined, route.name, route.headerTemplates);
+    setIdentityHeaders(headers, identity, route.name, route.headerTemplates);
     headers['x-request-id'] = context.requestId;
     if (!route.config.preserve_host) headers.host = route.upstreamHostHeader;
-    req.url = match.upstreamTarget;
+    req.url = upstreamTarget;
 
-    // 7. Forward.
     proxy.forward(req, res, route, clientWantsClose || deps.isDraining(), {
       onUpstreamResponse: (seconds) => metrics.observeUpstreamLatency(route.name, seconds),
       onFailure: (failure: ProxyFailure, error: Error) => {
@@ -163,8 +215,63 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
           return;
         }
         logger.warn({ event: 'upstream.failed', req_id: context.requestId, route: route.name, failure, error: error.message });
-        fail(failure, failure);
+        context.outcome = failure;
+        sendErrorResponse(req, res, failure, { requestId: context.requestId, branding: state.config.branding, pageHeaders: state.pageHeaders });
       },
     });
   }
+}
+
+/**
+ * No valid session: browsers asking for a page go to the sign-in page and come back to the
+ * exact URL; everything else (APIs, forms, scripts) gets 401 JSON with the sign-in URL.
+ */
+function sendSignInRequired(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, originalUrl: string): void {
+  const loginUrl = `${context.externalOrigin}/.gatehouse/login?rd=${encodeURIComponent(originalUrl)}`;
+  res.setHeader('cache-control', 'no-store');
+  if ((req.method === 'GET' || req.method === 'HEAD') && acceptsHtml(req)) {
+    res.statusCode = 302;
+    res.setHeader('location', loginUrl);
+    res.setHeader('content-length', 0);
+    res.end();
+    return;
+  }
+  const body = JSON.stringify({ error: 'unauthenticated', login_url: loginUrl, request_id: context.requestId });
+  res.statusCode = 401;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** Signed in, but not allowed here: say as whom, and offer to sign in as someone else. */
+function sendForbidden(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, state: GatewayState, email: string, originalUrl: string): void {
+  res.statusCode = 403;
+  res.setHeader('cache-control', 'no-store');
+  let body: string;
+  if (acceptsHtml(req)) {
+    applyHeaders(res, state.pageHeaders);
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    body = renderForbiddenPage(state.config.branding, { email, routeName: context.routeName, returnTo: originalUrl, requestId: context.requestId });
+  } else {
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('x-content-type-options', 'nosniff');
+    body = JSON.stringify({
+      error: 'forbidden',
+      email,
+      logout_url: `${context.externalOrigin}/.gatehouse/logout?rd=${encodeURIComponent(originalUrl)}`,
+      request_id: context.requestId,
+    });
+  }
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** The gateway's own cookies never reach the app (it could log or leak the session). */
+function stripGatewayCookies(headers: http.IncomingHttpHeaders, names: ReadonlySet<string>): void {
+  const cookie = headers.cookie;
+  if (cookie === undefined) return;
+  const kept = removeCookies(cookie, names);
+  if (kept === undefined) delete headers.cookie;
+  else headers.cookie = kept;
 }

@@ -17,6 +17,9 @@ import { stripHopByHopRequestHeaders } from '../proxy/hop-by-hop.js';
 import { stripSpoofableHeaders } from '../proxy/spoofable-headers.js';
 import { setIdentityHeaders } from '../proxy/identity-headers.js';
 import { assignRequestId } from './request-context.js';
+import { removeCookies } from './cookies.js';
+import type { Identity } from '../proxy/identity-headers.js';
+import type { RequestAuthorizer } from './authorize-request.js';
 import { GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import { hasRepeatedHostHeader, isGatehousePath } from './handle-request.js';
 
@@ -25,6 +28,8 @@ export interface UpgradeHandlerDeps {
   readonly proxy: ProxyEngine;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** The same session rules as plain requests. */
+  readonly access: RequestAuthorizer;
   /** Every proxied WebSocket's client socket, so shutdown can end them. */
   readonly openSockets: Set<Duplex>;
 }
@@ -57,6 +62,7 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: http.Incom
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return refuse('bad_request', 'not a websocket upgrade');
     const target = normalizeRequestTarget(req.url ?? '');
     if (!target.ok) return refuse('bad_request', `bad target: ${target.reason}`);
+    const path = target.path;
     const protocol = effectiveProtocol(req, trusted);
     const hostHeader = effectiveHost(req, trusted);
     const host = parseHostHeader(hostHeader, protocol === 'https' ? 443 : 80);
@@ -68,30 +74,55 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: http.Incom
     if (!match) return refuse('unknown_route', 'no route');
     const route = state.routes[match.index]!;
     if (!route.config.websockets) return refuse('websockets_disabled', 'websockets off', route.name);
-    // Sign-in is not built yet, so a protected path never gets a WebSocket.
-    if (!match.isPublic) return refuse('unauthenticated', 'no session', route.name);
+    const forward = (identity: Identity | undefined): void => {
+      const headers = req.headers;
+      stripHopByHopRequestHeaders(headers, true);
+      stripSpoofableHeaders(headers, route.spoofableHeaders);
+      const cookie = headers.cookie;
+      if (cookie !== undefined) {
+        // The gateway's session cookie never reaches the app.
+        const kept = removeCookies(cookie, state.cookieNames.all);
+        if (kept === undefined) delete headers.cookie;
+        else headers.cookie = kept;
+      }
+      setForwardedHeaders(headers, { address: peerAddress(req), protocol, host: hostHeader, trusted });
+      setIdentityHeaders(headers, identity, route.name, route.headerTemplates);
+      headers['x-request-id'] = requestId;
+      if (!route.config.preserve_host) headers.host = route.upstreamHostHeader;
+      req.url = match.upstreamTarget;
+      openWebSocket();
+    };
+    if (match.isPublic) return forward(undefined);
+    // A protected path: the same session rules as plain requests, decided before anything
+    // reaches the upstream (401 without a session, 403 not allowed, 503 store down).
+    void deps.access.authorize(req.headers.cookie, route).then(
+      (access) => {
+        if (socket.destroyed) return;
+        if (access.kind === 'allowed') return forward(access.identity);
+        if (access.kind === 'unauthenticated') return refuse('unauthenticated', access.reason, route.name);
+        if (access.kind === 'forbidden') {
+          logger.info({ event: 'access.denied', req_id: requestId, route: route.name, email: access.email });
+          return refuse('forbidden', 'not allowed', route.name);
+        }
+        return refuse('store_unavailable', 'store unavailable', route.name);
+      },
+      () => refuse('internal', 'crashed', route.name),
+    );
 
-    const headers = req.headers;
-    stripHopByHopRequestHeaders(headers, true);
-    stripSpoofableHeaders(headers, route.spoofableHeaders);
-    setForwardedHeaders(headers, { address: peerAddress(req), protocol, host: hostHeader, trusted });
-    setIdentityHeaders(headers, undefined, route.name, route.headerTemplates);
-    headers['x-request-id'] = requestId;
-    if (!route.config.preserve_host) headers.host = route.upstreamHostHeader;
-    req.url = match.upstreamTarget;
-
-    metrics.websocketOpened(route.name);
-    deps.openSockets.add(socket);
-    socket.once('close', () => {
-      deps.openSockets.delete(socket);
-      metrics.websocketClosed(route.name);
-    });
-    logger.info({ event: 'websocket.opened', req_id: requestId, route: route.name, path: target.path });
-    proxy.forwardUpgrade(req, socket, head, route, (error) => {
-      logger.warn({ event: 'upstream.failed', req_id: requestId, route: route.name, failure: 'websocket', error: error.message });
-      // Nothing relayed yet: the client still waits for a handshake answer, so give it a 502.
-      if (socket.writable && (socket as Socket).bytesWritten === 0) refuseUpgrade(socket, 'upstream_unreachable', requestId);
-      else socket.destroy();
-    });
+    function openWebSocket(): void {
+      metrics.websocketOpened(route.name);
+      deps.openSockets.add(socket);
+      socket.once('close', () => {
+        deps.openSockets.delete(socket);
+        metrics.websocketClosed(route.name);
+      });
+      logger.info({ event: 'websocket.opened', req_id: requestId, route: route.name, path });
+      proxy.forwardUpgrade(req, socket, head, route, (error) => {
+        logger.warn({ event: 'upstream.failed', req_id: requestId, route: route.name, failure: 'websocket', error: error.message });
+        // Nothing relayed yet: the client still waits for a handshake answer, so give it a 502.
+        if (socket.writable && (socket as Socket).bytesWritten === 0) refuseUpgrade(socket, 'upstream_unreachable', requestId);
+        else socket.destroy();
+      });
+    }
   };
 }

@@ -14,6 +14,12 @@ export interface RequestContext {
   routeName: string;
   /** Why the gateway answered itself, for the log line. */
   outcome: string;
+  /** The scheme the client used (the trusted proxy's X-Forwarded-Proto, or the connection's). */
+  protocol: 'http' | 'https';
+  /** The client's address (X-Forwarded-For's last hop is ours; this is the peer, unwrapped). */
+  clientAddress: string;
+  /** `scheme://host[:port]` as the client addressed us, for absolute URLs in redirects. */
+  externalOrigin: string;
 }
 
 // A per-process prefix and a counter: unique, cheap, and it sorts in arrival order.
@@ -32,7 +38,16 @@ export function assignRequestId(req: http.IncomingMessage, fromTrustedProxy: boo
 const contexts = new WeakMap<http.IncomingMessage, RequestContext>();
 
 export function createRequestContext(req: http.IncomingMessage, requestId: string): RequestContext {
-  const context: RequestContext = { requestId, startedAt: process.hrtime.bigint(), path: req.url ?? '', routeName: '', outcome: '' };
+  const context: RequestContext = {
+    requestId,
+    startedAt: process.hrtime.bigint(),
+    path: req.url ?? '',
+    routeName: '',
+    outcome: '',
+    protocol: 'http',
+    clientAddress: '',
+    externalOrigin: '',
+  };
   contexts.set(req, context);
   return context;
 }

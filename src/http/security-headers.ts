@@ -6,26 +6,33 @@
 import helmet, { type HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export const GATEWAY_PAGE_HELMET_OPTIONS: Readonly<HelmetOptions> = {
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      'default-src': ["'none'"],
-      'style-src': ["'self'"],
-      'img-src': ["'self'", 'data:', 'https:'],
-      'form-action': ["'self'"],
-      'frame-ancestors': ["'none'"],
-      'base-uri': ["'none'"],
+/**
+ * Helmet options for the gateway's pages. `formTargets` are the route origins: after a
+ * sign-in form the browser is redirected to the original URL, and browsers apply
+ * `form-action` to that redirect too.
+ */
+export function gatewayPageHelmetOptions(formTargets: Iterable<string> = []): HelmetOptions {
+  return {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        'default-src': ["'none'"],
+        'style-src': ["'self'"],
+        'img-src': ["'self'", 'data:', 'https:'],
+        'form-action': ["'self'", ...formTargets],
+        'frame-ancestors': ["'none'"],
+        'base-uri': ["'none'"],
+      },
     },
-  },
-  // Pages may be served over plain http in development; HSTS belongs to the TLS terminator.
-  strictTransportSecurity: false,
-};
+    // Pages may be served over plain http in development; HSTS belongs to the TLS terminator.
+    strictTransportSecurity: false,
+  };
+}
 
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
 
 /** Runs helmet once against a recording response and returns the headers it set. */
-export function computeGatewayPageHeaders(options: HelmetOptions = GATEWAY_PAGE_HELMET_OPTIONS): HeaderList {
+export function computeGatewayPageHeaders(options: HelmetOptions = gatewayPageHelmetOptions()): HeaderList {
   const headers = new Map<string, string>();
   const recorder = {
     setHeader(name: string, value: string | number | readonly string[]) {

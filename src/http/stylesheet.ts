@@ -40,4 +40,18 @@ table { width: 100%; border-collapse: collapse; font-size: 0.875rem; }
 th, td { text-align: left; padding: 0.25rem 0.5rem; border-bottom: 1px solid #e5e7eb; vertical-align: top; word-break: break-all; }
 th { white-space: nowrap; word-break: normal; }
 main.wide { max-width: 56rem; }
+form { display: flex; flex-direction: column; gap: 0.5rem; margin-bottom: 1rem; }
+label { font-weight: 600; }
+input[type=email], input[type=text] {
+  font: inherit; padding: 0.625rem 0.75rem; border: 1px solid #6b7280; border-radius: 0.5rem; width: 100%;
+}
+input[aria-invalid=true] { border-color: #b91c1c; }
+input#code { font-size: 1.5rem; letter-spacing: 0.3em; text-align: center; }
+button, .button {
+  display: inline-block; font: inherit; font-weight: 600; padding: 0.625rem 1rem; border: 0; border-radius: 0.5rem;
+  background: var(--brand); color: #fff; text-decoration: none; text-align: center; cursor: pointer; margin-top: 0.5rem;
+}
+.error { color: #b91c1c; margin: 0; }
+.notice { background: #eff6ff; border-radius: 0.5rem; padding: 0.5rem 0.75rem; color: var(--text); }
+.secondary { font-size: 0.875rem; }
 `;

@@ -11,11 +11,13 @@ import type { Cidr } from '../config/values.js';
 export interface ProxyTrust {
   /** True when the connection's peer is in trust_proxy. Cached per connection. */
   isTrusted(socket: Socket): boolean;
+  /** The same check for an address (Express's `trust proxy` setting uses this). */
+  isTrustedAddress(address: string | undefined): boolean;
 }
 
 /** Builds the trust check for a list of CIDRs. An empty list trusts nobody. */
 export function createProxyTrust(cidrs: readonly Cidr[]): ProxyTrust {
-  if (cidrs.length === 0) return { isTrusted: () => false };
+  if (cidrs.length === 0) return { isTrusted: () => false, isTrustedAddress: () => false };
   const list = new BlockList();
   for (const cidr of cidrs) list.addSubnet(cidr.address, cidr.prefix, cidr.family);
   const cache = new WeakMap<Socket, boolean>();
@@ -28,6 +30,7 @@ export function createProxyTrust(cidrs: readonly Cidr[]): ProxyTrust {
       }
       return trusted;
     },
+    isTrustedAddress: (address) => isAddressInList(list, address),
   };
 }
 

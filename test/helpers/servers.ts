@@ -88,11 +88,14 @@ export interface TestGateway {
  * loopback ports; `${GATEWAY_PORT}` is not needed: use `from: http://gw.test/` style hosts
  * and send a matching Host header, or use the returned port.
  */
-export async function startGateway(yaml: string, options: { logger?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<TestGateway> {
+export async function startGateway(
+  yaml: string,
+  options: { logger?: Logger; env?: NodeJS.ProcessEnv; clock?: () => number } = {},
+): Promise<TestGateway> {
   const withListen = /^listen:/m.test(yaml) ? yaml : `listen: 127.0.0.1:0\n${yaml}`;
   const withAdmin = /^admin:/m.test(withListen) ? withListen : `admin:\n  listen: 127.0.0.1:0\n${withListen}`;
   const { config } = parseConfigText(withAdmin, 'test.yaml', options.env ?? {}, process.cwd());
-  const gateway = await buildGateway(config, { logger: options.logger ?? createSilentLogger(), collectProcessMetrics: false });
+  const gateway = await buildGateway(config, { logger: options.logger ?? createSilentLogger(), collectProcessMetrics: false, clock: options.clock });
   const { port, adminPort } = await gateway.listen();
   return {
     gateway,

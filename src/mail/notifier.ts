@@ -1,0 +1,35 @@
+/**
+ * What the rest of the gateway knows about sending mail: one interface, several backends
+ * (`log` for development, `smtp` for real), picked by `createNotifier`. Modelled on
+ * Authelia's `Notifier`: the sign-in flow depends on this file only, never on nodemailer.
+ */
+
+/** One sign-in code mail, as the sign-in flow hands it over. */
+export interface SignInCodeMail {
+  /** Recipient: one bare, already validated and normalised address (`bob@partner.example`). */
+  readonly to: string;
+  /** The one-time code, in clear: it exists only in this mail and in the guest's head. */
+  readonly code: string;
+  /** Name of the site the guest is signing in to (from config); shown in subject and body. */
+  readonly siteName: string;
+  /** Absolute http(s) URL of the sign-in page, so the guest can check where the code belongs. */
+  readonly signInUrl: string;
+  /** When the code stops working. */
+  readonly expiresAt: Date;
+  /** Id of the request that asked for the code, so failures can be matched with audit events. */
+  readonly requestId: string;
+}
+
+/** A way to deliver mail to guests. */
+export interface Notifier {
+  /**
+   * Delivers a sign-in code. The promise always resolves, also when delivery fails: the
+   * gateway sends mail after it has answered the guest, so nobody could handle a rejection.
+   * Failures are logged as `mail.failed` by the backend.
+   */
+  sendSignInCode(mail: SignInCodeMail): Promise<void>;
+  /** Checks that mail can be sent (connects and authenticates); rejects when it cannot. */
+  verify?(): Promise<void>;
+  /** Lets in-flight sends finish, then releases connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,262 @@
+/**
+ * The SMTP backend: nodemailer with a connection pool. A send that fails for a reason that
+ * may pass (a 4xx answer, a dropped or refused connection) is retried a few times with
+ * backoff; then it is logged as `mail.failed` and the promise resolves. The gateway has
+ * already answered the guest by the time mail goes out, so a rejection would have nowhere
+ * to go but an unhandled-rejection crash.
+ *
+ * Logs never carry the code, the recipient's local part or the SMTP password: `mail.failed`
+ * names the recipient's domain only, and error text is scrubbed of the configured secrets.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import nodemailer from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { composeSignInCodeMail } from './compose-sign-in-mail.js';
+import type { Notifier, SignInCodeMail } from './notifier.js';
+
+/** The `mail.smtp` section of the config. */
+export type SmtpSettings = NonNullable<GatewayConfig['mail']['smtp']>;
+
+/** Waits between attempts: three attempts in all, 0.5 s and 2 s apart. */
+export const DEFAULT_MAIL_RETRY_DELAYS_MS: readonly number[] = Object.freeze([500, 2_000]);
+
+/**
+ * Socket timeouts. nodemailer's defaults (2 min to connect, 10 min idle) would let a dead
+ * server hold a send, and the retries behind it, for many minutes.
+ */
+export const DEFAULT_SMTP_TIMEOUTS_MS: SmtpTimeoutsMs = Object.freeze({ connection: 10_000, greeting: 10_000, socket: 10_000 });
+
+/** How long to wait, in ms, for the TCP/TLS connection, the server's greeting and any socket activity. */
+export interface SmtpTimeoutsMs {
+  readonly connection: number;
+  readonly greeting: number;
+  readonly socket: number;
+}
+
+export interface SmtpNotifierOptions {
+  /** The From header, e.g. `Gatehouse <no-reply@example.com>`. */
+  readonly from: string;
+  readonly smtp: SmtpSettings;
+  readonly logger: Logger;
+  /** Waits before the 2nd, 3rd, … attempt; attempts = length + 1. Tests pass a few ms. */
+  readonly retryDelaysMs?: readonly number[];
+  readonly timeoutsMs?: Partial<SmtpTimeoutsMs>;
+  /** Clock for the expiry line in the mail. */
+  readonly now?: () => Date;
+}
+
+/**
+ * Creates the SMTP notifier. Reads `smtp.tls.ca` now, so a missing CA file fails at start,
+ * not at the first sign-in. Throws when `smtp.url` carries query parameters (see
+ * `buildSmtpTransportOptions`). Connections are opened lazily, at the first send.
+ */
+export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
+  const { from, logger } = options;
+  const retryDelaysMs = options.retryDelaysMs ?? DEFAULT_MAIL_RETRY_DELAYS_MS;
+  const now = options.now ?? (() => new Date());
+  const transportOptions = buildSmtpTransportOptions(options.smtp, { ...DEFAULT_SMTP_TIMEOUTS_MS, ...options.timeoutsMs });
+  const secrets = listSecrets(options.smtp);
+  const transporter = nodemailer.createTransport(transportOptions);
+
+  logger.debug(
+    {
+      event: 'mail.transport',
+      transport: 'smtp',
+      host: transportOptions.host,
+      port: transportOptions.port,
+      secure: transportOptions.secure ?? false,
+      auth_user: transportOptions.auth?.user,
+      tls_ca: options.smtp.tls.ca || undefined,
+    },
+    'SMTP transport configured',
+  );
+
+  // close() aborts backoff waits, so shutdown is not held up by a mail that is failing anyway.
+  const closing = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+
+  async function deliver(mail: SignInCodeMail): Promise<void> {
+    const toDomain = mail.to.slice(mail.to.lastIndexOf('@') + 1);
+    const fail = (attempts: number, error: unknown) => {
+      logger.error(
+        {
+          event: 'mail.failed',
+          to_domain: toDomain,
+          attempts,
+          error: scrubSecrets(describeError(error), secrets),
+          smtp_status: (error as { responseCode?: unknown } | undefined)?.responseCode,
+          request_id: mail.requestId,
+        },
+        'sign-in code mail could not be sent',
+      );
+    };
+
+    let composed;
+    try {
+      composed = composeSignInCodeMail(mail, from, now());
+    } catch (error) {
+      // Bad input stays bad: nothing to retry.
+      fail(0, error);
+      return;
+    }
+
+    const maxAttempts = retryDelaysMs.length + 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const info = await transporter.sendMail({
+          from,
+          to: mail.to,
+          subject: composed.subject,
+          text: composed.text,
+          html: composed.html,
+          headers: { ...composed.headers },
+        });
+        logger.debug({ event: 'mail.delivered', to_domain: toDomain, attempt, smtp_response: info.response, request_id: mail.requestId }, 'mail accepted by the SMTP server');
+        return;
+      } catch (error) {
+        logger.debug({ event: 'mail.attempt_failed', to_domain: toDomain, attempt, error: scrubSecrets(describeError(error), secrets), request_id: mail.requestId }, 'SMTP send attempt failed');
+        if (attempt >= maxAttempts || !isWorthRetrying(error) || closing.signal.aborted) {
+          fail(attempt, error);
+          return;
+        }
+        try {
+          await sleep(retryDelaysMs[attempt - 1] ?? 0, undefined, { signal: closing.signal });
+        } catch {
+          fail(attempt, error);
+          return;
+        }
+      }
+    }
+  }
+
+  return {
+    sendSignInCode(mail) {
+      // The catch is a last line of defence: a bug in here must not become an unhandled rejection.
+      const sending = deliver(mail).catch((error: unknown) => {
+        logger.error({ event: 'mail.failed', attempts: 0, error: scrubSecrets(describeError(error), secrets), request_id: mail.requestId }, 'sign-in code mail could not be sent');
+      });
+      inFlight.add(sending);
+      void sending.finally(() => inFlight.delete(sending));
+      return sending;
+    },
+
+    async verify() {
+      try {
+        await transporter.verify();
+      } catch (error) {
+        // The error text may quote the server's answer; make sure it cannot quote our password.
+        throw new Error(`SMTP check failed: ${scrubSecrets(describeError(error), secrets)}`);
+      }
+    },
+
+    async close() {
+      closing.abort();
+      await Promise.all(inFlight);
+      transporter.close();
+    },
+  };
+}
+
+/**
+ * Turns `mail.smtp` into nodemailer pool options. `url` gives the starting point and the
+ * separate keys override it, so a password can live in `auth.pass` while the URL names the
+ * server. The URL is parsed here, not by nodemailer: given a URL, nodemailer drops every
+ * other option (pool, TLS, timeouts). Query parameters are refused, because nodemailer
+ * would read `?tls.rejectUnauthorized=false` from them and quietly stop checking the
+ * server's certificate (a man-in-the-middle could read every code).
+ */
+export function buildSmtpTransportOptions(smtp: SmtpSettings, timeoutsMs: SmtpTimeoutsMs): SMTPPool.Options {
+  let host: string | undefined;
+  let port: number | undefined;
+  let secure: boolean | undefined;
+  let auth: { user: string; pass: string } | undefined;
+  if (smtp.url) {
+    let url: URL;
+    try {
+      url = new URL(smtp.url.trim());
+    } catch {
+      // Node's URL error carries the input, password included, in a property a log would print.
+      throw new Error('mail.smtp.url is not a valid URL');
+    }
+    if (url.search !== '') {
+      // The message never quotes the URL: it may carry the password.
+      throw new Error('mail.smtp.url must not have query parameters; use the host, port, secure, auth and tls keys');
+    }
+    host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    port = url.port ? Number(url.port) : undefined;
+    secure = url.protocol === 'smtps:';
+    if (url.username || url.password) {
+      auth = { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) };
+    }
+  }
+  host = smtp.host ?? host;
+  port = smtp.port ?? port;
+  secure = smtp.secure ?? secure;
+  auth = smtp.auth ?? auth;
+
+  return {
+    pool: true,
+    host,
+    // nodemailer's default port follows `secure`: 465 for implicit TLS, else 587.
+    port,
+    secure,
+    auth: auth ? { user: auth.user, pass: auth.pass } : undefined,
+    tls: smtp.tls.ca ? { ca: readFileSync(smtp.tls.ca) } : undefined,
+    connectionTimeout: timeoutsMs.connection,
+    greetingTimeout: timeoutsMs.greeting,
+    socketTimeout: timeoutsMs.socket,
+    // We only ever pass strings; should that change, a file path or URL in a mail field must
+    // not make the gateway read local files or fetch URLs into the mail (file disclosure, SSRF).
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+}
+
+/**
+ * Whether another attempt may succeed. A 5xx answer is permanent by RFC 5321 (unknown
+ * mailbox, bad credentials): retrying it only repeats the failure and can get the gateway's
+ * account locked by the provider. 4xx answers and connection trouble are worth another go.
+ */
+function isWorthRetrying(error: unknown): boolean {
+  const responseCode = (error as { responseCode?: unknown } | undefined)?.responseCode;
+  return !(typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600);
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+/** The password in every spelling it may appear in (raw and URL-encoded). */
+function listSecrets(smtp: SmtpSettings): string[] {
+  const passwords = [smtp.auth?.pass];
+  if (smtp.url) {
+    try {
+      const urlPassword = new URL(smtp.url.trim()).password;
+      passwords.push(urlPassword, decodeURIComponent(urlPassword));
+    } catch {
+      // Not a URL: buildSmtpTransportOptions would have thrown already.
+    }
+  }
+  const secrets = new Set<string>();
+  for (const password of passwords) {
+    if (!password) continue;
+    secrets.add(password);
+    secrets.add(encodeURIComponent(password));
+    secrets.add(Buffer.from(password).toString('base64'));
+  }
+  return [...secrets].filter((secret) => secret.length > 0).sort((a, b) => b.length - a.length);
+}
+
+/** Replaces every occurrence of a secret; the error text of a server could echo one. */
+function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let scrubbed = text;
+  for (const secret of secrets) scrubbed = scrubbed.split(secret).join('[redacted]');
+  return scrubbed;
+}

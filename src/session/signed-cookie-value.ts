@@ -1,0 +1,41 @@
+/**
+ * The session cookie's value, as express-session writes it: `s:<id>.<HMAC-SHA256(id)>` in
+ * base64 without padding, URL-encoded. The hot path verifies it here without loading
+ * express-session; the sign-in pages let express-session write it. A test checks both agree.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+function signature(value: string, secret: string): string {
+  return createHmac('sha256', secret).update(value).digest('base64').replace(/=+$/, '');
+}
+
+/** Signs a session id with the first secret, exactly like express-session. */
+export function signSessionId(id: string, secret: string): string {
+  return `s:${id}.${signature(id, secret)}`;
+}
+
+/**
+ * The session id in a cookie value if its signature verifies under any secret (rotation),
+ * else undefined. Stops forged and tampered cookies before any store lookup.
+ */
+export function unsignSessionId(cookieValue: string, secrets: readonly string[]): string | undefined {
+  let value = cookieValue;
+  if (value.includes('%')) {
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!value.startsWith('s:')) return undefined;
+  const dot = value.lastIndexOf('.');
+  if (dot <= 2) return undefined;
+  const id = value.slice(2, dot);
+  const given = Buffer.from(value.slice(dot + 1));
+  let valid = false;
+  for (const secret of secrets) {
+    const expected = Buffer.from(signature(id, secret));
+    if (expected.length === given.length && timingSafeEqual(expected, given)) valid = true;
+  }
+  return valid ? id : undefined;
+}

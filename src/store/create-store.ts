@@ -1,0 +1,45 @@
+/**
+ * The one place that picks the KeyValueStore backend from `session.store` in gateway.yaml.
+ * Everything else depends on the KeyValueStore interface only.
+ */
+import type { GatewayConfig } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import type { Clock, KeyValueStore } from './key-value-store.js';
+import { createMemoryStore } from './memory-store.js';
+import { createRedisStore, type RedisStoreHandle } from './redis-store.js';
+
+/** What the store factory needs besides the config. */
+export interface KeyValueStoreDeps {
+  readonly logger?: Logger;
+  /** Time source of the memory store (Redis keeps its own time). */
+  readonly clock?: Clock;
+}
+
+/**
+ * Creates the configured store: `memory`, or `{ redis: { url, prefix } }`.
+ * Throws for any other kind, so a config that slipped past validation cannot silently fall
+ * back to memory (which would split sessions and rate limits between gateways).
+ * The Redis store is returned before it connects; see {@link createRedisStore}.
+ */
+export function createKeyValueStore(config: GatewayConfig['session']['store'], deps: KeyValueStoreDeps = {}): KeyValueStore | RedisStoreHandle {
+  if (config === 'memory') {
+    return createMemoryStore({ clock: deps.clock });
+  }
+  // Checked at run time too: the config type says this is all there is, but a caller may
+  // hand us something built by hand.
+  const redis: unknown = typeof config === 'object' && config !== null ? (config as { redis?: unknown }).redis : undefined;
+  if (typeof redis === 'object' && redis !== null) {
+    const { url, prefix } = redis as { url?: unknown; prefix?: unknown };
+    if (typeof url === 'string' && typeof prefix === 'string') {
+      return createRedisStore({ url, prefix, logger: deps.logger });
+    }
+  }
+  throw new Error(`unknown session store kind: ${describeKind(config)} (expected "memory" or { redis: { url, prefix } })`);
+}
+
+/** Names a store kind for an error message without echoing values (a URL may hold a password). */
+function describeKind(config: unknown): string {
+  if (typeof config === 'string') return JSON.stringify(config);
+  if (typeof config === 'object' && config !== null) return `{ ${Object.keys(config).join(', ')} }`;
+  return String(config);
+}

@@ -1,0 +1,47 @@
+/**
+ * The storage contract every backend (memory, Redis) fulfils. It is small on purpose: the
+ * security rules of sign-in (single-use codes, attempt counters, rate limits, cooldowns)
+ * are built from these few atomic operations, so each backend only has to get these right.
+ * One contract test suite (test/store/key-value-store.contract.ts) runs against all of them.
+ *
+ * Keys are plain strings; backends add their own prefix. Values are strings (JSON where the
+ * caller needs structure). Every write has a TTL: nothing stored lives forever.
+ */
+export interface KeyValueStore {
+  /** The value, or undefined when absent or expired. */
+  get(key: string): Promise<string | undefined>;
+  /** Stores `value` for `ttlMs`, replacing any previous value and TTL. */
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Stores `value` only if `key` is absent; true when it was stored (SET NX). */
+  add(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Removes `key`; true when something was removed. */
+  delete(key: string): Promise<boolean>;
+  /**
+   * Reads and removes `key` in one atomic step (GETDEL). Of many concurrent callers,
+   * exactly one gets the value: this is what makes a sign-in code single-use.
+   */
+  consume(key: string): Promise<string | undefined>;
+  /**
+   * Adds one to a counter and returns the new count. The first increment starts a window
+   * of `windowMs`; later ones do not extend it (fixed-window rate limits).
+   * `resetInMs` is the time left until the counter disappears.
+   */
+  increment(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }>;
+  /** Milliseconds until `key` expires, or undefined when absent. */
+  ttl(key: string): Promise<number | undefined>;
+  /** Resolves when the backend answers; rejects when it is unreachable. */
+  ping(): Promise<void>;
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}
+
+/** A store that cannot be reached. Callers fail closed on it: 503, never "allowed". */
+export class StoreUnavailableError extends Error {
+  constructor(message = 'the session store is unreachable', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Milliseconds since the epoch; injected so expiry and windows are tested without sleeping. */
+export type Clock = () => number;

@@ -1,0 +1,175 @@
+/**
+ * The in-process KeyValueStore: for `session.store: memory` (development, a single gateway).
+ * Nothing here is shared between processes, and a restart loses everything.
+ *
+ * It is built to stay safe when strangers can make it grow: anyone on the internet can
+ * create entries (codes, rate-limit counters, pre-sign-in sessions), so the store is bounded
+ * and every entry expires. One Map holds `{ value, expiresAt }` per key; expired entries are
+ * dropped when read (lazily) and by a periodic sweep, so memory is returned even for keys
+ * nobody reads again.
+ *
+ * All operations run synchronously inside one call, so `consume` and `increment` are atomic
+ * without locks: no other caller can run between the read and the write.
+ */
+import type { Clock, KeyValueStore } from './key-value-store.js';
+import { toTtlMilliseconds } from './ttl-milliseconds.js';
+
+/** Options of {@link createMemoryStore}; all optional. */
+export interface MemoryStoreOptions {
+  /** Time source; tests inject one to expire entries without sleeping. Default `Date.now`. */
+  readonly clock?: Clock;
+  /** Most entries kept at once; the oldest-written are evicted beyond it. Default 200 000. */
+  readonly maxEntries?: number;
+  /** How often expired entries are swept out. Default 60 000 (one minute). */
+  readonly sweepIntervalMs?: number;
+}
+
+/** The memory store: a KeyValueStore that also tells how many entries it holds. */
+export interface MemoryKeyValueStore extends KeyValueStore {
+  /** Entries held right now, expired-but-not-yet-swept ones included (for metrics and tests). */
+  readonly size: number;
+}
+
+/** One stored value. The expiry lives beside the value, so one Map is all the state. */
+interface Entry {
+  value: string;
+  /** Clock time (ms) at which the entry stops existing. */
+  readonly expiresAt: number;
+}
+
+const DEFAULT_MAX_ENTRIES = 200_000;
+const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+/**
+ * A full store sweeps before it evicts, but at most this often: under a flood every write
+ * finds the store full, and an O(n) sweep per write would turn the flood into a CPU outage.
+ */
+const MIN_PRESSURE_SWEEP_INTERVAL_MS = 1_000;
+
+/** Counters hold decimal integers only, as in Redis, so `get` reads them back as-is. */
+const INTEGER = /^-?\d+$/;
+
+/**
+ * Creates an in-process, bounded, expiring KeyValueStore.
+ *
+ * Eviction when full: the entry written longest ago goes first (every write moves its key to
+ * the end of the Map's insertion order, so the Map *is* the queue: O(1), no extra memory).
+ * We chose this over "closest to expiry first" because that needs a heap beside the Map,
+ * and because within one kind of entry (same TTL) the two orders are the same. It also keeps
+ * what matters under attack: a session or counter that is being used is rewritten and so
+ * stays, while entries nobody touched for the longest time (abandoned sign-ins, stale
+ * counters) go. Expired entries are swept out before anything live is evicted.
+ * For more users than `maxEntries`, use Redis, which has its own memory policy.
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyValueStore {
+  const clock = options.clock ?? Date.now;
+  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+  const sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+    throw new RangeError(`maxEntries must be a positive integer (got ${String(maxEntries)})`);
+  }
+  if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0) {
+    throw new RangeError(`sweepIntervalMs must be a positive number (got ${String(sweepIntervalMs)})`);
+  }
+
+  const entries = new Map<string, Entry>();
+  let lastSweepAt = Number.NEGATIVE_INFINITY;
+
+  function sweep(now: number): void {
+    lastSweepAt = now;
+    for (const [key, entry] of entries) {
+      if (entry.expiresAt <= now) entries.delete(key);
+    }
+  }
+
+  // unref: a sweep timer must never keep a finished process (or a test run) alive.
+  const sweepTimer = setInterval(() => sweep(clock()), sweepIntervalMs);
+  sweepTimer.unref();
+
+  /** The live entry for `key`, dropping it if it has expired. */
+  function live(key: string, now: number): Entry | undefined {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Stores an entry as the most recently written, making room first if the store is full. */
+  function write(key: string, entry: Entry, now: number): void {
+    // Delete first so the key moves to the end of the insertion order (see eviction above).
+    entries.delete(key);
+    if (entries.size >= maxEntries && now - lastSweepAt >= MIN_PRESSURE_SWEEP_INTERVAL_MS) sweep(now);
+    while (entries.size >= maxEntries) {
+      const oldest = entries.keys().next();
+      if (oldest.done === true) break;
+      entries.delete(oldest.value);
+    }
+    entries.set(key, entry);
+  }
+
+  return {
+    get size() {
+      return entries.size;
+    },
+
+    async get(key) {
+      return live(key, clock())?.value;
+    },
+
+    async set(key, value, ttlMs) {
+      const ttl = toTtlMilliseconds(ttlMs);
+      const now = clock();
+      write(key, { value, expiresAt: now + ttl }, now);
+    },
+
+    async add(key, value, ttlMs) {
+      const ttl = toTtlMilliseconds(ttlMs);
+      const now = clock();
+      if (live(key, now) !== undefined) return false;
+      write(key, { value, expiresAt: now + ttl }, now);
+      return true;
+    },
+
+    async delete(key) {
+      const existed = live(key, clock()) !== undefined;
+      entries.delete(key);
+      return existed;
+    },
+
+    async consume(key) {
+      const entry = live(key, clock());
+      if (entry === undefined) return undefined;
+      entries.delete(key);
+      return entry.value;
+    },
+
+    async increment(key, windowMs) {
+      const window = toTtlMilliseconds(windowMs, 'windowMs');
+      const now = clock();
+      const entry = live(key, now);
+      if (entry === undefined) {
+        write(key, { value: '1', expiresAt: now + window }, now);
+        return { count: 1, resetInMs: window };
+      }
+      if (!INTEGER.test(entry.value)) throw new TypeError(`the value at "${key}" is not a counter`);
+      const count = Number(entry.value) + 1;
+      // Fixed window: the expiry is carried over, so hammering a counter never extends it.
+      write(key, { value: String(count), expiresAt: entry.expiresAt }, now);
+      return { count, resetInMs: entry.expiresAt - now };
+    },
+
+    async ttl(key) {
+      const now = clock();
+      const entry = live(key, now);
+      return entry === undefined ? undefined : entry.expiresAt - now;
+    },
+
+    async ping() {},
+
+    async close() {
+      clearInterval(sweepTimer);
+    },
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * The Redis KeyValueStore: for several gateways sharing sessions, codes and rate limits, and
+ * for sessions that survive a restart. Each contract operation is one Redis command (or one
+ * Lua script), so atomicity comes from Redis itself, not from anything in this process.
+ *
+ * Availability rules (SPEC section 4, "the store is required for protected routes"):
+ * - Creating the store never waits for Redis and never throws because Redis is down: the
+ *   gateway must start, report not-ready, and recover by itself when Redis returns.
+ * - While the client is not connected, every operation rejects at once with
+ *   StoreUnavailableError. node-redis would otherwise queue commands until it reconnects,
+ *   and a request waiting on a queue is a hung request, not a 503. The offline queue is off.
+ * - A connected Redis that stops answering is caught by a per-operation timeout.
+ * - Every failure surfaces as StoreUnavailableError (the cause is kept): a caller that cannot
+ *   get an answer must fail closed, whatever the reason.
+ *
+ * Key layout: every key the contract names is stored at `<prefix><key>`, e.g.
+ * `gatehouse:otp:flow:<id>`. Sessions written by connect-redis on the same client live at
+ * `<prefix>sess:<id>` (see src/session/create-session-store.ts).
+ */
+import { createClient, type RedisClientType } from 'redis';
+import type { Logger } from '../log/logger.js';
+import { StoreUnavailableError, type KeyValueStore } from './key-value-store.js';
+import { toTtlMilliseconds } from './ttl-milliseconds.js';
+
+/** Options of {@link createRedisStore}. */
+export interface RedisStoreOptions {
+  /** `redis://` or `rediss://` URL; credentials in it are never logged. */
+  readonly url: string;
+  /** Prepended to every key, e.g. `gatehouse:`, so several apps can share one Redis. */
+  readonly prefix: string;
+  /** Receives `store.unavailable` / `store.recovered`, once per transition. */
+  readonly logger?: Logger;
+  /**
+   * How long one operation may wait for Redis before it fails with StoreUnavailableError.
+   * Default 1 000 ms: a request stuck behind a silent Redis should become a 503, not hang.
+   */
+  readonly commandTimeoutMs?: number;
+}
+
+/** The Redis store plus what the session layer and the readiness probe need. */
+export interface RedisStoreHandle extends KeyValueStore {
+  /** The node-redis client, shared with connect-redis so sessions use the same connection. */
+  readonly client: RedisClientType;
+  /** The key prefix this store writes under (connect-redis uses `<prefix>sess:`). */
+  readonly prefix: string;
+  /** True while the client is connected. `ping()` is the end-to-end check. */
+  isReady(): boolean;
+  /**
+   * Runs `command` under this store's rules: rejects at once when Redis is not connected,
+   * times out, and turns every failure into StoreUnavailableError. For callers that use
+   * `client` directly (connect-redis, admin listings).
+   */
+  runCommand<T>(operation: string, command: () => Promise<T>): Promise<T>;
+}
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
+
+/** Redis took longer than `commandTimeoutMs` to answer (connected, but silent). */
+class CommandTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'CommandTimeoutError';
+  }
+}
+
+/**
+ * Adds one and returns `[count, pttl]` in one round trip. The first increment creates the
+ * key without a TTL, and this sets the window; later ones see a TTL and leave it alone, so a
+ * client that keeps trying can never push its window forward (fixed window).
+ * A key that somehow has no TTL (-1) gets one here too, so no counter can live forever.
+ * Lua rather than MULTI + `PEXPIRE NX` because `NX` there needs Redis 7.
+ */
+const INCREMENT_SCRIPT = `
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return { count, ttl }
+`;
+
+/** Reconnect quickly at first, then every 2 s at most, forever: Redis coming back must be noticed. */
+function reconnectDelayMs(retries: number): number {
+  return Math.min(retries * 100, 2_000);
+}
+
+/**
+ * The URL without its credentials, for logs and error messages: `redis://host:port/db`.
+ * A password in a log line would be readable by everyone who can read the logs.
+ */
+export function describeRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const database = parsed.pathname === '/' ? '' : parsed.pathname;
+    return `${parsed.protocol}//${parsed.host}${database}`;
+  } catch {
+    return '(invalid Redis URL)';
+  }
+}
+
+/**
+ * Creates the Redis store and starts connecting in the background. Returns at once, whether
+ * or not Redis is reachable; see the file comment for how operations behave meanwhile.
+ * Throws only for a URL node-redis cannot use (a configuration error, reported without the URL).
+ */
+export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
+  const { url, prefix, logger } = options;
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const where = describeRedisUrl(url);
+
+  let client: RedisClientType;
+  try {
+    client = createClient({
+      url,
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy: reconnectDelayMs, connectTimeout: 2_000 },
+    }) as RedisClientType;
+  } catch (error) {
+    // The original error may quote the URL, password included: say what is wrong without it.
+    const reason = error instanceof Error ? error.message.replace(url, where) : 'invalid URL';
+    throw new Error(`session.store.redis.url is not a usable Redis URL (${where}): ${reason}`);
+  }
+
+  // 'connecting' until the first outcome, so a gateway that starts against a dead Redis logs
+  // store.unavailable once, and one that connects logs nothing.
+  let state: 'connecting' | 'available' | 'unavailable' = 'connecting';
+
+  function reportUnavailable(reason: string): void {
+    if (state === 'unavailable') return;
+    state = 'unavailable';
+    logger?.error({ event: 'store.unavailable', store: 'redis', redis: where, reason }, 'session store unreachable: protected routes answer 503');
+  }
+
+  function reportAvailable(): void {
+    const wasUnavailable = state === 'unavailable';
+    state = 'available';
+    if (wasUnavailable) logger?.info({ event: 'store.recovered', store: 'redis', redis: where }, 'session store reachable again');
+  }
+
+  // node-redis emits 'error' on every failed (re)connect attempt; without a listener Node
+  // would crash the process on the first one.
+  client.on('error', (error: unknown) => reportUnavailable(error instanceof Error ? error.message : String(error)));
+  client.on('ready', reportAvailable);
+
+  // Not awaited: the promise settles only once connected (it retries forever), and start-up
+  // must not wait for Redis. It can still reject, e.g. on a URL problem found while connecting.
+  client.connect().catch((error: unknown) => {
+    reportUnavailable(error instanceof Error ? error.message : String(error));
+  });
+
+  async function runCommand<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    if (!client.isReady) {
+      throw new StoreUnavailableError(`the session store (Redis at ${where}) is not connected; ${operation} refused`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CommandTimeoutError(commandTimeoutMs)), commandTimeoutMs);
+    });
+    try {
+      // A late reply after the timeout is still read by node-redis (the connection stays in
+      // step); race() keeps its rejection from going unhandled.
+      return await Promise.race([command(), timeout]);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (error instanceof CommandTimeoutError) reportUnavailable(`${operation}: ${reason}`);
+      throw new StoreUnavailableError(`the session store (Redis at ${where}) failed on ${operation}: ${reason}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs a contract operation and notices a Redis that answers again after a timeout. */
+  async function run<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    const result = await runCommand(operation, command);
+    if (state === 'unavailable') reportAvailable();
+    return result;
+  }
+
+  const keyOf = (key: string): string => prefix + key;
+
+  return {
+    client,
+    prefix,
+    isReady: () => client.isReady,
+    runCommand,
+
+    async get(key) {
+      const value = await run('GET', () => client.get(keyOf(key)));
+      return value ?? undefined;
+    },
+
+    async set(key, value, ttlMs) {
+      const ttl = toTtlMilliseconds(ttlMs);
+      await run('SET', () => client.set(keyOf(key), value, { expiration: { type: 'PX', value: ttl } }));
+    },
+
+    async add(key, value, ttlMs) {
+      const ttl = toTtlMilliseconds(ttlMs);
+      const reply = await run('SET NX', () => client.set(keyOf(key), value, { expiration: { type: 'PX', value: ttl }, condition: 'NX' }));
+      return reply === 'OK';
+    },
+
+    async delete(key) {
+      return (await run('DEL', () => client.del(keyOf(key)))) > 0;
+    },
+
+    async consume(key) {
+      // GETDEL is one command: of many concurrent callers, Redis hands the value to one.
+      const value = await run('GETDEL', () => client.getDel(keyOf(key)));
+      return value ?? undefined;
+    },
+
+    async increment(key, windowMs) {
+      const window = toTtlMilliseconds(windowMs, 'windowMs');
+      const reply: unknown = await run('INCR', () => client.eval(INCREMENT_SCRIPT, { keys: [keyOf(key)], arguments: [String(window)] }));
+      if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') {
+        throw new StoreUnavailableError(`the session store (Redis at ${where}) gave an unexpected answer to INCR`);
+      }
+      return { count: reply[0], resetInMs: reply[1] };
+    },
+
+    async ttl(key) {
+      const ttl = await run('PTTL', () => client.pTTL(keyOf(key)));
+      if (ttl === -2) return undefined;
+      // -1: the key exists without expiry. This store never writes one; something else did.
+      // Infinity says "present, never expires" rather than pretending it is absent.
+      if (ttl < 0) return Number.POSITIVE_INFINITY;
+      return ttl;
+    },
+
+    async ping() {
+      await run('PING', () => client.ping());
+    },
+
+    async close() {
+      // destroy, not close: close() waits for replies to pending commands, which hangs on a
+      // Redis that stopped answering. The gateway closes the store after draining requests,
+      // so there is nothing left to wait for anyway.
+      if (client.isOpen) client.destroy();
+    },
+  };
+}

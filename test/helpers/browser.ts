@@ -1,0 +1,73 @@
+/**
+ * A minimal browser for sign-in tests: keeps cookies per the Set-Cookie headers it gets,
+ * sends them back, reads hidden form fields, follows nothing by itself (tests assert each
+ * redirect). Requests go to the gateway's loopback port with the Host the test chooses.
+ */
+import type http from 'node:http';
+import { request, type SimpleResponse } from './servers.js';
+
+export class TestBrowser {
+  readonly cookies = new Map<string, string>();
+
+  constructor(
+    readonly port: number,
+    readonly host: string,
+    /** Extra headers on every request (e.g. a fixed Accept). */
+    readonly defaultHeaders: http.OutgoingHttpHeaders = { accept: 'text/html' },
+  ) {}
+
+  cookieHeader(): string | undefined {
+    return this.cookies.size ? [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ') : undefined;
+  }
+
+  private remember(response: SimpleResponse): void {
+    for (const line of response.headers['set-cookie'] ?? []) {
+      const [pair = ''] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      if (/;\s*max-age=0/i.test(line) || /expires=thu, 01 jan 1970/i.test(line) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  async get(path: string, headers: http.OutgoingHttpHeaders = {}): Promise<SimpleResponse> {
+    const cookie = this.cookieHeader();
+    const response = await request(this.port, {
+      path,
+      headers: { host: this.host, ...this.defaultHeaders, ...(cookie ? { cookie } : {}), ...headers },
+    });
+    this.remember(response);
+    return response;
+  }
+
+  async postForm(path: string, fields: Record<string, string | string[]>, headers: http.OutgoingHttpHeaders = {}): Promise<SimpleResponse> {
+    const body = new URLSearchParams();
+    for (const [name, value] of Object.entries(fields)) {
+      for (const item of Array.isArray(value) ? value : [value]) body.append(name, item);
+    }
+    const cookie = this.cookieHeader();
+    const response = await request(this.port, {
+      method: 'POST',
+      path,
+      headers: {
+        host: this.host,
+        ...this.defaultHeaders,
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: `http://${this.host}`,
+        ...(cookie ? { cookie } : {}),
+        ...headers,
+      },
+      body: body.toString(),
+    });
+    this.remember(response);
+    return response;
+  }
+}
+
+/** The value of a hidden input in a page. */
+export function hiddenField(html: string, name: string): string {
+  const match = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
+  if (!match) throw new Error(`no hidden field "${name}" in the page`);
+  return match[1]!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+}

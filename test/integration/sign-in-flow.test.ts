@@ -1,0 +1,222 @@
+/**
+ * Email one-time-code sign-in end to end, with a real SMTP server receiving the mails and
+ * on both session stores (memory and real Redis).
+ */
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGateway, startUpstream, type TestGateway, type TestUpstream } from '../helpers/servers.js';
+import { TestBrowser, hiddenField } from '../helpers/browser.js';
+import { redisSkipReason, uniqueRedisPrefix, REDIS_URL } from '../helpers/redis.js';
+import { captureLogs, parseRawMail, startTestSmtpServer, type TestSmtpServer } from '../mail/mail-test-helpers.js';
+
+const SECRET = 'test-secret-with-at-least-32-characters!!';
+
+export interface SignInWorld {
+  readonly gw: TestGateway;
+  readonly upstream: TestUpstream;
+  readonly smtp: TestSmtpServer;
+  readonly logs: ReturnType<typeof captureLogs>;
+  /** Moves the gateway's clock forward. */
+  advance(ms: number): void;
+  browser(): TestBrowser;
+  close(): Promise<void>;
+}
+
+export type StoreKind = 'memory' | 'redis';
+
+/** A gateway in front of a recording upstream, mailing through a real SMTP server. */
+export async function startSignInWorld(store: StoreKind, extraYaml = '', routesYaml?: string): Promise<SignInWorld> {
+  const upstream = await startUpstream();
+  const smtp = await startTestSmtpServer();
+  const logs = captureLogs();
+  let offset = 0;
+  const storeYaml = store === 'memory' ? 'memory' : `\n    redis:\n      url: ${REDIS_URL}\n      prefix: "${uniqueRedisPrefix()}"`;
+  const gw = await startGateway(
+    `
+session:
+  secret: ${SECRET}
+  store: ${storeYaml}
+mail:
+  transport: smtp
+  from: "Gatehouse <gate@example.test>"
+  smtp: { url: "smtp://127.0.0.1:${smtp.port}" }
+groups:
+  partners: ["alice@partner.test"]
+${extraYaml}
+routes:
+${
+  routesYaml ??
+  `  - name: app
+    from: http://app.test/
+    to: ${upstream.origin}
+    allow: ["*@example.com", "group:partners"]
+    public: ["/open/**"]
+  - name: other
+    from: http://other.test/
+    to: ${upstream.origin}
+    allow: ["carol@example.com"]`
+}
+`,
+    { logger: logs.logger, clock: () => Date.now() + offset },
+  );
+  return {
+    gw,
+    upstream,
+    smtp,
+    logs,
+    advance: (ms) => {
+      offset += ms;
+    },
+    browser: () => new TestBrowser(gw.port, 'app.test'),
+    close: async () => {
+      await gw.close();
+      await upstream.close();
+      await smtp.close();
+    },
+  };
+}
+
+/** Waits until the SMTP server has `count` messages (mail is sent after the response). */
+export async function waitForMails(smtp: TestSmtpServer, count: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (smtp.received.length < count) {
+    if (Date.now() > deadline) throw new Error(`expected ${count} mails, got ${smtp.received.length}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export function codeFromMail(raw: string): string {
+  const match = /\b(\d{6})\b/.exec(parseRawMail(raw).text);
+  if (!match) throw new Error('no code in the mail');
+  return match[1]!;
+}
+
+/** Signs `browser` in as `email`; returns the response to the code POST. */
+export async function signIn(world: SignInWorld, browser: TestBrowser, email: string, rd = 'http://app.test/'): Promise<ReturnType<TestBrowser['get']>> {
+  const loginPage = await browser.get(`/.gatehouse/login?rd=${encodeURIComponent(rd)}`);
+  assert.equal(loginPage.status, 200);
+  const mailsBefore = world.smtp.received.length;
+  const codePage = await browser.postForm('/.gatehouse/login', { email, csrf: hiddenField(loginPage.text(), 'csrf'), rd: hiddenField(loginPage.text(), 'rd') });
+  assert.equal(codePage.status, 200, codePage.text());
+  await waitForMails(world.smtp, mailsBefore + 1);
+  const code = codeFromMail(world.smtp.received.at(-1)!.raw);
+  return browser.postForm('/.gatehouse/verify', { code, csrf: hiddenField(codePage.text(), 'csrf'), rd: hiddenField(codePage.text(), 'rd') });
+}
+
+for (const store of ['memory', 'redis'] as const) {
+  describe(`sign-in flow (${store} store)`, () => {
+    let skip: string | undefined;
+    before(async () => {
+      skip = store === 'redis' ? await redisSkipReason() : undefined;
+    });
+
+    test('a guest is sent to sign in, gets a code by mail, and lands on the exact URL with identity headers', async (t) => {
+      if (skip) return t.skip(skip);
+      const world = await startSignInWorld(store);
+      t.after(() => world.close());
+      const browser = world.browser();
+
+      const first = await browser.get('/private/page?x=1&y=%20two');
+      assert.equal(first.status, 302);
+      const location = new URL(String(first.headers.location));
+      assert.equal(location.origin + location.pathname, 'http://app.test/.gatehouse/login');
+      assert.equal(location.searchParams.get('rd'), 'http://app.test/private/page?x=1&y=%20two');
+      assert.equal(world.upstream.requests.length, 0, 'nothing reached the app before sign-in');
+
+      const loginPage = await browser.get(location.pathname + location.search);
+      assert.equal(loginPage.status, 200);
+      assert.match(loginPage.text(), /<label for="email">/);
+      assert.ok(loginPage.headers['content-security-policy'], 'helmet headers on the gateway pages');
+
+      const codePage = await browser.postForm('/.gatehouse/login', {
+        email: '  Bob@Example.COM ',
+        csrf: hiddenField(loginPage.text(), 'csrf'),
+        rd: hiddenField(loginPage.text(), 'rd'),
+      });
+      assert.equal(codePage.status, 200);
+      assert.match(codePage.text(), /bob@example\.com/);
+      await waitForMails(world.smtp, 1);
+      const mail = world.smtp.received[0]!;
+      assert.deepEqual(mail.rcptTo, ['bob@example.com']);
+      const parsed = parseRawMail(mail.raw);
+      const code = codeFromMail(mail.raw);
+      assert.match(parsed.header('subject') ?? '', new RegExp(code));
+      assert.match(parsed.html, new RegExp(code));
+
+      const verified = await browser.postForm('/.gatehouse/verify', { code, csrf: hiddenField(codePage.text(), 'csrf'), rd: hiddenField(codePage.text(), 'rd') });
+      assert.equal(verified.status, 303);
+      assert.equal(verified.headers.location, 'http://app.test/private/page?x=1&y=%20two');
+      const sessionCookie = (verified.headers['set-cookie'] ?? []).find((line) => line.startsWith('gatehouse='));
+      assert.ok(sessionCookie, 'a session cookie is set');
+      assert.match(sessionCookie, /HttpOnly/i);
+      assert.match(sessionCookie, /SameSite=Lax/i);
+
+      const app = await browser.get('/private/page?x=1&y=%20two', { cookie: `${browser.cookieHeader()}; theme=dark` });
+      assert.equal(app.status, 200);
+      const seen = world.upstream.requests.at(-1)!;
+      assert.equal(seen.url, '/private/page?x=1&y=%20two');
+      assert.equal(seen.headers['x-auth-request-email'], 'bob@example.com');
+      assert.equal(seen.headers['x-auth-request-user'], 'bob@example.com');
+      assert.equal(seen.headers['x-forwarded-email'], 'bob@example.com');
+      assert.equal(seen.headers['x-forwarded-user'], 'bob@example.com');
+      assert.equal(seen.headers['x-auth-request-groups'], '');
+      assert.equal(seen.headers.cookie, 'theme=dark', "the gateway's cookies never reach the app; others do");
+
+      const events = world.logs.records().map((line) => line.event);
+      for (const event of ['otp.requested', 'otp.sent', 'session.started']) assert.ok(events.includes(event), `${event} logged`);
+      assert.ok(!world.logs.lines.some((line) => line.includes(code)), 'the code is never logged');
+      const sessionValue = sessionCookie.split(';')[0]!.split('=')[1]!;
+      assert.ok(!world.logs.lines.some((line) => line.includes(sessionValue)), 'the cookie is never logged');
+    });
+
+    test('logout ends the session in the store, so the old cookie no longer works', async (t) => {
+      if (skip) return t.skip(skip);
+      const world = await startSignInWorld(store);
+      t.after(() => world.close());
+      const browser = world.browser();
+      assert.equal((await signIn(world, browser, 'bob@example.com')).status, 303);
+      const cookie = browser.cookieHeader()!;
+      assert.equal((await browser.get('/x')).status, 200);
+      const out = await browser.get('/.gatehouse/logout');
+      assert.equal(out.status, 200);
+      assert.match(out.text(), /signed out/i);
+      const replay = await browser.get('/x', { cookie });
+      assert.equal(replay.status, 302, 'a copy of the old cookie is dead');
+      assert.ok(world.logs.records().some((line) => line.event === 'session.ended'));
+    });
+
+    test('a group member gets the group in X-Auth-Request-Groups; a signed-in address not allowed on a route gets a 403 page naming it', async (t) => {
+      if (skip) return t.skip(skip);
+      const world = await startSignInWorld(store);
+      t.after(() => world.close());
+      const browser = world.browser();
+      assert.equal((await signIn(world, browser, 'alice@partner.test')).status, 303);
+      await browser.get('/x');
+      assert.equal(world.upstream.requests.at(-1)!.headers['x-auth-request-groups'], 'partners');
+
+      const other = new TestBrowser(world.gw.port, 'other.test');
+      assert.equal((await signIn(world, other, 'bob@example.com', 'http://other.test/')).status, 303);
+      const denied = await other.get('/');
+      assert.equal(denied.status, 403);
+      assert.match(denied.text(), /bob@example\.com/);
+      assert.match(denied.text(), /\/\.gatehouse\/logout\?rd=/);
+      const deniedJson = await other.get('/', { accept: 'application/json' });
+      assert.equal(deniedJson.status, 403);
+      assert.equal(deniedJson.json<{ error: string }>().error, 'forbidden');
+      assert.ok(world.logs.records().some((line) => line.event === 'access.denied'));
+    });
+
+    test('an API client without a session gets 401 JSON with the sign-in URL', async (t) => {
+      if (skip) return t.skip(skip);
+      const world = await startSignInWorld(store);
+      t.after(() => world.close());
+      const response = await world.browser().get('/api/items', { accept: 'application/json' });
+      assert.equal(response.status, 401);
+      const body = response.json<{ error: string; login_url: string }>();
+      assert.equal(body.error, 'unauthenticated');
+      assert.equal(body.login_url, `http://app.test/.gatehouse/login?rd=${encodeURIComponent('http://app.test/api/items')}`);
+      const post = await world.browser().postForm('/form', { a: '1' });
+      assert.equal(post.status, 401, 'a browser POST without a session is 401, not a redirect');
+    });
+  });
+}

@@ -1,0 +1,435 @@
+/**
+ * The SMTP notifier against a real `smtp-server` on loopback: what arrives (headers, both
+ * parts, escaping), header injection, retries with backoff, failures that are logged and
+ * never thrown, AUTH without leaking the password, and implicit TLS with a private CA.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { createSmtpNotifier, type SmtpSettings } from '../../src/mail/smtp-notifier.js';
+import { createNotifier } from '../../src/mail/create-notifier.js';
+import type { Notifier, SignInCodeMail } from '../../src/mail/notifier.js';
+import {
+  captureLogs,
+  createSelfSignedCertificate,
+  findClosedPort,
+  hasOpenssl,
+  parseRawMail,
+  startTestSmtpServer,
+  type CapturedLogs,
+} from './mail-test-helpers.js';
+
+const NOW = new Date('2024-05-01T14:22:00Z');
+const FROM = 'Gatehouse <no-reply@example.com>';
+const FAST_RETRIES = [2, 2];
+const PASSWORD = 'hunter2-Sm7p!pass';
+
+function signInMail(overrides: Partial<SignInCodeMail> = {}): SignInCodeMail {
+  return {
+    to: 'guest@partner.example',
+    code: '482913',
+    siteName: 'Wiki',
+    signInUrl: 'https://wiki.example.com/.gatehouse/login',
+    expiresAt: new Date(NOW.getTime() + 10 * 60_000),
+    requestId: 'req-42',
+    ...overrides,
+  };
+}
+
+function plainSmtp(port: number, extra: Partial<SmtpSettings> = {}): SmtpSettings {
+  return { host: '127.0.0.1', port, secure: false, tls: { ca: '' }, ...extra };
+}
+
+function notifierFor(smtp: SmtpSettings, logs: CapturedLogs, retryDelaysMs: number[] = FAST_RETRIES): Notifier {
+  return createSmtpNotifier({ from: FROM, smtp, logger: logs.logger, retryDelaysMs, now: () => NOW });
+}
+
+function failures(logs: CapturedLogs) {
+  return logs.records().filter((record) => record.event === 'mail.failed');
+}
+
+describe('SMTP notifier', { timeout: 60_000 }, () => {
+  test('a mail arrives once with the right From, To and Subject', async () => {
+    const server = await startTestSmtpServer();
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(server.received.length, 1);
+      const received = server.received[0]!;
+      assert.equal(received.mailFrom, 'no-reply@example.com');
+      assert.deepEqual(received.rcptTo, ['guest@partner.example']);
+      const parsed = parseRawMail(received.raw);
+      assert.equal(parsed.header('from'), FROM);
+      assert.equal(parsed.header('to'), 'guest@partner.example');
+      assert.equal(parsed.header('subject'), '482913 is your sign-in code for Wiki');
+      assert.equal(parsed.header('auto-submitted'), 'auto-generated');
+      assert.deepEqual(failures(logs), []);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('both the text and the HTML part carry the code, site name, expiry and ignore line', async () => {
+    const server = await startTestSmtpServer();
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      const parsed = parseRawMail(server.received[0]!.raw);
+      for (const [part, body] of [['text', parsed.text], ['html', parsed.html]] as const) {
+        assert.match(body, /482913/, part);
+        assert.match(body, /Wiki/, part);
+        assert.match(body, /valid until 14:32 UTC \(10 minutes\)/, part);
+        assert.match(body, /you can ignore this email/, part);
+      }
+      assert.match(parsed.html, /^<!doctype html>/);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('a site name with <script> arrives escaped in the HTML part', async () => {
+    const server = await startTestSmtpServer();
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail({ siteName: '<script>alert(1)</script>' }));
+      const { html } = parseRawMail(server.received[0]!.raw);
+      assert.doesNotMatch(html, /<script>/);
+      assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('a site name carrying "\\r\\nBcc:" adds no header and no recipient', async () => {
+    const server = await startTestSmtpServer();
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail({ siteName: 'Wiki\r\nBcc: evil@x.test\r\nX-Injected: yes' }));
+      assert.equal(server.received.length, 1);
+      const received = server.received[0]!;
+      assert.deepEqual(received.rcptTo, ['guest@partner.example']);
+      const parsed = parseRawMail(received.raw);
+      const names = parsed.headers.map((h) => h.name);
+      assert.ok(!names.includes('bcc'), `headers: ${names.join(', ')}`);
+      assert.ok(!names.includes('x-injected'), `headers: ${names.join(', ')}`);
+      assert.equal(parsed.header('subject'), '482913 is your sign-in code for Wiki Bcc: evil@x.test X-Injected: yes');
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('a recipient carrying "\\r\\nBcc:" is not sent and is logged as mail.failed', async () => {
+    const server = await startTestSmtpServer();
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail({ to: 'guest@partner.example\r\nBcc: evil@x.test' }));
+      assert.equal(server.dataAttempts(), 0);
+      const [failure, ...more] = failures(logs);
+      assert.equal(more.length, 0);
+      assert.equal(failure?.attempts, 0);
+      assert.equal(failure?.level, 'error');
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('a server that refuses the first two attempts with 451 gets the mail on the third', async () => {
+    const server = await startTestSmtpServer({ answerData: (attempt) => (attempt <= 2 ? 451 : undefined) });
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(server.dataAttempts(), 3);
+      assert.equal(server.received.length, 1);
+      assert.deepEqual(failures(logs), []);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('a server that always answers 451 gets exactly three attempts, then mail.failed is logged and the send resolves', async () => {
+    const server = await startTestSmtpServer({ answerData: () => 451 });
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(server.dataAttempts(), 3);
+      assert.equal(server.received.length, 0);
+      const [failure, ...more] = failures(logs);
+      assert.equal(more.length, 0);
+      assert.equal(failure?.level, 'error');
+      assert.equal(failure?.to_domain, 'partner.example');
+      assert.equal(failure?.attempts, 3);
+      assert.equal(failure?.smtp_status, 451);
+      assert.equal(failure?.request_id, 'req-42');
+      assert.match(String(failure?.error), /451/);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('the number of attempts follows the injected delays', async () => {
+    const server = await startTestSmtpServer({ answerData: () => 451 });
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs, [1, 1, 1, 1]);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(server.dataAttempts(), 5);
+      assert.equal(failures(logs)[0]?.attempts, 5);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('a permanent 550 refusal is not retried', async () => {
+    const server = await startTestSmtpServer({ answerData: () => 550 });
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(server.dataAttempts(), 1);
+      assert.equal(failures(logs)[0]?.attempts, 1);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('a closed port is retried, logged as mail.failed and never thrown', async () => {
+    const port = await findClosedPort();
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      const [failure] = failures(logs);
+      assert.equal(failure?.attempts, 3);
+      assert.match(String(failure?.error), /ECONNREFUSED|ECONNECTION/);
+    } finally {
+      await notifier.close();
+    }
+  });
+
+  test('a server that accepts the connection but never greets times out and is logged as mail.failed', async () => {
+    const sockets = new Set<net.Socket>();
+    // Accepts and says nothing: a hung mail server.
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const logs = captureLogs();
+    const notifier = createSmtpNotifier({
+      from: FROM,
+      smtp: plainSmtp(port),
+      logger: logs.logger,
+      retryDelaysMs: [1],
+      timeoutsMs: { connection: 200, greeting: 200, socket: 200 },
+    });
+    try {
+      const started = Date.now();
+      await notifier.sendSignInCode(signInMail());
+      assert.ok(Date.now() - started < 5_000);
+      const [failure] = failures(logs);
+      assert.equal(failure?.attempts, 2);
+      assert.match(String(failure?.error), /timeout|ETIMEDOUT/i);
+    } finally {
+      await notifier.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  test('the code and the recipient local part appear in no log line, even at debug', async () => {
+    const server = await startTestSmtpServer({ answerData: (attempt) => (attempt === 1 ? 451 : undefined) });
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      await notifier.sendSignInCode(signInMail({ to: 'guest@partner.example\r\nBcc: x@y.test' }));
+      assert.ok(logs.lines.length > 0);
+      for (const line of logs.lines) {
+        assert.ok(!line.includes('482913'), line);
+        assert.ok(!line.includes('guest@'), line);
+      }
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('close waits for a mail in flight and stops its retries', async () => {
+    const server = await startTestSmtpServer({ answerData: () => 451 });
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs, [60_000, 60_000]);
+    try {
+      const sending = notifier.sendSignInCode(signInMail());
+      while (server.dataAttempts() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const started = Date.now();
+      await notifier.close();
+      await sending;
+      assert.ok(Date.now() - started < 5_000, 'close did not wait out the backoff');
+      assert.equal(failures(logs)[0]?.attempts, 1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('SMTP notifier with AUTH', { timeout: 60_000 }, () => {
+  test('correct credentials from host/port/auth deliver the mail', async () => {
+    const server = await startTestSmtpServer({ auth: { user: 'gatehouse', pass: PASSWORD } });
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port, { auth: { user: 'gatehouse', pass: PASSWORD } }), logs);
+    try {
+      await notifier.verify?.();
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(server.received.length, 1);
+      assert.deepEqual(failures(logs), []);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('credentials in smtp.url are percent-decoded and used', async () => {
+    const server = await startTestSmtpServer({ auth: { user: 'mailer@example.com', pass: 'p@ss:w/rd' } });
+    const logs = captureLogs();
+    const notifier = createNotifier(
+      { from: FROM, transport: 'smtp', smtp: { url: `smtp://mailer%40example.com:p%40ss%3Aw%2Frd@127.0.0.1:${server.port}`, tls: { ca: '' } } },
+      { logger: logs.logger, retryDelaysMs: FAST_RETRIES, now: () => NOW },
+    );
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.deepEqual(server.authAttempts, [{ user: 'mailer@example.com', pass: 'p@ss:w/rd' }]);
+      assert.equal(server.received.length, 1);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('a server that requires AUTH refuses a client without credentials, logged as mail.failed', async () => {
+    const server = await startTestSmtpServer({ auth: { user: 'gatehouse', pass: PASSWORD } });
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(server.received.length, 0);
+      assert.equal(failures(logs).length, 1);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('a wrong password is tried once (535 is permanent) and never logged, nor the right one', async () => {
+    const server = await startTestSmtpServer({ auth: { user: 'gatehouse', pass: PASSWORD } });
+    const logs = captureLogs();
+    const wrongPassword = 'Wr0ng-Passw0rd-xyz';
+    const notifier = notifierFor(plainSmtp(server.port, { auth: { user: 'gatehouse', pass: wrongPassword } }), logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      await assert.rejects(notifier.verify!(), (error: Error) => !error.message.includes(wrongPassword));
+      assert.equal(server.received.length, 0);
+      assert.equal(server.authAttempts.length, 2);
+      const [failure] = failures(logs);
+      assert.equal(failure?.attempts, 1);
+      assert.equal(failure?.smtp_status, 535);
+      const base64 = (text: string) => Buffer.from(text).toString('base64');
+      for (const line of logs.lines) {
+        for (const secret of [wrongPassword, PASSWORD, base64(wrongPassword), base64(`\0gatehouse\0${wrongPassword}`)]) {
+          assert.ok(!line.includes(secret), line);
+        }
+      }
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('the SMTP password from the URL appears in no log line', async () => {
+    const port = await findClosedPort();
+    const logs = captureLogs();
+    const notifier = createNotifier(
+      { from: FROM, transport: 'smtp', smtp: { url: `smtp://gatehouse:${PASSWORD}@127.0.0.1:${port}`, tls: { ca: '' } } },
+      { logger: logs.logger, retryDelaysMs: FAST_RETRIES, now: () => NOW },
+    );
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(failures(logs).length, 1);
+      for (const line of logs.lines) assert.ok(!line.includes(PASSWORD) && !line.includes(encodeURIComponent(PASSWORD)), line);
+    } finally {
+      await notifier.close();
+    }
+  });
+});
+
+describe('SMTP notifier over TLS', { timeout: 60_000 }, () => {
+  let certificate: ReturnType<typeof createSelfSignedCertificate> | undefined;
+  before(() => {
+    if (hasOpenssl()) certificate = createSelfSignedCertificate();
+  });
+  after(() => {
+    if (certificate) rmSync(certificate.dir, { recursive: true, force: true });
+  });
+
+  test('a self-signed server certificate is accepted when tls.ca names it', async (t) => {
+    if (!certificate) return t.skip('openssl is not installed');
+    const server = await startTestSmtpServer({ tls: { key: certificate.key, cert: certificate.cert } });
+    const logs = captureLogs();
+    const notifier = notifierFor({ host: '127.0.0.1', port: server.port, secure: true, tls: { ca: certificate.certFile } }, logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(server.received.length, 1);
+      assert.deepEqual(failures(logs), []);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('an smtps:// URL with tls.ca works the same', async (t) => {
+    if (!certificate) return t.skip('openssl is not installed');
+    const server = await startTestSmtpServer({ tls: { key: certificate.key, cert: certificate.cert } });
+    const logs = captureLogs();
+    const notifier = notifierFor({ url: `smtps://127.0.0.1:${server.port}`, tls: { ca: certificate.certFile } }, logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(server.received.length, 1);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+
+  test('without tls.ca the self-signed certificate is refused: the mail fails, it is not sent in clear', async (t) => {
+    if (!certificate) return t.skip('openssl is not installed');
+    const server = await startTestSmtpServer({ tls: { key: certificate.key, cert: certificate.cert } });
+    const logs = captureLogs();
+    const notifier = notifierFor({ host: '127.0.0.1', port: server.port, secure: true, tls: { ca: '' } }, logs);
+    try {
+      await notifier.sendSignInCode(signInMail());
+      assert.equal(server.received.length, 0);
+      const [failure] = failures(logs);
+      assert.match(String(failure?.error), /self[- ]signed|certificate/i);
+    } finally {
+      await notifier.close();
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,147 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import { runKeyValueStoreContract } from './key-value-store.contract.js';
+
+/** A clock the test moves by hand, so expiry is tested without sleeping. */
+function createManualClock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
+  let time = start;
+  return {
+    now: () => time,
+    advance: (ms) => {
+      time += ms;
+    },
+  };
+}
+
+runKeyValueStoreContract('the memory store', async () => {
+  const clock = createManualClock();
+  const store = createMemoryStore({ clock: clock.now });
+  return {
+    store,
+    advance: async (ms) => clock.advance(ms),
+    cleanup: () => store.close(),
+  };
+});
+
+describe('the memory store', () => {
+  test('never holds more than maxEntries and evicts the oldest-written entry first', async () => {
+    const store = createMemoryStore({ maxEntries: 3, clock: createManualClock().now });
+    try {
+      for (const key of ['a', 'b', 'c', 'd']) await store.set(key, key, 60_000);
+      assert.equal(store.size, 3);
+      assert.equal(await store.get('a'), undefined);
+      for (let index = 0; index < 1_000; index += 1) await store.set(`flood-${index}`, 'x', 60_000);
+      assert.equal(store.size, 3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a rewritten entry counts as new, so entries in use outlive idle ones', async () => {
+    const store = createMemoryStore({ maxEntries: 3, clock: createManualClock().now });
+    try {
+      await store.set('idle', '1', 60_000);
+      await store.set('in-use', '1', 60_000);
+      await store.set('other', '1', 60_000);
+      await store.set('in-use', '2', 60_000); // written last now
+      await store.set('new-1', '1', 60_000); // evicts "idle"
+      await store.set('new-2', '1', 60_000); // evicts "other", not the rewritten "in-use"
+      assert.equal(await store.get('idle'), undefined);
+      assert.equal(await store.get('other'), undefined);
+      assert.equal(await store.get('in-use'), '2');
+      assert.equal(store.size, 3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a full store drops expired entries before evicting live ones', async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore({ maxEntries: 3, clock: clock.now });
+    try {
+      await store.set('old-but-live', '1', 60_000);
+      await store.set('short-lived', '1', 100);
+      await store.set('live', '1', 60_000);
+      clock.advance(200);
+      await store.set('new', '1', 60_000);
+      assert.equal(await store.get('old-but-live'), '1');
+      assert.equal(await store.get('live'), '1');
+      assert.equal(await store.get('new'), '1');
+      assert.equal(store.size, 3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('an expired entry leaves memory when it is read', async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore({ clock: clock.now });
+    try {
+      await store.set('k', 'v', 100);
+      clock.advance(100);
+      assert.equal(store.size, 1);
+      assert.equal(await store.get('k'), undefined);
+      assert.equal(store.size, 0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('the periodic sweep removes expired entries nobody reads', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const clock = createManualClock();
+    const store = createMemoryStore({ clock: clock.now, sweepIntervalMs: 1_000 });
+    try {
+      await store.set('expires', 'v', 100);
+      await store.set('stays', 'v', 60_000);
+      clock.advance(200);
+      assert.equal(store.size, 2, 'nothing is swept before the interval');
+      t.mock.timers.tick(1_000);
+      assert.equal(store.size, 1);
+      assert.equal(await store.get('stays'), 'v');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('close stops the sweep timer', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const clock = createManualClock();
+    const store = createMemoryStore({ clock: clock.now, sweepIntervalMs: 1_000 });
+    await store.set('expires', 'v', 100);
+    clock.advance(200);
+    await store.close();
+    t.mock.timers.tick(5_000);
+    assert.equal(store.size, 1, 'no sweep ran after close');
+  });
+
+  test('the sweep timer does not keep the process alive', async () => {
+    const store = createMemoryStore({ sweepIntervalMs: 1_000 });
+    try {
+      const timers = process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout');
+      // An unref'd timer is not an active resource; this test would otherwise see one more.
+      const storeTwo = createMemoryStore({ sweepIntervalMs: 1_000 });
+      assert.equal(process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length, timers.length);
+      await storeTwo.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('increment refuses a key that holds something other than a count', async () => {
+    const store = createMemoryStore({ clock: createManualClock().now });
+    try {
+      await store.set('not-a-counter', 'hello', 60_000);
+      await assert.rejects(store.increment('not-a-counter', 60_000), TypeError);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('invalid bounds are refused at creation', () => {
+    assert.throws(() => createMemoryStore({ maxEntries: 0 }), RangeError);
+    assert.throws(() => createMemoryStore({ maxEntries: 1.5 }), RangeError);
+    assert.throws(() => createMemoryStore({ sweepIntervalMs: 0 }), RangeError);
+  });
+});
