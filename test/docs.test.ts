@@ -1,7 +1,7 @@
 /** The README's tables are what operators read; these tests keep them true to the code. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { GATEWAY_ERRORS } from '../src/http/errors.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -29,9 +29,9 @@ test('every log event the source emits is in the README log event table', () => 
     tableAfter('### Log events').flatMap(([events]) => [...events!.matchAll(/`([a-z_.]+)`/g)].map((match) => match[1]!)),
   );
   const emitted = new Set<string>();
-  const sources = ['src/http/handle-request.ts', 'src/http/handle-upgrade.ts', 'src/main.ts', 'src/gateway.ts'];
+  const sources = readdirSync(new URL('../src', import.meta.url), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
   for (const file of sources) {
-    const text = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`../src/${file}`, import.meta.url), 'utf8');
     for (const match of text.matchAll(/event: '([a-z_.]+)'/g)) emitted.add(match[1]!);
   }
   assert.ok(emitted.size > 5);
