@@ -62,6 +62,7 @@ export class MemorySessionStore extends session.Store {
     settle(this.#write(sid, sessionData), callback);
   }
 
+  /** Deletes the session (sign-out); deleting one that is already gone is not an error. */
   override destroy(sid: string, callback?: ErrorCallback): void {
     settle(
       this.#kv.delete(sessionKey(sid)).then(() => undefined),

@@ -11,6 +11,7 @@
  *   `{"cookie":{"originalMaxAge":…,"expires":"<ISO date>","httpOnly":true,"path":"/",…},…data}`.
  * - TTL: until the cookie expires (`cookie.expires`), else the configured lifetime. The
  *   backend expires the key, so an expired session is simply absent.
+ * The `sess:` namespace belongs to sessions: other KeyValueStore users must not write there.
  */
 import type { SessionData } from 'express-session';
 
