@@ -25,7 +25,7 @@ export interface SignInWorld {
 export type StoreKind = 'memory' | 'redis';
 
 /** A gateway in front of a recording upstream, mailing through a real SMTP server. */
-export async function startSignInWorld(store: StoreKind, extraYaml = '', routesYaml?: string, redisUrl = REDIS_URL): Promise<SignInWorld> {
+export async function startSignInWorld(store: StoreKind, extraYaml = '', routesYaml?: string, redisUrl = REDIS_URL, sessionYaml = ''): Promise<SignInWorld> {
   const upstream = await startUpstream();
   const smtp = await startTestSmtpServer();
   const logs = captureLogs();
@@ -35,6 +35,7 @@ export async function startSignInWorld(store: StoreKind, extraYaml = '', routesY
     `
 session:
   secret: ${SECRET}
+${sessionYaml}
   store: ${storeYaml}
 mail:
   transport: smtp
