@@ -126,3 +126,47 @@ for (const store of ['memory', 'redis'] as const) {
     });
   });
 }
+
+describe('WebSockets behind sign-in', () => {
+  test('a signed-in guest opens a WebSocket with identity headers and without the gateway cookie; without a session it is refused', async (t) => {
+    const { WebSocketServer, WebSocket } = await import('ws');
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    t.after(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const wsPort = (wss.address() as { port: number }).port;
+    const seen: Array<Record<string, string | string[] | undefined>> = [];
+    wss.on('connection', (socket, req) => {
+      seen.push(req.headers);
+      socket.on('message', (data) => socket.send(`echo:${String(data)}`));
+    });
+    const world = await startSignInWorld(
+      'memory',
+      '',
+      `  - name: app
+    from: http://app.test/
+    to: http://127.0.0.1:${wsPort}
+    allow: ["*@example.com"]`,
+    );
+    t.after(() => world.close());
+    const browser = world.browser();
+    assert.equal((await signIn(world, browser, 'bob@example.com')).status, 303);
+
+    const open = (cookie?: string) =>
+      new Promise<{ reply?: string; status?: number }>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${world.gw.port}/live`, { headers: { host: 'app.test', ...(cookie ? { cookie } : {}) } });
+        ws.on('open', () => ws.send('hi'));
+        ws.on('message', (data) => {
+          resolve({ reply: String(data) });
+          ws.close();
+        });
+        ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode }));
+        ws.on('error', reject);
+      });
+    assert.deepEqual(await open(`${browser.cookieHeader()}; theme=dark`), { reply: 'echo:hi' });
+    assert.equal(seen[0]!['x-auth-request-email'], 'bob@example.com');
+    assert.equal(seen[0]!.cookie, 'theme=dark');
+    assert.deepEqual(await open(), { status: 401 });
+    assert.deepEqual(await open('gatehouse=s%3Aforged.sig'), { status: 401 });
+    assert.equal(seen.length, 1, 'refused upgrades never reached the app');
+  });
+});
