@@ -1,0 +1,389 @@
+/**
+ * `npm run bench`: the gateway against a bare http-proxy hop, in one run so machine noise
+ * cancels in the ratios. Everything listens on loopback; every load phase is bounded by
+ * BENCH_SECONDS (default 10) and everything started is stopped at the end.
+ *
+ * Phases: bare proxy, gateway (memory store, signed in), gateway (Redis store, signed in),
+ * unauthenticated redirect, sign-in code requests (mail to a local SMTP sink), a streamed
+ * download, WebSocket echo throughput, then the session-store scale checks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import net from 'node:net';
+import autocannon from 'autocannon';
+import { WebSocket } from 'ws';
+import { createClient } from 'redis';
+import { startTestSmtpServer, parseRawMail } from '../test/mail/mail-test-helpers.js';
+import { createMemoryStore } from '../src/store/memory-store.js';
+import { MemorySessionStore } from '../src/session/memory-session-store.js';
+import { createRedisStore } from '../src/store/redis-store.js';
+import { readSessionRecord } from '../src/session/create-session-store.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const DOWNLOAD_BYTES = Number(process.env.BENCH_DOWNLOAD_BYTES ?? 1024 ** 3);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_SESSIONS = Number(process.env.BENCH_REDIS_SESSIONS ?? 1_000_000);
+const MEMORY_SESSIONS = Number(process.env.BENCH_MEMORY_SESSIONS ?? 100_000);
+const SECRET = 'bench-secret-that-is-long-enough-0123456789';
+const CLOCK_TICK_US = 1_000_000 / 100; // Linux USER_HZ
+
+const children: ChildProcess[] = [];
+const cleanups: Array<() => Promise<void> | void> = [];
+
+function startChild(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  children.push(child);
+  return child;
+}
+
+/** Starts a helper script and reads `{"port":N}` from its first line. */
+async function startPortPrinter(script: string, args: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+  const child = startChild(['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args]);
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      const line = buffer.split('\n')[0];
+      if (buffer.includes('\n')) resolve((JSON.parse(line!) as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return { child, port };
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitForHttp(port: number, path: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      http.get({ host: '127.0.0.1', port, path }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      }).on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`nothing answered on port ${port}${path}`);
+}
+
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_US;
+}
+
+function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Math.round(Number(match[1]) / 1024) : 0;
+}
+
+interface Row {
+  readonly name: string;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly cpuUsPerRequest: number;
+  readonly rssMb: number;
+  readonly errors: number;
+  readonly note?: string;
+}
+
+async function load(name: string, pid: number, options: autocannon.Options, expectNon2xx = false): Promise<Row> {
+  const cpuBefore = cpuMicros(pid);
+  const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options });
+  const cpu = cpuMicros(pid) - cpuBefore;
+  const requests = result.requests.total;
+  return {
+    name,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuUsPerRequest: requests ? Math.round(cpu / requests) : 0,
+    rssMb: peakRssMb(pid),
+    errors: result.errors + result.timeouts + (expectNon2xx ? 0 : result.non2xx),
+  };
+}
+
+interface GatewayProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly adminPort: number;
+}
+
+async function startGateway(upstreamPort: number, smtpPort: number, store: string): Promise<GatewayProcess> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    `listen: 127.0.0.1:${port}
+admin: { listen: 127.0.0.1:${adminPort} }
+session:
+  secret: ${SECRET}
+  store: ${store}
+otp:
+  resend_after: 1s
+  max_per_email: 1000000/1h
+  max_per_ip: 100000000/1h
+mail:
+  transport: smtp
+  smtp: { url: "smtp://127.0.0.1:${smtpPort}" }
+routes:
+  - name: app
+    from: http://app.test/
+    to: http://127.0.0.1:${upstreamPort}
+    allow: ["*@example.com"]
+    public: ["/public/**"]
+`,
+  );
+  const child = startChild([new URL('../dist/run-cli.js', import.meta.url).pathname, 'serve', '--config', file], { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' });
+  child.stdout!.resume();
+  await waitForHttp(adminPort, '/readyz');
+  return { child, port, adminPort };
+}
+
+function send(port: number, options: http.RequestOptions & { body?: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, ...options }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Signs in through the real pages and returns the session cookie. */
+async function signIn(port: number, smtp: Awaited<ReturnType<typeof startTestSmtpServer>>, email: string): Promise<string> {
+  const jar = new Map<string, string>();
+  const keep = (headers: http.IncomingHttpHeaders) => {
+    for (const line of headers['set-cookie'] ?? []) {
+      const [pair = ''] = line.split(';');
+      const eq = pair.indexOf('=');
+      jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  };
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const page = await send(port, { path: '/.gatehouse/login', headers: { host: 'app.test', accept: 'text/html' } });
+  keep(page.headers);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
+  const before = smtp.received.length;
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+  const codePage = await send(port, {
+    method: 'POST',
+    path: '/.gatehouse/login',
+    headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    body: form({ email, csrf, rd: '/' }),
+  });
+  keep(codePage.headers);
+  while (smtp.received.length === before) await new Promise((resolve) => setTimeout(resolve, 20));
+  const code = /\b(\d{6})\b/.exec(parseRawMail(smtp.received.at(-1)!.raw).text)![1]!;
+  const verified = await send(port, {
+    method: 'POST',
+    path: '/.gatehouse/verify',
+    headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    body: form({ code, csrf, rd: '/' }),
+  });
+  if (verified.status !== 303) throw new Error(`sign-in failed: ${verified.status}`);
+  keep(verified.headers);
+  return `gatehouse=${jar.get('gatehouse')}`;
+}
+
+async function downloadMiBps(port: number, headers: http.OutgoingHttpHeaders): Promise<number> {
+  const started = process.hrtime.bigint();
+  const received = await new Promise<number>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: `/download?bytes=${DOWNLOAD_BYTES}`, headers }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        res.on('end', () => resolve(bytes));
+      })
+      .on('error', reject);
+  });
+  if (received !== DOWNLOAD_BYTES) throw new Error(`download got ${received} of ${DOWNLOAD_BYTES} bytes`);
+  return DOWNLOAD_BYTES / 1048576 / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+/** WebSocket echo round trips per second over 50 connections for the phase duration. */
+async function websocketMessagesPerSecond(port: number, headers: Record<string, string>): Promise<number> {
+  const sockets = await Promise.all(
+    Array.from({ length: CONNECTIONS }, () => new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers });
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    })),
+  );
+  const payload = Buffer.alloc(128, 'm');
+  let echoes = 0;
+  const until = Date.now() + Math.min(SECONDS, 5) * 1000;
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          ws.on('message', () => {
+            echoes += 1;
+            if (Date.now() < until) ws.send(payload);
+            else resolve();
+          });
+          ws.send(payload);
+        }),
+    ),
+  );
+  for (const ws of sockets) ws.terminate();
+  return Math.round(echoes / Math.min(SECONDS, 5));
+}
+
+async function memoryStoreScale(): Promise<string> {
+  const kv = createMemoryStore({ maxEntries: MEMORY_SESSIONS * 2 });
+  const store = new MemorySessionStore(kv, { lifetimeMs: 86_400_000 });
+  const set = (id: string, data: object) => new Promise<void>((resolve, reject) => store.set(id, data as never, (error) => (error ? reject(error) : resolve())));
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  const now = Date.now();
+  for (let i = 0; i < MEMORY_SESSIONS; i += 1) {
+    await set(`${i.toString(36).padStart(8, '0')}abcdefghijklmnopqrstuvwx`, {
+      cookie: { originalMaxAge: 86_400_000, expires: new Date(now + 86_400_000).toISOString(), httpOnly: true, path: '/', sameSite: 'lax' },
+      email: `guest${i}@example.com`,
+      signedInAt: now,
+      lastSeenAt: now,
+    });
+  }
+  global.gc?.();
+  const extraMb = (process.memoryUsage().rss - before) / 1048576;
+  await kv.close();
+  return `memory store: ${MEMORY_SESSIONS.toLocaleString('en')} live sessions took ${extraMb.toFixed(1)} MB of extra RSS`;
+}
+
+async function redisLookupScale(): Promise<string> {
+  const prefix = `gatehouse-bench:${process.pid}:`;
+  const store = createRedisStore({ url: REDIS_URL, prefix });
+  const raw = createClient({ url: REDIS_URL });
+  await raw.connect();
+  const value = JSON.stringify({ cookie: { originalMaxAge: 86_400_000, expires: new Date(Date.now() + 86_400_000).toISOString() }, email: 'g@example.com', signedInAt: Date.now() });
+  const timeLookups = async (): Promise<number> => {
+    const rounds = 2000;
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < rounds; i += 1) await readSessionRecord(store, `s${i % 1000}`);
+    return Number(process.hrtime.bigint() - started) / 1000 / rounds;
+  };
+  const results: string[] = [];
+  let stored = 0;
+  try {
+    for (const target of [1, 1000, REDIS_SESSIONS]) {
+      while (stored < target) {
+        const batch = raw.multi();
+        const end = Math.min(target, stored + 5000);
+        for (; stored < end; stored += 1) batch.set(`${prefix}sess:s${stored}`, value, { EX: 600 });
+        await batch.exec();
+      }
+      await timeLookups(); // warm
+      results.push(`${stored.toLocaleString('en')}: ${(await timeLookups()).toFixed(0)} µs`);
+    }
+  } finally {
+    let cursor = '0';
+    do {
+      const reply = await raw.scan(cursor, { MATCH: `${prefix}*`, COUNT: 10_000 });
+      cursor = String(reply.cursor);
+      if (reply.keys.length) await raw.unlink(reply.keys);
+    } while (cursor !== '0');
+    await raw.quit();
+    await store.close();
+  }
+  return `redis session lookup (one GET, sequential) with ${results.join(', ')} stored sessions`;
+}
+
+function formatTable(rows: readonly Row[], bare: Row): string {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'peak RSS MB', 'vs bare (req/s, p99, CPU)', 'errors'];
+  const lines = rows.map((row) => [
+    row.name,
+    String(row.rps),
+    String(row.p50),
+    String(row.p99),
+    String(row.cpuUsPerRequest),
+    String(row.rssMb),
+    row === bare ? '1.00, 1.00, 1.00' : `${(row.rps / bare.rps).toFixed(2)}, ${(row.p99 / bare.p99).toFixed(2)}, ${(row.cpuUsPerRequest / bare.cpuUsPerRequest).toFixed(2)}`,
+    String(row.errors),
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
+  const format = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  return [format(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(format)].join('\n');
+}
+
+async function main(): Promise<void> {
+  console.log(`gatehouse bench: ${SECONDS}s per phase, ${CONNECTIONS} connections, 1 KiB responses`);
+  const upstream = await startPortPrinter('./upstream-server.ts');
+  const bare = await startPortPrinter('./bare-proxy.ts', [String(upstream.port)]);
+  const smtp = await startTestSmtpServer();
+  cleanups.push(() => smtp.close());
+  const memoryGw = await startGateway(upstream.port, smtp.port, 'memory');
+  const redisGw = await startGateway(upstream.port, smtp.port, `\n    redis:\n      url: ${REDIS_URL}\n      prefix: "gatehouse-bench-${process.pid}:"`);
+  const memoryCookie = await signIn(memoryGw.port, smtp, 'bench@example.com');
+  const redisCookie = await signIn(redisGw.port, smtp, 'bench@example.com');
+
+  const rows: Row[] = [];
+  const bareRow = await load('bare http-proxy (yardstick)', bare.child.pid!, { url: `http://127.0.0.1:${bare.port}/page` });
+  rows.push(bareRow);
+  rows.push(await load('gateway, signed in, memory store', memoryGw.child.pid!, { url: `http://127.0.0.1:${memoryGw.port}/page`, headers: { host: 'app.test', cookie: memoryCookie } }));
+  rows.push(await load('gateway, signed in, Redis store', redisGw.child.pid!, { url: `http://127.0.0.1:${redisGw.port}/page`, headers: { host: 'app.test', cookie: redisCookie } }));
+  rows.push(await load('gateway, public path', memoryGw.child.pid!, { url: `http://127.0.0.1:${memoryGw.port}/public/page`, headers: { host: 'app.test' } }));
+  rows.push(
+    await load(
+      'gateway, unauthenticated redirect (302)',
+      memoryGw.child.pid!,
+      { url: `http://127.0.0.1:${memoryGw.port}/page`, headers: { host: 'app.test', accept: 'text/html' } },
+      true,
+    ),
+  );
+
+  // Sign-in: a code request per POST (fresh address each time), mail to the local sink.
+  const page = await send(memoryGw.port, { path: '/.gatehouse/login', headers: { host: 'app.test', accept: 'text/html' } });
+  const csrfCookie = (page.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).join('; ');
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
+  rows.push(
+    await load('sign-in: code requests (mail to SMTP sink)', memoryGw.child.pid!, {
+      url: `http://127.0.0.1:${memoryGw.port}/.gatehouse/login`,
+      method: 'POST',
+      idReplacement: true,
+      headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie },
+      body: `email=bench-[<id>]%40example.com&csrf=${encodeURIComponent(csrf)}&rd=%2F`,
+    }),
+  );
+
+  console.log(`\n${formatTable(rows, bareRow)}\n`);
+  const bareDownload = await downloadMiBps(bare.port, {});
+  const gatewayDownload = await downloadMiBps(memoryGw.port, { host: 'app.test', cookie: memoryCookie });
+  console.log(`streamed download of ${(DOWNLOAD_BYTES / 1048576).toFixed(0)} MiB: bare ${bareDownload.toFixed(0)} MiB/s, gateway ${gatewayDownload.toFixed(0)} MiB/s (${(gatewayDownload / bareDownload).toFixed(2)}x)`);
+  const bareWs = await websocketMessagesPerSecond(bare.port, {});
+  const gatewayWs = await websocketMessagesPerSecond(memoryGw.port, { host: 'app.test', cookie: memoryCookie });
+  console.log(`WebSocket echo, 128 B messages over ${CONNECTIONS} connections: bare ${bareWs}/s, gateway ${gatewayWs}/s (${(gatewayWs / bareWs).toFixed(2)}x)`);
+  console.log(await memoryStoreScale());
+  console.log(await redisLookupScale());
+  console.log(`gateway peak RSS: memory ${peakRssMb(memoryGw.child.pid!)} MB, Redis ${peakRssMb(redisGw.child.pid!)} MB`);
+}
+
+async function stopEverything(): Promise<void> {
+  for (const child of children) child.kill('SIGTERM');
+  for (const cleanup of cleanups) await cleanup();
+}
+
+main()
+  .then(stopEverything, async (error: unknown) => {
+    console.error(error);
+    await stopEverything();
+    process.exitCode = 1;
+  })
+  .finally(() => setTimeout(() => process.exit(), 3000).unref());
