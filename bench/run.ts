@@ -148,7 +148,11 @@ routes:
     public: ["/public/**"]
 `,
   );
-  const child = startChild([new URL('../dist/run-cli.js', import.meta.url).pathname, 'serve', '--config', file], { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' });
+  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateways.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = startChild([...nodeArgs, new URL('../dist/run-cli.js', import.meta.url).pathname, 'serve', '--config', file], {
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  });
   child.stdout!.resume();
   await waitForHttp(adminPort, '/readyz');
   return { child, port, adminPort };
@@ -335,6 +339,9 @@ async function main(): Promise<void> {
   const redisCookie = await signIn(redisGw.port, smtp, 'bench@example.com');
 
   const rows: Row[] = [];
+  // BENCH_ONLY=public,memory,... runs just those load phases (for profiling one path).
+  const only = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+  const wanted = (phase: string) => only.size === 0 || only.has(phase);
   const bareRow = await load('bare http-proxy (yardstick)', bare.child.pid!, { url: `http://127.0.0.1:${bare.port}/page` });
   rows.push(bareRow);
   rows.push(await load('gateway, signed in, memory store', memoryGw.child.pid!, { url: `http://127.0.0.1:${memoryGw.port}/page`, headers: { host: 'app.test', cookie: memoryCookie } }));

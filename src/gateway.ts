@@ -24,6 +24,7 @@ import { createKeyValueStore } from './store/create-store.js';
 import type { KeyValueStore } from './store/key-value-store.js';
 import { createSessionStore, readSessionRecord } from './session/create-session-store.js';
 import { createSessionResolver } from './session/session-resolver.js';
+import { createSessionCache } from './session/session-cache.js';
 import type { GatewayCookieNames } from './session/session-cookies.js';
 import { createNotifier } from './mail/create-notifier.js';
 import type { Notifier } from './mail/notifier.js';
@@ -49,6 +50,8 @@ function formatAddress(address: { host: string; port: number }): string {
 
 export interface GatewayDeps {
   readonly logger: Logger;
+  /** The per-request access line (see log/logger.ts); the main logger when not given. */
+  readonly accessLogger?: Logger;
   /** Injected in tests: time for sessions, codes and limits. */
   readonly clock?: () => number;
   /** Injected in tests; otherwise made from `session.store`. The caller then closes it. */
@@ -127,11 +130,12 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
   const getState = () => state;
   const openWebSockets = new Set<Duplex>();
 
+  const sessionCache = createSessionCache((id) => readSessionRecord(kv, id));
   const sessions = createSessionResolver({
     cookieName: () => state.cookieNames.session,
     secrets: () => secretsOf(state.config),
     settings: () => state.config.session,
-    readSession: (id) => readSessionRecord(kv, id),
+    readSession: (id) => sessionCache.read(id),
     touchSession: (id, data) =>
       new Promise<void>((resolve, reject) => sessionStore.set(id, data as unknown as SessionData, (error) => (error ? reject(error) : resolve()))),
     clock,
@@ -149,6 +153,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       codes,
       notifier: () => notifier,
       secrets: () => secretsOf(state.config),
+      onSessionEnded: (id) => sessionCache.invalidate(id),
       logger,
       clock,
     }),
@@ -159,6 +164,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       proxy,
       metrics,
       logger,
+      accessLogger: deps.accessLogger ?? logger,
       access,
       gatehousePages: (req, res) => gatehouseApp(req, res),
       isDraining: () => draining,

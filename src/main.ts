@@ -3,7 +3,7 @@
  * graceful shutdown; SIGHUP: reload, keeping the old config if the new one is invalid).
  */
 import { loadConfigFile, ConfigError } from './config/load-config.js';
-import { createLogger, type Logger } from './log/logger.js';
+import { createLoggers, type Logger } from './log/logger.js';
 import { buildGateway, ListenError, type Gateway } from './gateway.js';
 import type { ListenAddress } from './config/values.js';
 
@@ -46,10 +46,11 @@ export async function serve(options: ServeOptions): Promise<number> {
     }
     throw error;
   }
-  const logger = options.logger ?? createLogger();
+  const loggers = options.logger ? { logger: options.logger, accessLogger: options.logger } : createLoggers();
+  const logger = loggers.logger;
   for (const warning of loaded.warnings) logger.warn({ event: 'config.warning' }, warning);
 
-  const gateway: Gateway = await buildGateway(loaded.config, { logger });
+  const gateway: Gateway = await buildGateway(loaded.config, { logger, accessLogger: loggers.accessLogger });
   let addresses;
   try {
     addresses = await gateway.listen();

@@ -39,6 +39,8 @@ export interface RequestHandlerDeps {
   readonly proxy: ProxyEngine;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** Writes the one `request` line per request. */
+  readonly accessLogger: Logger;
   /** Decides whether a session may use a route (store lookup, lifetime, policy). */
   readonly access: RequestAuthorizer;
   /** Handles `/.gatehouse/*` (the Express app). */
@@ -80,7 +82,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
   function logFinishedRequest(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext): void {
     const durationMs = Number(process.hrtime.bigint() - context.startedAt) / 1e6;
     metrics.countRequest(context.routeName, res.statusCode);
-    logger.info({
+    deps.accessLogger.info({
       event: 'request',
       req_id: context.requestId,
       method: req.method,

@@ -44,6 +44,8 @@ export interface SignInRoutesDeps {
   readonly codes: SignInCodeService;
   readonly notifier: () => Notifier;
   readonly secrets: () => readonly string[];
+  /** This process ended or replaced session `id` (drops it from the session cache). */
+  readonly onSessionEnded: (id: string) => void;
   readonly logger: Logger;
   readonly clock?: () => number;
 }
@@ -247,7 +249,9 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
       return sendPage(res, 503, renderLoginPage(form, { error: 'Sign-in is unavailable right now. Please try again in a moment.' }));
     }
     // Session fixation: a new id at sign-in, so an id planted before sign-in is worth nothing.
+    const replacedId = req.sessionID;
     req.session.regenerate((regenerateError) => {
+      deps.onSessionEnded(replacedId);
       if (regenerateError) {
         deps.logger.error({ event: 'session.save_failed', req_id: context.requestId, error: String(regenerateError) });
         return sendPage(res, 503, renderLoginPage(form, { error: 'Sign-in is unavailable right now. Please try again in a moment.' }));
@@ -280,7 +284,9 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     const session = req.session as SessionWithData | undefined;
     if (!session?.email) return finish();
     const email = session.email;
+    const endedId = req.sessionID;
     session.destroy((error) => {
+      deps.onSessionEnded(endedId);
       if (error) {
         deps.logger.error({ event: 'session.end_failed', req_id: context.requestId, error: String(error) });
         return sendPage(res, 503, renderSignedOutPage(settings.config.branding, returnTo));
