@@ -135,7 +135,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
     cookieName: () => state.cookieNames.session,
     secrets: () => secretsOf(state.config),
     settings: () => state.config.session,
-    readSession: (id) => sessionCache.read(id),
+    sessions: sessionCache,
     touchSession: (id, data) =>
       new Promise<void>((resolve, reject) => sessionStore.set(id, data as unknown as SessionData, (error) => (error ? reject(error) : resolve()))),
     clock,

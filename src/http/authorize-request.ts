@@ -5,7 +5,7 @@
 import type { GatewayConfig } from '../config/schema.js';
 import type { RouteRuntime } from '../proxy/route-runtime.js';
 import type { Identity } from '../proxy/identity-headers.js';
-import type { SessionResolver } from '../session/session-resolver.js';
+import type { ResolvedSession, SessionResolver } from '../session/session-resolver.js';
 import { evaluateRouteAccess } from '../policy/access-policy.js';
 
 export type AccessOutcome =
@@ -16,6 +16,8 @@ export type AccessOutcome =
 
 export interface RequestAuthorizer {
   authorize(cookieHeader: string | undefined, route: RouteRuntime): Promise<AccessOutcome>;
+  /** The decision without waiting when no store read is needed; undefined otherwise. */
+  authorizeNow(cookieHeader: string | undefined, route: RouteRuntime): AccessOutcome | undefined;
 }
 
 export function createRequestAuthorizer(deps: {
@@ -24,17 +26,23 @@ export function createRequestAuthorizer(deps: {
   readonly clock?: () => number;
 }): RequestAuthorizer {
   const now = deps.clock ?? Date.now;
+  function decide(session: ResolvedSession, route: RouteRuntime): AccessOutcome {
+    if (session.kind === 'none') return { kind: 'unauthenticated', reason: 'no session' };
+    if (session.kind === 'unavailable') return { kind: 'unavailable', error: session.error };
+    const maxAge = route.config.max_session_age;
+    // Per-route sign-in age: a sensitive app can ask for a fresher proof of the inbox.
+    if (maxAge !== null && now() - session.signedInAt >= maxAge) return { kind: 'unauthenticated', reason: 'sign-in too old for route' };
+    const decision = evaluateRouteAccess(session.email, route.config, deps.config().groups);
+    if (!decision.allowed) return { kind: 'forbidden', email: session.email };
+    return { kind: 'allowed', identity: { email: session.email, groups: decision.groups }, sessionId: session.id };
+  }
   return {
     async authorize(cookieHeader, route) {
-      const session = await deps.sessions().resolve(cookieHeader);
-      if (session.kind === 'none') return { kind: 'unauthenticated', reason: 'no session' };
-      if (session.kind === 'unavailable') return { kind: 'unavailable', error: session.error };
-      const maxAge = route.config.max_session_age;
-      // Per-route sign-in age: a sensitive app can ask for a fresher proof of the inbox.
-      if (maxAge !== null && now() - session.signedInAt >= maxAge) return { kind: 'unauthenticated', reason: 'sign-in too old for route' };
-      const decision = evaluateRouteAccess(session.email, route.config, deps.config().groups);
-      if (!decision.allowed) return { kind: 'forbidden', email: session.email };
-      return { kind: 'allowed', identity: { email: session.email, groups: decision.groups }, sessionId: session.id };
+      return decide(await deps.sessions().resolve(cookieHeader), route);
+    },
+    authorizeNow(cookieHeader, route) {
+      const session = deps.sessions().resolveNow(cookieHeader);
+      return session === undefined ? undefined : decide(session, route);
     },
   };
 }

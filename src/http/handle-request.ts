@@ -14,6 +14,7 @@
  * Express is not on this path: only step 3 uses it.
  */
 import type http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { GatewayState } from '../gateway-state.js';
@@ -31,7 +32,7 @@ import { removeCookies } from './cookies.js';
 import { renderForbiddenPage } from './sign-in/sign-in-pages.js';
 import type { RouteRuntime } from '../proxy/route-runtime.js';
 import type { Identity } from '../proxy/identity-headers.js';
-import type { RequestAuthorizer } from './authorize-request.js';
+import type { AccessOutcome, RequestAuthorizer } from './authorize-request.js';
 import type { GatewayErrorCode } from './errors.js';
 
 export interface RequestHandlerDeps {
@@ -80,7 +81,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
   const { proxy, metrics, logger } = deps;
 
   function logFinishedRequest(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext): void {
-    const durationMs = Number(process.hrtime.bigint() - context.startedAt) / 1e6;
+    const durationMs = performance.now() - context.startedAt;
     metrics.countRequest(context.routeName, res.statusCode);
     deps.accessLogger.info({
       event: 'request',
@@ -111,7 +112,10 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const state = deps.getState();
     const trusted = state.proxyTrust.isTrusted(req.socket);
     const context = createRequestContext(req, assignRequestId(req, trusted));
+    // The one `close` listener of a request: log it, and if the client left before the
+    // response finished, abort the upstream request too.
     res.once('close', () => {
+      if (!res.writableFinished) context.upstream?.abortUpstream();
       logFinishedRequest(req, res, context);
       deps.onRequestDone();
     });
@@ -161,29 +165,30 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
     if (match.isPublic) return forward(req, res, context, state, route, match.upstreamTarget, undefined, protocol, hostHeader, trusted);
     const originalUrl = context.externalOrigin + target.path + target.query;
-    void deps.access.authorize(req.headers.cookie, route).then(
-      (access) => {
-        if (res.destroyed) return;
-        switch (access.kind) {
-          case 'allowed':
-            return forward(req, res, context, state, route, match.upstreamTarget, access.identity, protocol, hostHeader, trusted);
-          case 'unauthenticated':
-            context.outcome = access.reason;
-            return sendSignInRequired(req, res, context, originalUrl);
-          case 'forbidden':
-            context.outcome = 'not allowed';
-            logger.info({ event: 'access.denied', req_id: context.requestId, route: route.name, email: access.email });
-            return sendForbidden(req, res, context, state, access.email, originalUrl);
-          case 'unavailable':
-            logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: access.error.message });
-            return fail('store_unavailable', 'store unavailable');
-        }
-      },
-      (error: unknown) => {
-        logger.error({ event: 'request.crashed', req_id: context.requestId, error: error instanceof Error ? error.stack : String(error) });
-        fail('internal', 'crashed');
-      },
-    );
+    const decide = (access: AccessOutcome): void => {
+      if (res.destroyed) return;
+      switch (access.kind) {
+        case 'allowed':
+          return forward(req, res, context, state, route, match.upstreamTarget, access.identity, protocol, hostHeader, trusted);
+        case 'unauthenticated':
+          context.outcome = access.reason;
+          return sendSignInRequired(req, res, context, originalUrl);
+        case 'forbidden':
+          context.outcome = 'not allowed';
+          logger.info({ event: 'access.denied', req_id: context.requestId, route: route.name, email: access.email });
+          return sendForbidden(req, res, context, state, access.email, originalUrl);
+        case 'unavailable':
+          logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: access.error.message });
+          return fail('store_unavailable', 'store unavailable');
+      }
+    };
+    // Most requests are decided at once (session fresh in the cache); the rest wait for one store read.
+    const now = deps.access.authorizeNow(req.headers.cookie, route);
+    if (now !== undefined) return decide(now);
+    void deps.access.authorize(req.headers.cookie, route).then(decide, (error: unknown) => {
+      logger.error({ event: 'request.crashed', req_id: context.requestId, error: error instanceof Error ? error.stack : String(error) });
+      fail('internal', 'crashed');
+    });
   }
 
   /** Steps 6 and 7: rewrite the headers for the app, then forward. */
@@ -209,7 +214,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     if (!route.config.preserve_host) headers.host = route.upstreamHostHeader;
     req.url = upstreamTarget;
 
-    proxy.forward(req, res, route, clientWantsClose || deps.isDraining(), {
+    context.upstream = proxy.forward(req, res, route, clientWantsClose || deps.isDraining(), {
       onUpstreamResponse: (seconds) => metrics.observeUpstreamLatency(route.name, seconds),
       onFailure: (failure: ProxyFailure, error: Error) => {
         if (failure === 'client_gone') {

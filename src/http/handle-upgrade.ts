@@ -19,7 +19,7 @@ import { setIdentityHeaders } from '../proxy/identity-headers.js';
 import { assignRequestId } from './request-context.js';
 import { removeCookies } from './cookies.js';
 import type { Identity } from '../proxy/identity-headers.js';
-import type { RequestAuthorizer } from './authorize-request.js';
+import type { AccessOutcome, RequestAuthorizer } from './authorize-request.js';
 import { GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import { hasRepeatedHostHeader, isGatehousePath } from './handle-request.js';
 
@@ -95,19 +95,19 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: http.Incom
     if (match.isPublic) return forward(undefined);
     // A protected path: the same session rules as plain requests, decided before anything
     // reaches the upstream (401 without a session, 403 not allowed, 503 store down).
-    void deps.access.authorize(req.headers.cookie, route).then(
-      (access) => {
-        if (socket.destroyed) return;
-        if (access.kind === 'allowed') return forward(access.identity);
-        if (access.kind === 'unauthenticated') return refuse('unauthenticated', access.reason, route.name);
-        if (access.kind === 'forbidden') {
-          logger.info({ event: 'access.denied', req_id: requestId, route: route.name, email: access.email });
-          return refuse('forbidden', 'not allowed', route.name);
-        }
-        return refuse('store_unavailable', 'store unavailable', route.name);
-      },
-      () => refuse('internal', 'crashed', route.name),
-    );
+    const decide = (access: AccessOutcome): void => {
+      if (socket.destroyed) return;
+      if (access.kind === 'allowed') return forward(access.identity);
+      if (access.kind === 'unauthenticated') return refuse('unauthenticated', access.reason, route.name);
+      if (access.kind === 'forbidden') {
+        logger.info({ event: 'access.denied', req_id: requestId, route: route.name, email: access.email });
+        return refuse('forbidden', 'not allowed', route.name);
+      }
+      return refuse('store_unavailable', 'store unavailable', route.name);
+    };
+    const now = deps.access.authorizeNow(req.headers.cookie, route);
+    if (now !== undefined) decide(now);
+    else void deps.access.authorize(req.headers.cookie, route).then(decide, () => refuse('internal', 'crashed', route.name));
 
     function openWebSocket(): void {
       metrics.websocketOpened(route.name);

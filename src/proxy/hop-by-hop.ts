@@ -16,6 +16,9 @@ const PROTECTED_FROM_CONNECTION_LIST = new Set(['host', 'content-length', 'trans
 function removeConnectionListedHeaders(headers: IncomingHttpHeaders | Record<string, unknown>): void {
   const connection = headers.connection;
   if (typeof connection !== 'string') return;
+  // The common values list no other header: skip the split (hot path).
+  const lower = connection.length <= 10 ? connection.toLowerCase() : '';
+  if (lower === 'keep-alive' || lower === 'close' || lower === 'upgrade') return;
   for (const token of connection.split(',')) {
     const name = token.trim().toLowerCase();
     if (name && name !== 'close' && name !== 'keep-alive' && !PROTECTED_FROM_CONNECTION_LIST.has(name)) {

@@ -37,7 +37,10 @@ export function buildSpoofableHeaderSet(configuredHeaderNames: readonly string[]
  * and some app servers read `_` as `-`).
  */
 export function stripSpoofableHeaders(headers: IncomingHttpHeaders, spoofable: ReadonlySet<string>): void {
+  // Node delivers header names in lower case already; only `_`/`.` spellings need rewriting.
   for (const name in headers) {
-    if (spoofable.has(canonicalHeaderName(name))) delete headers[name];
+    if (spoofable.has(name) || ((name.includes('_') || name.includes('.')) && spoofable.has(canonicalHeaderName(name)))) {
+      delete headers[name];
+    }
   }
 }

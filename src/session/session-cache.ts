@@ -13,6 +13,8 @@ export const SESSION_CACHE_MAX_AGE_MS = 1000;
 export interface SessionCache {
   /** The record for `id`, from the cache when fresh, else from `load` (one store read). */
   read(id: string): Promise<unknown>;
+  /** The cached record when fresh, without asking the store; undefined otherwise. */
+  peek(id: string): unknown;
   /** Forgets `id` now (this process ended or replaced the session). */
   invalidate(id: string): void;
   clear(): void;
@@ -35,6 +37,10 @@ export function createSessionCache(
   const inFlight = new Map<string, Promise<unknown>>();
 
   return {
+    peek(id) {
+      const entry = entries.get(id);
+      return entry && now() - entry.loadedAt < maxAgeMs ? entry.record : undefined;
+    },
     read(id) {
       const entry = entries.get(id);
       if (entry && now() - entry.loadedAt < maxAgeMs) return Promise.resolve(entry.record);

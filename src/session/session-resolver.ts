@@ -8,6 +8,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Clock } from '../store/key-value-store.js';
 import { readCookie } from '../http/cookies.js';
 import { unsignSessionId } from './signed-cookie-value.js';
+import type { SessionCache } from './session-cache.js';
 
 /** What the gateway keeps in a signed-in session (besides express-session's `cookie`). */
 export interface SignedInSessionData {
@@ -28,15 +29,22 @@ export interface SessionResolverDeps {
   readonly cookieName: () => string;
   readonly secrets: () => readonly string[];
   readonly settings: () => GatewayConfig['session'];
-  /** One store round trip: the stored session, or undefined. Rejects when the store is down. */
-  readonly readSession: (id: string) => Promise<unknown>;
+  /** The session cache in front of the store (one store round trip on a miss). */
+  readonly sessions: Pick<SessionCache, 'read' | 'peek'>;
   /** Records activity for idle_timeout (throttled by the caller's rules below). */
   readonly touchSession: (id: string, data: SignedInSessionData & Record<string, unknown>) => Promise<void>;
   readonly clock?: Clock;
 }
 
 export interface SessionResolver {
+  /** Resolves the session of a Cookie header: at most one store read. */
   resolve(cookieHeader: string | undefined): Promise<ResolvedSession>;
+  /**
+   * The same answer without waiting, when it needs no store read (no cookie, a bad
+   * signature, or a session fresh in the cache); undefined when the store must be asked.
+   * Most requests of a signed-in guest take this path.
+   */
+  resolveNow(cookieHeader: string | undefined): ResolvedSession | undefined;
 }
 
 function isSignedInSession(value: unknown): value is SignedInSessionData & Record<string, unknown> {
@@ -46,36 +54,73 @@ function isSignedInSession(value: unknown): value is SignedInSessionData & Recor
 }
 
 const NONE: ResolvedSession = { kind: 'none' };
+// Verified cookie values, so a busy guest's signature is checked once, not per request.
+const VERIFIED_COOKIES_MAX = 10_000;
 
 export function createSessionResolver(deps: SessionResolverDeps): SessionResolver {
   const now = deps.clock ?? Date.now;
+  let verifiedFor: readonly string[] | undefined;
+  const verified = new Map<string, string>();
+
+  /** The session id of a signed cookie value, or undefined for a forged or tampered one. */
+  function sessionIdOf(raw: string): string | undefined {
+    const secrets = deps.secrets();
+    // A reload that drops a secret must not keep cookies signed with it alive.
+    if (secrets !== verifiedFor) {
+      verified.clear();
+      verifiedFor = secrets;
+    }
+    const known = verified.get(raw);
+    if (known !== undefined) return known;
+    const id = unsignSessionId(raw, secrets);
+    if (id !== undefined) {
+      if (verified.size >= VERIFIED_COOKIES_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(raw, id);
+    }
+    return id;
+  }
+
+  /** The server-side rules, applied to every request whether the record came from cache or store. */
+  function judge(id: string, stored: unknown): ResolvedSession {
+    if (!isSignedInSession(stored)) return NONE;
+    const settings = deps.settings();
+    const time = now();
+    // Absolute lifetime: a stolen or forgotten session dies on schedule, however active.
+    if (time >= stored.signedInAt + settings.lifetime) return NONE;
+    if (settings.idle_timeout !== null) {
+      const lastSeen = stored.lastSeenAt ?? stored.signedInAt;
+      if (time >= lastSeen + settings.idle_timeout) return NONE;
+      // One write per minute at most (or a tenth of the idle timeout), not one per request.
+      if (time - lastSeen >= Math.min(60_000, settings.idle_timeout / 10)) {
+        stored.lastSeenAt = time;
+        deps.touchSession(id, stored).catch(() => undefined);
+      }
+    }
+    return { kind: 'signed_in', id, email: stored.email, signedInAt: stored.signedInAt };
+  }
+
+  function idFromHeader(cookieHeader: string | undefined): string | undefined {
+    const raw = readCookie(cookieHeader, deps.cookieName());
+    return raw === undefined ? undefined : sessionIdOf(raw);
+  }
+
   return {
+    resolveNow(cookieHeader) {
+      const id = idFromHeader(cookieHeader);
+      if (id === undefined) return NONE;
+      const cached = deps.sessions.peek(id);
+      return cached === undefined ? undefined : judge(id, cached);
+    },
     async resolve(cookieHeader) {
-      const raw = readCookie(cookieHeader, deps.cookieName());
-      if (raw === undefined) return NONE;
-      const id = unsignSessionId(raw, deps.secrets());
+      const id = idFromHeader(cookieHeader);
       if (id === undefined) return NONE;
       let stored: unknown;
       try {
-        stored = await deps.readSession(id);
+        stored = await deps.sessions.read(id);
       } catch (error) {
         return { kind: 'unavailable', error: error instanceof Error ? error : new Error(String(error)) };
       }
-      if (!isSignedInSession(stored)) return NONE;
-      const settings = deps.settings();
-      const time = now();
-      // Absolute lifetime: a stolen or forgotten session dies on schedule, however active.
-      if (time >= stored.signedInAt + settings.lifetime) return NONE;
-      if (settings.idle_timeout !== null) {
-        const lastSeen = stored.lastSeenAt ?? stored.signedInAt;
-        if (time >= lastSeen + settings.idle_timeout) return NONE;
-        // One write per minute at most (or a tenth of the idle timeout), not one per request.
-        if (time - lastSeen >= Math.min(60_000, settings.idle_timeout / 10)) {
-          stored.lastSeenAt = time;
-          deps.touchSession(id, stored).catch(() => undefined);
-        }
-      }
-      return { kind: 'signed_in', id, email: stored.email, signedInAt: stored.signedInAt };
+      return judge(id, stored);
     },
   };
 }
