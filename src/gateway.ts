@@ -17,7 +17,7 @@ import { createRequestHandler } from './http/handle-request.js';
 import { createUpgradeHandler } from './http/handle-upgrade.js';
 import { createGatehouseApp } from './http/gatehouse-app.js';
 import { requestContextOf } from './http/request-context.js';
-import { createAdminApp } from './admin/admin-app.js';
+import { createAdminApp, evaluateReadiness, type Readiness, type ReadinessCheck } from './admin/admin-app.js';
 import { randomBytes } from 'node:crypto';
 import expressSession, { type SessionData } from 'express-session';
 import { createKeyValueStore } from './store/create-store.js';
@@ -74,6 +74,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** The config requests are served with now. */
   config(): GatewayConfig;
+  /** What /readyz reports: config, store and shutdown state. */
+  readiness(): Promise<Readiness>;
   /** Listens on `listen` and `admin.listen` (port 0 picks a free port). */
   listen(): Promise<ListeningAddresses>;
   /** Serves new requests with `config`; requests in flight finish on the old one. */
@@ -187,24 +189,27 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
   server.headersTimeout = 66_000;
   server.requestTimeout = 0; // uploads of any size: the route timeout guards upstream silence
 
+  const readinessChecks: ReadinessCheck[] = [
+    { name: 'config', check: () => (state.routes.length > 0 ? '' : 'no routes') },
+    {
+      name: 'store',
+      check: () =>
+        kv.ping().then(
+          () => '',
+          () => 'unreachable',
+        ),
+    },
+    { name: 'shutdown', check: () => (draining ? 'draining' : '') },
+  ];
+  const readiness = () => evaluateReadiness(readinessChecks);
   const adminServer =
     initialConfig.admin.listen === null
       ? undefined
       : http.createServer(
           createAdminApp({
-            registry: metrics.registry,
-            readinessChecks: [
-              { name: 'config', check: () => (state.routes.length > 0 ? '' : 'no routes') },
-              {
-                name: 'store',
-                check: () =>
-                  kv.ping().then(
-                    () => '',
-                    () => 'unreachable',
-                  ),
-              },
-              { name: 'shutdown', check: () => (draining ? 'draining' : '') },
-            ],
+            metricsText: () => metrics.registry.metrics(),
+            metricsContentType: metrics.registry.contentType,
+            readiness,
           }),
         );
 
@@ -225,6 +230,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
     adminServer,
     metrics,
     config: () => state.config,
+    readiness,
     async listen() {
       const port = await listenOn(server, state.config.listen);
       let adminPort: number | undefined;

@@ -6,6 +6,9 @@ import { loadConfigFile, ConfigError } from './config/load-config.js';
 import { createLoggers, type Logger } from './log/logger.js';
 import { buildGateway, ListenError, type Gateway } from './gateway.js';
 import type { ListenAddress } from './config/values.js';
+import cluster from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import { isPrimaryMessage, resolveWorkerCount, runClusterPrimary, type WorkerMessage } from './cluster/cluster-primary.js';
 
 export const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -48,9 +51,20 @@ export async function serve(options: ServeOptions): Promise<number> {
   }
   const loggers = options.logger ? { logger: options.logger, accessLogger: options.logger } : createLoggers();
   const logger = loggers.logger;
-  for (const warning of loaded.warnings) logger.warn({ event: 'config.warning' }, warning);
+  const workerCount = resolveWorkerCount(loaded.config.workers);
+  if (cluster.isPrimary) for (const warning of loaded.warnings) logger.warn({ event: 'config.warning' }, warning);
+  if (cluster.isPrimary && workerCount > 1) {
+    // Workers run this same command; they take the worker branch below.
+    cluster.setupPrimary({ exec: process.argv[1], execArgv: process.execArgv, args: process.argv.slice(2) });
+    const code = await runClusterPrimary({ configFile: options.configFile, env, config: loaded.config, workerCount, logger, shutdownGraceMs: SHUTDOWN_GRACE_MS });
+    logger.flush();
+    return code;
+  }
+  const isWorker = cluster.isWorker;
+  // A worker leaves the admin listener to the primary, which aggregates all workers.
+  const config = isWorker ? { ...loaded.config, admin: { ...loaded.config.admin, listen: null } } : loaded.config;
 
-  const gateway: Gateway = await buildGateway(loaded.config, { logger, accessLogger: loggers.accessLogger });
+  const gateway: Gateway = await buildGateway(config, { logger, accessLogger: loggers.accessLogger });
   let addresses;
   try {
     addresses = await gateway.listen();
@@ -61,10 +75,21 @@ export async function serve(options: ServeOptions): Promise<number> {
     logger.flush();
     return 1;
   }
-  logger.info(
-    { event: 'gateway.started', config: loaded.file, port: addresses.port, admin_port: addresses.adminPort, routes: loaded.config.routes.map((r) => r.name) },
-    `gatehouse listening on ${describeListen({ host: loaded.config.listen.host, port: addresses.port })}`,
-  );
+  if (isWorker) {
+    new AggregatorRegistry(); // answers the primary's metric requests over IPC
+    AggregatorRegistry.setRegistries([gateway.metrics.registry]);
+    process.on('message', (message: unknown) => {
+      if (!isPrimaryMessage(message)) return;
+      void gateway.readiness().then((readiness) => process.send?.({ type: 'gatehouse.readiness', requestId: message.requestId, readiness } satisfies WorkerMessage));
+    });
+    process.send?.({ type: 'gatehouse.listening', port: addresses.port } satisfies WorkerMessage);
+    logger.info({ event: 'worker.started', port: addresses.port });
+  } else {
+    logger.info(
+      { event: 'gateway.started', config: loaded.file, port: addresses.port, admin_port: addresses.adminPort, routes: loaded.config.routes.map((r) => r.name) },
+      `gatehouse listening on ${describeListen({ host: loaded.config.listen.host, port: addresses.port })}`,
+    );
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -90,7 +115,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     process.on('SIGHUP', () => {
       try {
         const reloaded = loadConfigFile(options.configFile, env);
-        gateway.reload(reloaded.config);
+        gateway.reload(isWorker ? { ...reloaded.config, admin: { ...reloaded.config.admin, listen: null } } : reloaded.config);
         for (const warning of reloaded.warnings) logger.warn({ event: 'config.warning' }, warning);
         logger.info({ event: 'config.reloaded', config: reloaded.file, routes: reloaded.config.routes.map((r) => r.name) });
       } catch (error) {

@@ -4,7 +4,6 @@
  * (Prometheus text). It listens on loopback by default and never on the guests' port.
  */
 import express, { type Express } from 'express';
-import type { Registry } from 'prom-client';
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -12,9 +11,33 @@ export interface ReadinessCheck {
   readonly check: () => Promise<string> | string;
 }
 
+export interface Readiness {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, string>>;
+}
+
+/** Runs every check; ready only when all pass. */
+export async function evaluateReadiness(readinessChecks: readonly ReadinessCheck[]): Promise<Readiness> {
+  const checks: Record<string, string> = {};
+  let ready = true;
+  for (const { name, check } of readinessChecks) {
+    let problem: string;
+    try {
+      problem = await check();
+    } catch (error) {
+      problem = error instanceof Error ? error.message : 'failed';
+    }
+    checks[name] = problem || 'ok';
+    if (problem) ready = false;
+  }
+  return { ready, checks };
+}
+
 export interface AdminAppDeps {
-  readonly registry: Registry;
-  readonly readinessChecks: readonly ReadinessCheck[];
+  /** Prometheus text of the metrics (one process, or every worker aggregated). */
+  readonly metricsText: () => Promise<string>;
+  readonly metricsContentType: string;
+  readonly readiness: () => Promise<Readiness>;
 }
 
 export function createAdminApp(deps: AdminAppDeps): Express {
@@ -31,24 +54,18 @@ export function createAdminApp(deps: AdminAppDeps): Express {
   });
 
   app.get('/readyz', async (_req, res) => {
-    const checks: Record<string, string> = {};
-    let ready = true;
-    for (const { name, check } of deps.readinessChecks) {
-      let problem: string;
-      try {
-        problem = await check();
-      } catch (error) {
-        problem = error instanceof Error ? error.message : 'failed';
-      }
-      checks[name] = problem || 'ok';
-      if (problem) ready = false;
-    }
+    const { ready, checks } = await deps.readiness();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
 
   app.get('/metrics', async (_req, res) => {
-    res.setHeader('content-type', deps.registry.contentType);
-    res.send(await deps.registry.metrics());
+    try {
+      const text = await deps.metricsText();
+      res.setHeader('content-type', deps.metricsContentType);
+      res.send(text);
+    } catch {
+      res.status(503).json({ error: 'metrics_unavailable' });
+    }
   });
 
   app.use((_req, res) => {

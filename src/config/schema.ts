@@ -282,6 +282,10 @@ const brandingSchema = z.strictObject({
 export const gatewayConfigSchema = z
   .strictObject({
     listen: listenAddress('Address:port of the gateway').prefault('0.0.0.0:8080'),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(1, 'must be at least 1').max(256, 'must be at most 256')])
+      .default(1)
+      .describe('Processes serving requests: a number, or "auto" for one per CPU core (needs the Redis store when more than 1)'),
     trust_proxy: z
       .array(parsedString<Cidr>(parseCidr, 'a CIDR like 10.0.0.0/8 or an IP address', 'Trusted proxy network'))
       .default([])
@@ -343,6 +347,11 @@ export const gatewayConfigSchema = z
       }
     });
 
+    if (config.workers !== 1 && config.session.store === 'memory') {
+      // Each worker would keep its own sessions and codes: a guest signed in on one worker
+      // would be a stranger to the next.
+      ctx.addIssue({ code: 'custom', path: ['workers'], message: 'must be 1 with the memory session store; use session.store redis to run several workers', input: config.workers });
+    }
     if (config.session.secret.length === 0 && config.session.store !== 'memory') {
       ctx.addIssue({ code: 'custom', path: ['session', 'secret'], message: 'is required when sessions are kept in Redis (e.g. secret: ${GATEHOUSE_SECRET})', input: undefined });
     }

@@ -34,7 +34,7 @@ export interface LoggerOptions {
 function baseOptions(level: string): PinoOptions {
   return {
     level,
-    base: { service: 'gatehouse' },
+    base: { service: 'gatehouse', pid: process.pid },
     formatters: { level: (label) => ({ level: label }) },
   };
 }

@@ -1,0 +1,198 @@
+/**
+ * `workers: N|auto`: a primary process that forks N workers (node:cluster) sharing the
+ * gateway's port, so one machine's cores are all used. Workers serve guests; the primary
+ * serves the admin listener for all of them (/metrics aggregated over workers, /readyz ready
+ * only when every worker is), restarts a worker that dies, and passes SIGHUP and SIGTERM on.
+ * Only the Redis store is allowed with more than one worker (the schema enforces it).
+ */
+import cluster, { type Worker } from 'node:cluster';
+import http from 'node:http';
+import { availableParallelism } from 'node:os';
+import { AggregatorRegistry } from 'prom-client';
+import type { GatewayConfig } from '../config/schema.js';
+import { loadConfigFile, ConfigError } from '../config/load-config.js';
+import type { Logger } from '../log/logger.js';
+import { createAdminApp, type Readiness } from '../admin/admin-app.js';
+
+/** How many workers `workers` asks for on this machine. */
+export function resolveWorkerCount(workers: GatewayConfig['workers']): number {
+  return workers === 'auto' ? Math.max(1, availableParallelism()) : workers;
+}
+
+/** Messages between the primary and its workers. */
+export type WorkerMessage =
+  | { readonly type: 'gatehouse.listening'; readonly port: number }
+  | { readonly type: 'gatehouse.readiness'; readonly requestId: number; readonly readiness: Readiness };
+export type PrimaryMessage = { readonly type: 'gatehouse.readiness?'; readonly requestId: number };
+
+export function isPrimaryMessage(message: unknown): message is PrimaryMessage {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'gatehouse.readiness?';
+}
+
+function isWorkerMessage(message: unknown): message is WorkerMessage {
+  const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
+  return type === 'gatehouse.listening' || type === 'gatehouse.readiness';
+}
+
+const RESTART_DELAY_MS = 1000;
+const READINESS_TIMEOUT_MS = 3000;
+
+export interface ClusterOptions {
+  readonly configFile: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly config: GatewayConfig;
+  readonly workerCount: number;
+  readonly logger: Logger;
+  readonly shutdownGraceMs: number;
+}
+
+/** Runs the primary until SIGTERM/SIGINT. Resolves with the process exit code. */
+export async function runClusterPrimary(options: ClusterOptions): Promise<number> {
+  const { logger, config } = options;
+  const metrics = new AggregatorRegistry();
+  let stopping = false;
+  let everListening = 0;
+  const listening = new Set<number>();
+  let readinessCounter = 0;
+  const pendingReadiness = new Map<number, { answers: Readiness[]; expected: number; resolve: (readiness: Readiness) => void }>();
+
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    worker.on('message', (message: unknown) => {
+      if (!isWorkerMessage(message)) return;
+      if (message.type === 'gatehouse.listening') {
+        listening.add(worker.id);
+        everListening += 1;
+        if (everListening === options.workerCount) {
+          logger.info({ event: 'gateway.started', config: options.configFile, port: message.port, workers: options.workerCount, routes: config.routes.map((r) => r.name) }, `gatehouse listening with ${options.workerCount} workers`);
+        }
+        return;
+      }
+      const pending = pendingReadiness.get(message.requestId);
+      if (!pending) return;
+      pending.answers.push(message.readiness);
+      if (pending.answers.length === pending.expected) {
+        pendingReadiness.delete(message.requestId);
+        pending.resolve(combineReadiness(pending.answers, pending.expected));
+      }
+    });
+    return worker;
+  };
+
+  const readiness = (): Promise<Readiness> => {
+    const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined && worker.isConnected() && listening.has(worker.id));
+    if (stopping) return Promise.resolve({ ready: false, checks: { shutdown: 'draining' } });
+    if (workers.length < options.workerCount) {
+      return Promise.resolve({ ready: false, checks: { workers: `${workers.length} of ${options.workerCount} running` } });
+    }
+    const requestId = (readinessCounter += 1);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pendingReadiness.delete(requestId);
+        resolve({ ready: false, checks: { workers: 'a worker did not answer' } });
+      }, READINESS_TIMEOUT_MS);
+      pendingReadiness.set(requestId, {
+        answers: [],
+        expected: workers.length,
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+      });
+      for (const worker of workers) worker.send({ type: 'gatehouse.readiness?', requestId } satisfies PrimaryMessage);
+    });
+  };
+
+  const exitedEarly = new Promise<number>((resolve) => {
+    cluster.on('exit', (worker, code, signal) => {
+      listening.delete(worker.id);
+      if (stopping) return;
+      if (everListening === 0) {
+        // A worker that never got to listen (port taken, bad address) will not do better on retry.
+        stopping = true;
+        for (const other of Object.values(cluster.workers ?? {})) other?.kill('SIGTERM');
+        resolve(1);
+        return;
+      }
+      logger.error({ event: 'worker.exited', pid: worker.process.pid, code, signal }, 'a worker died; starting a new one');
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, RESTART_DELAY_MS).unref();
+    });
+  });
+
+  for (let i = 0; i < options.workerCount; i += 1) fork();
+
+  let adminServer: http.Server | undefined;
+  if (config.admin.listen) {
+    const address = config.admin.listen;
+    adminServer = http.createServer(
+      createAdminApp({
+        metricsText: () => metrics.clusterMetrics(),
+        metricsContentType: metrics.contentType,
+        readiness,
+      }),
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        adminServer!.once('error', reject);
+        adminServer!.listen(address.port, address.host, () => resolve());
+      });
+    } catch (error) {
+      process.stderr.write(`gatehouse: cannot listen on ${address.host}:${address.port}: ${(error as Error).message}\n`);
+      stopping = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
+      return 1;
+    }
+  }
+
+  const stopped = new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ event: 'gateway.stopping', signal, workers: options.workerCount }, 'stopping workers');
+      const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
+      const exits = workers.map((worker) => new Promise<void>((done) => worker.once('exit', () => done())));
+      for (const worker of workers) worker.process.kill('SIGTERM');
+      const deadline = setTimeout(() => {
+        for (const worker of workers) worker.process.kill('SIGKILL');
+      }, options.shutdownGraceMs + 2000);
+      void Promise.all(exits).then(() => {
+        clearTimeout(deadline);
+        adminServer?.close();
+        logger.info({ event: 'gateway.stopped' });
+        resolve(0);
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => {
+      // Validate once here, so an invalid file is reported once and no worker drops its config.
+      try {
+        loadConfigFile(options.configFile, options.env);
+      } catch (error) {
+        const errors = error instanceof ConfigError ? error.errors : [String(error)];
+        logger.error({ event: 'config.reload_failed', errors }, 'new config is invalid; workers keep running on the previous one');
+        return;
+      }
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+    });
+  });
+
+  const code = await Promise.race([stopped, exitedEarly]);
+  if (code !== 0) {
+    adminServer?.close();
+    process.stderr.write('gatehouse: the workers could not start (see the lines above)\n');
+  }
+  return code;
+}
+
+function combineReadiness(answers: readonly Readiness[], expected: number): Readiness {
+  const checks: Record<string, string> = {};
+  answers.forEach((answer, index) => {
+    for (const [name, value] of Object.entries(answer.checks)) {
+      if (value !== 'ok' || checks[name] === undefined) checks[name] = value === 'ok' ? 'ok' : `${value} (worker ${index + 1})`;
+    }
+  });
+  return { ready: answers.length === expected && answers.every((answer) => answer.ready), checks };
+}
