@@ -7,9 +7,9 @@
  * unauthenticated redirect, sign-in code requests (mail to a local SMTP sink), a streamed
  * download, WebSocket echo throughput, then the session-store scale checks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
@@ -35,15 +35,24 @@ const CLOCK_TICK_US = 1_000_000 / 100; // Linux USER_HZ
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
 
-function startChild(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+// On Linux with taskset and 2+ cores, the proxy under test (bare or gateway) gets core 1 to
+// itself and everything else (load generator, upstream, SMTP sink) shares core 0: the
+// numbers then describe the proxy on one core, as the yardstick in the issue does.
+const PIN = process.platform === 'linux' && availableParallelism() >= 2 && process.env.BENCH_PIN !== '0' && existsSync('/usr/bin/taskset');
+const PROXY_CORE = '1';
+const OTHER_CORE = '0';
+
+function startChild(args: string[], env: NodeJS.ProcessEnv = {}, core = OTHER_CORE): ChildProcess {
+  const command = PIN ? 'taskset' : process.execPath;
+  const commandArgs = PIN ? ['-c', core, process.execPath, ...args] : args;
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   children.push(child);
   return child;
 }
 
 /** Starts a helper script and reads `{"port":N}` from its first line. */
-async function startPortPrinter(script: string, args: string[] = []): Promise<{ child: ChildProcess; port: number }> {
-  const child = startChild(['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args]);
+async function startPortPrinter(script: string, args: string[] = [], core = OTHER_CORE): Promise<{ child: ChildProcess; port: number }> {
+  const child = startChild(['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args], {}, core);
   const port = await new Promise<number>((resolve, reject) => {
     let buffer = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -173,9 +182,11 @@ routes:
   );
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateways.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = startChild([...nodeArgs, new URL('../dist/run-cli.js', import.meta.url).pathname, 'serve', '--config', file], {
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-  });
+  const child = startChild(
+    [...nodeArgs, new URL('../dist/run-cli.js', import.meta.url).pathname, 'serve', '--config', file],
+    { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+    PROXY_CORE,
+  );
   child.stdout!.resume();
   await waitForHttp(adminPort, '/readyz');
   return { child, port, adminPort };
@@ -351,9 +362,10 @@ function formatTable(rows: readonly Row[], bare: Row): string {
 }
 
 async function main(): Promise<void> {
-  console.log(`gatehouse bench: ${ROUNDS} rounds of ${SECONDS}s per scenario (medians), ${CONNECTIONS} connections, 1 KiB responses`);
+  if (PIN) spawnSync('taskset', ['-p', '-c', OTHER_CORE, String(process.pid)], { stdio: 'ignore' });
+  console.log(`gatehouse bench: ${PIN ? 'proxy under test pinned to core 1, load and upstream on core 0; ' : ''}${ROUNDS} rounds of ${SECONDS}s per scenario (medians), ${CONNECTIONS} connections, 1 KiB responses`);
   const upstream = await startPortPrinter('./upstream-server.ts');
-  const bare = await startPortPrinter('./bare-proxy.ts', [String(upstream.port)]);
+  const bare = await startPortPrinter('./bare-proxy.ts', [String(upstream.port)], PROXY_CORE);
   const smtp = await startTestSmtpServer();
   cleanups.push(() => smtp.close());
   const memoryGw = await startGateway(upstream.port, smtp.port, 'memory');
