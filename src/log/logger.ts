@@ -44,10 +44,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return createLoggers(options).logger;
 }
 
+// Lines are written in batches of up to this many bytes (one write call instead of one per
+// request), and at least every LOG_FLUSH_INTERVAL_MS, so a quiet gateway's lines still show.
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_INTERVAL_MS = 250;
+
 /** The process logger and the access logger, writing to one stream. */
 export function createLoggers(options: LoggerOptions = {}): { logger: Logger; accessLogger: Logger } {
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
-  const destination = options.destination ?? pino.destination({ sync: false });
+  let destination = options.destination;
+  if (!destination) {
+    const stdout = pino.destination({ sync: false, minLength: LOG_BUFFER_BYTES });
+    setInterval(() => stdout.flush(), LOG_FLUSH_INTERVAL_MS).unref();
+    // Nothing buffered is lost on a normal exit.
+    process.on('exit', () => stdout.flushSync());
+    destination = stdout;
+  }
   return {
     logger: pino({ ...baseOptions(level), redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination),
     accessLogger: pino(baseOptions(level), destination),
