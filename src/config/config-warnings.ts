@@ -10,6 +10,11 @@ export interface ConfigWarning {
   readonly message: string;
 }
 
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
 /** The warnings for a validated config, in file order as far as paths tell. */
 export function collectConfigWarnings(config: GatewayConfig): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
@@ -34,6 +39,13 @@ export function collectConfigWarnings(config: GatewayConfig): ConfigWarning[] {
     warnings.push({
       path: ['session', 'secret'],
       message: 'is not set, so a random secret is made at each start: sessions end on restart',
+    });
+  }
+  const admin = config.admin.listen;
+  if (admin && !isLoopbackHost(admin.host)) {
+    warnings.push({
+      path: ['admin', 'listen'],
+      message: `is reachable from the network (${admin.host}): /metrics and /readyz are open to anyone who can connect${config.admin.token ? '' : ', and the admin API stays disabled without admin.token'}`,
     });
   }
   if (config.mail.transport === 'log') {
