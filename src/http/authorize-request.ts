@@ -6,7 +6,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { RouteRuntime } from '../proxy/route-runtime.js';
 import type { Identity } from '../proxy/identity-headers.js';
 import type { ResolvedSession, SessionResolver } from '../session/session-resolver.js';
-import { evaluateRouteAccess } from '../policy/access-policy.js';
+import { evaluateRouteAccess, type InvitationCheck } from '../policy/access-policy.js';
 
 export type AccessOutcome =
   | { readonly kind: 'allowed'; readonly identity: Identity; readonly sessionId: string }
@@ -23,6 +23,7 @@ export interface RequestAuthorizer {
 export function createRequestAuthorizer(deps: {
   readonly sessions: () => SessionResolver;
   readonly config: () => GatewayConfig;
+  readonly invitations?: () => InvitationCheck;
   readonly clock?: () => number;
 }): RequestAuthorizer {
   const now = deps.clock ?? Date.now;
@@ -32,7 +33,7 @@ export function createRequestAuthorizer(deps: {
     const maxAge = route.config.max_session_age;
     // Per-route sign-in age: a sensitive app can ask for a fresher proof of the inbox.
     if (maxAge !== null && now() - session.signedInAt >= maxAge) return { kind: 'unauthenticated', reason: 'sign-in too old for route' };
-    const decision = evaluateRouteAccess(session.email, route.config, deps.config().groups);
+    const decision = evaluateRouteAccess(session.email, route.config, deps.config().groups, deps.invitations?.());
     if (!decision.allowed) return { kind: 'forbidden', email: session.email };
     return { kind: 'allowed', identity: { email: session.email, groups: decision.groups }, sessionId: session.id };
   }

@@ -13,8 +13,15 @@ export interface AccessDecision {
 
 type Groups = GatewayConfig['groups'];
 
+/** Who is invited to which route (the invitations file); nobody when not configured. */
+export interface InvitationCheck {
+  isInvited(email: string, routeName: string): boolean;
+}
+
+const NOBODY_INVITED: InvitationCheck = { isInvited: () => false };
+
 /** True when a single pattern admits `email`. `*@domain` is that domain exactly, not subdomains. */
-function patternAdmits(pattern: AllowPattern, email: string, groups: Groups): boolean {
+function patternAdmits(pattern: AllowPattern, email: string, groups: Groups, routeName: string, invitations: InvitationCheck): boolean {
   switch (pattern.kind) {
     case 'anyone':
       return true;
@@ -23,19 +30,19 @@ function patternAdmits(pattern: AllowPattern, email: string, groups: Groups): bo
     case 'domain':
       return email.endsWith(`@${pattern.domain}`);
     case 'group':
-      return (groups[pattern.group] ?? []).some((member) => patternAdmits(member, email, groups));
+      return (groups[pattern.group] ?? []).some((member) => patternAdmits(member, email, groups, routeName, invitations));
     case 'invited':
-      // Invitations arrive with the guest lifecycle work; until then nobody is "invited".
-      return false;
+      // Checked on every request, so an expired or removed invitation ends access at once.
+      return invitations.isInvited(email, routeName);
   }
 }
 
 /** Decides whether `email` may use `route`, and which of its groups it belongs to. */
-export function evaluateRouteAccess(email: string, route: RouteConfig, groups: Groups): AccessDecision {
+export function evaluateRouteAccess(email: string, route: RouteConfig, groups: Groups, invitations: InvitationCheck = NOBODY_INVITED): AccessDecision {
   let allowed = false;
   const matchedGroups: string[] = [];
   for (const pattern of route.allow) {
-    if (!patternAdmits(pattern, email, groups)) continue;
+    if (!patternAdmits(pattern, email, groups, route.name, invitations)) continue;
     allowed = true;
     if (pattern.kind === 'group' && !matchedGroups.includes(pattern.group)) matchedGroups.push(pattern.group);
   }
@@ -43,6 +50,6 @@ export function evaluateRouteAccess(email: string, route: RouteConfig, groups: G
 }
 
 /** True when `email` may use at least one route: only such addresses are sent a code. */
-export function mayUseSomeRoute(email: string, config: GatewayConfig): boolean {
-  return config.routes.some((route) => evaluateRouteAccess(email, route, config.groups).allowed);
+export function mayUseSomeRoute(email: string, config: GatewayConfig, invitations: InvitationCheck = NOBODY_INVITED): boolean {
+  return config.routes.some((route) => evaluateRouteAccess(email, route, config.groups, invitations).allowed);
 }

@@ -11,7 +11,7 @@ import type { GatewayConfig } from '../../config/schema.js';
 import type { Notifier } from '../../mail/notifier.js';
 import type { SignInCodeService } from '../../otp/sign-in-codes.js';
 import { normalizeEmailAddress } from '../../config/values.js';
-import { mayUseSomeRoute } from '../../policy/access-policy.js';
+import { mayUseSomeRoute, type InvitationCheck } from '../../policy/access-policy.js';
 import { readCookie, serializeCookie } from '../cookies.js';
 import { applyHeaders, type HeaderList } from '../security-headers.js';
 import { requestContextOf, type RequestContext } from '../request-context.js';
@@ -44,6 +44,8 @@ export interface SignInRoutesDeps {
   readonly codes: SignInCodeService;
   readonly notifier: () => Notifier;
   readonly secrets: () => readonly string[];
+  /** The invitations file, for `allow: invited` (absent: nobody is invited). */
+  readonly invitations?: () => InvitationCheck;
   /** This process ended or replaced session `id` (drops it from the session cache). */
   readonly onSessionEnded: (id: string) => void;
   readonly logger: Logger;
@@ -141,7 +143,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
       return sendPage(res, 400, renderLoginPage(form, { email: shown, error: `That email address ${normalized.reason}.` }));
     }
     const email = normalized.email;
-    const allowed = mayUseSomeRoute(email, config);
+    const allowed = mayUseSomeRoute(email, config, deps.invitations?.());
     const existingFlow = readCookie(req.headers.cookie, settings.cookieNames.flow);
     const outcome = await deps.codes.requestCode({
       email,
