@@ -21,14 +21,11 @@ import type { GatewayState } from '../gateway-state.js';
 import type { ProxyEngine, ProxyFailure } from '../proxy/proxy-engine.js';
 import { normalizeRequestTarget } from '../routes/normalize-path.js';
 import { parseHostHeader } from '../routes/host-header.js';
-import { effectiveHost, effectiveProtocol, peerAddress, setForwardedHeaders } from '../proxy/forwarded-headers.js';
-import { stripHopByHopRequestHeaders } from '../proxy/hop-by-hop.js';
-import { stripSpoofableHeaders } from '../proxy/spoofable-headers.js';
-import { setIdentityHeaders } from '../proxy/identity-headers.js';
+import { effectiveHost, effectiveProtocol, peerAddress } from '../proxy/forwarded-headers.js';
+import { prepareUpstreamRequest } from '../proxy/prepare-upstream-request.js';
 import { assignRequestId, createRequestContext, requestContextOf, type RequestContext } from './request-context.js';
 import { acceptsHtml, sendErrorResponse } from './pages.js';
 import { applyHeaders } from './security-headers.js';
-import { removeCookies } from './cookies.js';
 import { renderForbiddenPage } from './sign-in/sign-in-pages.js';
 import type { RouteRuntime } from '../proxy/route-runtime.js';
 import type { Identity } from '../proxy/identity-headers.js';
@@ -204,15 +201,17 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     hostHeader: string | undefined,
     trusted: boolean,
   ): void {
-    const headers = req.headers;
-    const clientWantsClose = stripHopByHopRequestHeaders(headers, false);
-    stripSpoofableHeaders(headers, route.spoofableHeaders);
-    stripGatewayCookies(headers, state.cookieNames.all);
-    setForwardedHeaders(headers, { address: peerAddress(req), protocol, host: hostHeader, trusted });
-    setIdentityHeaders(headers, identity, route.name, route.headerTemplates);
-    headers['x-request-id'] = context.requestId;
-    if (!route.config.preserve_host) headers.host = route.upstreamHostHeader;
-    req.url = upstreamTarget;
+    const clientWantsClose = prepareUpstreamRequest(req, {
+      route,
+      upstreamTarget,
+      identity,
+      requestId: context.requestId,
+      protocol,
+      hostHeader,
+      trustedPeer: trusted,
+      gatewayCookies: state.cookieNames.all,
+      isUpgrade: false,
+    });
 
     context.upstream = proxy.forward(req, res, route, clientWantsClose || deps.isDraining(), {
       onUpstreamResponse: (seconds) => metrics.observeUpstreamLatency(route.name, seconds),
@@ -272,13 +271,4 @@ function sendForbidden(req: http.IncomingMessage, res: http.ServerResponse, cont
   }
   res.setHeader('content-length', Buffer.byteLength(body));
   res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-/** The gateway's own cookies never reach the app (it could log or leak the session). */
-function stripGatewayCookies(headers: http.IncomingHttpHeaders, names: ReadonlySet<string>): void {
-  const cookie = headers.cookie;
-  if (cookie === undefined) return;
-  const kept = removeCookies(cookie, names);
-  if (kept === undefined) delete headers.cookie;
-  else headers.cookie = kept;
 }

@@ -12,12 +12,9 @@ import type { GatewayState } from '../gateway-state.js';
 import type { ProxyEngine } from '../proxy/proxy-engine.js';
 import { normalizeRequestTarget } from '../routes/normalize-path.js';
 import { parseHostHeader } from '../routes/host-header.js';
-import { effectiveHost, effectiveProtocol, peerAddress, setForwardedHeaders } from '../proxy/forwarded-headers.js';
-import { stripHopByHopRequestHeaders } from '../proxy/hop-by-hop.js';
-import { stripSpoofableHeaders } from '../proxy/spoofable-headers.js';
-import { setIdentityHeaders } from '../proxy/identity-headers.js';
+import { effectiveHost, effectiveProtocol } from '../proxy/forwarded-headers.js';
+import { prepareUpstreamRequest } from '../proxy/prepare-upstream-request.js';
 import { assignRequestId } from './request-context.js';
-import { removeCookies } from './cookies.js';
 import type { Identity } from '../proxy/identity-headers.js';
 import type { AccessOutcome, RequestAuthorizer } from './authorize-request.js';
 import { GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
@@ -75,21 +72,17 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: http.Incom
     const route = state.routes[match.index]!;
     if (!route.config.websockets) return refuse('websockets_disabled', 'websockets off', route.name);
     const forward = (identity: Identity | undefined): void => {
-      const headers = req.headers;
-      stripHopByHopRequestHeaders(headers, true);
-      stripSpoofableHeaders(headers, route.spoofableHeaders);
-      const cookie = headers.cookie;
-      if (cookie !== undefined) {
-        // The gateway's session cookie never reaches the app.
-        const kept = removeCookies(cookie, state.cookieNames.all);
-        if (kept === undefined) delete headers.cookie;
-        else headers.cookie = kept;
-      }
-      setForwardedHeaders(headers, { address: peerAddress(req), protocol, host: hostHeader, trusted });
-      setIdentityHeaders(headers, identity, route.name, route.headerTemplates);
-      headers['x-request-id'] = requestId;
-      if (!route.config.preserve_host) headers.host = route.upstreamHostHeader;
-      req.url = match.upstreamTarget;
+      prepareUpstreamRequest(req, {
+        route,
+        upstreamTarget: match.upstreamTarget,
+        identity,
+        requestId,
+        protocol,
+        hostHeader,
+        trustedPeer: trusted,
+        gatewayCookies: state.cookieNames.all,
+        isUpgrade: true,
+      });
       openWebSocket();
     };
     if (match.isPublic) return forward(undefined);
