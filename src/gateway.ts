@@ -31,6 +31,10 @@ import type { Notifier } from './mail/notifier.js';
 import { createSignInCodeService } from './otp/sign-in-codes.js';
 import { createRequestAuthorizer } from './http/authorize-request.js';
 import { createSignInRoutes } from './http/sign-in/sign-in-routes.js';
+import { createSessionDirectory } from './session/session-directory.js';
+import { createAdminApiRouter } from './admin/admin-api.js';
+import { createInvitationRegistry, type InvitationRegistry } from './invitations/invitation-registry.js';
+import { NOBODY_INVITED } from './policy/access-policy.js';
 
 /** A listener could not be opened; `address` says which (`host:port`). */
 export class ListenError extends Error {
@@ -142,7 +146,20 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       new Promise<void>((resolve, reject) => sessionStore.set(id, data as unknown as SessionData, (error) => (error ? reject(error) : resolve()))),
     clock,
   });
-  const access = createRequestAuthorizer({ sessions: () => sessions, config: () => state.config, clock });
+  const directory = createSessionDirectory(kv, { clock });
+  // The invitations file (allow: invited), re-read when it changes; replaced when a reload names another file.
+  let invitations: InvitationRegistry | undefined;
+  let invitationsFile: string | undefined;
+  const useInvitationsFile = (file: string | undefined) => {
+    if (file === invitationsFile) return;
+    const next = file ? createInvitationRegistry({ file, logger, clock }) : undefined;
+    invitations?.close();
+    invitations = next;
+    invitationsFile = file;
+  };
+  useInvitationsFile(initialConfig.invitations.file);
+  const invitationCheck = () => invitations ?? NOBODY_INVITED;
+  const access = createRequestAuthorizer({ sessions: () => sessions, config: () => state.config, invitations: invitationCheck, clock });
   const codes = createSignInCodeService({ store: kv, settings: () => state.config.otp, secrets: () => secretsOf(state.config), clock });
 
   const gatehouseApp = createGatehouseApp({
@@ -156,6 +173,8 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       notifier: () => notifier,
       secrets: () => secretsOf(state.config),
       onSessionEnded: (id) => sessionCache.invalidate(id),
+      invitations: invitationCheck,
+      directory,
       logger,
       clock,
     }),
@@ -170,6 +189,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       access,
       gatehousePages: (req, res) => gatehouseApp(req, res),
       isDraining: () => draining,
+      onSignedInRequest: (sessionId) => directory.recordActivity(sessionId, clock()),
       // While draining, a keep-alive connection whose last response just ended is closed
       // now rather than at keepAliveTimeout, so shutdown does not wait for idle clients.
       onRequestDone: () => {
@@ -210,6 +230,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
             metricsText: () => metrics.registry.metrics(),
             metricsContentType: metrics.registry.contentType,
             readiness,
+            api: createAdminApiRouter({ directory, token: () => state.config.admin.token, logger }),
           }),
         );
 
@@ -253,6 +274,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
         notifier = createNotifier(config.mail, { logger });
         void previous.close();
       }
+      useInvitationsFile(config.invitations.file);
       state = buildGatewayState(config, agents, builtins, makeSessionMiddleware);
     },
     async shutdown(graceMs) {
@@ -276,6 +298,8 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       agents.destroyAll();
       await whoami.close();
       await notifier.close();
+      invitations?.close();
+      await directory.close();
       if (!deps.store) await kv.close();
     },
   };

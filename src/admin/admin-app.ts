@@ -3,7 +3,7 @@
  * when the config and the session store are usable, 503 while draining), `/metrics`
  * (Prometheus text). It listens on loopback by default and never on the guests' port.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 
 export interface ReadinessCheck {
   readonly name: string;
@@ -38,6 +38,8 @@ export interface AdminAppDeps {
   readonly metricsText: () => Promise<string>;
   readonly metricsContentType: string;
   readonly readiness: () => Promise<Readiness>;
+  /** The admin API (`/api/…`, bearer token), where this process has a session store. */
+  readonly api?: Router;
 }
 
 export function createAdminApp(deps: AdminAppDeps): Express {
@@ -67,6 +69,8 @@ export function createAdminApp(deps: AdminAppDeps): Express {
       res.status(503).json({ error: 'metrics_unavailable' });
     }
   });
+
+  if (deps.api) app.use('/api', deps.api);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });

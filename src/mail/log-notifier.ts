@@ -5,6 +5,7 @@
  * config warns at start that it must never run in production.
  */
 import type { Logger } from '../log/logger.js';
+import { composeInvitationMail } from './compose-invitation-mail.js';
 import { composeSignInCodeMail } from './compose-sign-in-mail.js';
 import type { Notifier } from './notifier.js';
 
@@ -45,6 +46,19 @@ export function createLogNotifier(options: LogNotifierOptions): Notifier {
         { event: 'mail.logged', to: mail.to, subject: composed.subject, text: composed.text, request_id: mail.requestId },
         'mail printed by the log transport (development only)',
       );
+    },
+    async sendInvitation(mail) {
+      let composed;
+      try {
+        composed = composeInvitationMail(mail, from);
+      } catch (error) {
+        logger.error(
+          { event: 'mail.failed', to_domain: mail.to.slice(mail.to.lastIndexOf('@') + 1), attempts: 0, error: error instanceof Error ? error.message : String(error), request_id: mail.requestId },
+          'invitation mail could not be composed',
+        );
+        return;
+      }
+      logger.info({ event: 'mail.logged', to: mail.to, subject: composed.subject, text: composed.text, request_id: mail.requestId }, 'mail printed by the log transport (development only)');
     },
     async verify() {
       // Nothing to reach: the log is always there.

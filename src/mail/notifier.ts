@@ -20,6 +20,19 @@ export interface SignInCodeMail {
   readonly requestId: string;
 }
 
+/** An invitation to a route, sent by `gatehouse invite`. */
+export interface InvitationMailRequest {
+  readonly to: string;
+  readonly routeName: string;
+  /** The route's external URL: where the guest starts. */
+  readonly url: string;
+  readonly siteName: string;
+  readonly invitedBy: string;
+  readonly expiresAt?: Date;
+  readonly note?: string;
+  readonly requestId: string;
+}
+
 /** A way to deliver mail to guests. */
 export interface Notifier {
   /**
@@ -28,6 +41,8 @@ export interface Notifier {
    * Failures are logged as `mail.failed` by the backend.
    */
   sendSignInCode(mail: SignInCodeMail): Promise<void>;
+  /** Delivers an invitation; like sendSignInCode, it logs failures and always resolves. */
+  sendInvitation(mail: InvitationMailRequest): Promise<void>;
   /** Checks that mail can be sent (connects and authenticates); rejects when it cannot. */
   verify?(): Promise<void>;
   /** Lets in-flight sends finish, then releases connections. */

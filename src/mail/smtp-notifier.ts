@@ -14,6 +14,7 @@ import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
+import { composeInvitationMail } from './compose-invitation-mail.js';
 import { composeSignInCodeMail } from './compose-sign-in-mail.js';
 import type { Notifier, SignInCodeMail } from './notifier.js';
 
@@ -78,7 +79,7 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
   const closing = new AbortController();
   const inFlight = new Set<Promise<void>>();
 
-  async function deliver(mail: SignInCodeMail): Promise<void> {
+  async function deliver(mail: { to: string; requestId: string }, compose: () => { subject: string; text: string; html: string; headers: Readonly<Record<string, string>> }): Promise<void> {
     const toDomain = mail.to.slice(mail.to.lastIndexOf('@') + 1);
     const fail = (attempts: number, error: unknown) => {
       logger.error(
@@ -90,13 +91,13 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
           smtp_status: (error as { responseCode?: unknown } | undefined)?.responseCode,
           request_id: mail.requestId,
         },
-        'sign-in code mail could not be sent',
+        'mail could not be sent',
       );
     };
 
     let composed;
     try {
-      composed = composeSignInCodeMail(mail, from, now());
+      composed = compose();
     } catch (error) {
       // Bad input stays bad: nothing to retry.
       fail(0, error);
@@ -132,17 +133,23 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
     }
   }
 
-  return {
-    sendSignInCode(mail) {
-      // The catch is a last line of defence: a bug in here must not become an unhandled rejection.
-      const sending = deliver(mail).catch((error: unknown) => {
-        logger.error({ event: 'mail.failed', attempts: 0, error: scrubSecrets(describeError(error), secrets), request_id: mail.requestId }, 'sign-in code mail could not be sent');
-      });
-      inFlight.add(sending);
-      void sending.finally(() => inFlight.delete(sending));
-      return sending;
-    },
+  function send(mail: { to: string; requestId: string }, compose: Parameters<typeof deliver>[1]): Promise<void> {
+    // The catch is a last line of defence: a bug in here must not become an unhandled rejection.
+    const sending = deliver(mail, compose).catch((error: unknown) => {
+      logger.error({ event: 'mail.failed', attempts: 0, error: scrubSecrets(describeError(error), secrets), request_id: mail.requestId }, 'mail could not be sent');
+    });
+    inFlight.add(sending);
+    void sending.finally(() => inFlight.delete(sending));
+    return sending;
+  }
 
+  return {
+    sendInvitation(mail) {
+      return send(mail, () => composeInvitationMail(mail, from));
+    },
+    sendSignInCode(mail) {
+      return send(mail, () => composeSignInCodeMail(mail, from, now()));
+    },
     async verify() {
       try {
         await transporter.verify();

@@ -18,7 +18,7 @@ export interface InvitationCheck {
   isInvited(email: string, routeName: string): boolean;
 }
 
-const NOBODY_INVITED: InvitationCheck = { isInvited: () => false };
+export const NOBODY_INVITED: InvitationCheck = { isInvited: () => false };
 
 /** True when a single pattern admits `email`. `*@domain` is that domain exactly, not subdomains. */
 function patternAdmits(pattern: AllowPattern, email: string, groups: Groups, routeName: string, invitations: InvitationCheck): boolean {

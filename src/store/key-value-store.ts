@@ -2,6 +2,8 @@
  * The storage contract every backend (memory, Redis) fulfils. It is small on purpose: the
  * security rules of sign-in (single-use codes, attempt counters, rate limits, cooldowns)
  * are built from these few atomic operations, so each backend only has to get these right.
+ * The set operations exist for indexes (e.g. "the sessions of this email", used by the admin
+ * API to revoke them); a key holds either a string or a set, never both.
  * One contract test suite (test/store/key-value-store.contract.ts) runs against all of them.
  *
  * Keys are plain strings; backends add their own prefix. Values are strings (JSON where the
@@ -29,6 +31,16 @@ export interface KeyValueStore {
   increment(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }>;
   /** Milliseconds until `key` expires, or undefined when absent. */
   ttl(key: string): Promise<number | undefined>;
+  /**
+   * Adds `member` to the set at `key` (SADD) and makes the set live at least `ttlMs` from
+   * now: a shorter remaining TTL is extended, a longer one is kept (an index of sessions must
+   * outlive the longest session in it). Adding a member already present only does the TTL part.
+   */
+  setAdd(key: string, member: string, ttlMs: number): Promise<void>;
+  /** Removes `member` from the set at `key` (SREM); the TTL is unchanged, an emptied set is gone. */
+  setRemove(key: string, member: string): Promise<void>;
+  /** The members of the set at `key`, in no particular order; [] when absent or expired. */
+  setMembers(key: string): Promise<string[]>;
   /** Resolves when the backend answers; rejects when it is unreachable. */
   ping(): Promise<void>;
   /** Releases connections and timers. */

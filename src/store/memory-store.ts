@@ -30,9 +30,13 @@ export interface MemoryKeyValueStore extends KeyValueStore {
   readonly size: number;
 }
 
-/** One stored value. The expiry lives beside the value, so one Map is all the state. */
+/**
+ * One stored value: a string, or a Set for the set operations (a key holds one or the other,
+ * as in Redis). The expiry lives beside the value, so one Map is all the state, and a set
+ * counts as one entry towards `maxEntries`.
+ */
 interface Entry {
-  value: string;
+  value: string | Set<string>;
   /** Clock time (ms) at which the entry stops existing. */
   readonly expiresAt: number;
 }
@@ -96,6 +100,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
     return entry;
   }
 
+  /** The string at `key`, refusing a set (Redis answers WRONGTYPE there). */
+  function liveString(key: string, now: number): (Entry & { value: string }) | undefined {
+    const entry = live(key, now);
+    if (entry === undefined) return undefined;
+    if (typeof entry.value !== 'string') throw new TypeError(`the value at "${key}" is a set, not a string`);
+    return entry as Entry & { value: string };
+  }
+
+  /** The set at `key`, refusing a string (Redis answers WRONGTYPE there). */
+  function liveSet(key: string, now: number): (Entry & { value: Set<string> }) | undefined {
+    const entry = live(key, now);
+    if (entry === undefined) return undefined;
+    if (typeof entry.value === 'string') throw new TypeError(`the value at "${key}" is a string, not a set`);
+    return entry as Entry & { value: Set<string> };
+  }
+
   /** Stores an entry as the most recently written, making room first if the store is full. */
   function write(key: string, entry: Entry, now: number): void {
     // Delete first so the key moves to the end of the insertion order (see eviction above).
@@ -115,7 +135,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
     },
 
     async get(key) {
-      return live(key, clock())?.value;
+      return liveString(key, clock())?.value;
     },
 
     async set(key, value, ttlMs) {
@@ -139,7 +159,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
     },
 
     async consume(key) {
-      const entry = live(key, clock());
+      const entry = liveString(key, clock());
       if (entry === undefined) return undefined;
       entries.delete(key);
       return entry.value;
@@ -148,7 +168,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
     async increment(key, windowMs) {
       const window = toTtlMilliseconds(windowMs, 'windowMs');
       const now = clock();
-      const entry = live(key, now);
+      const entry = liveString(key, now);
       if (entry === undefined) {
         write(key, { value: '1', expiresAt: now + window }, now);
         return { count: 1, resetInMs: window };
@@ -164,6 +184,29 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
       const now = clock();
       const entry = live(key, now);
       return entry === undefined ? undefined : entry.expiresAt - now;
+    },
+
+    async setAdd(key, member, ttlMs) {
+      const ttl = toTtlMilliseconds(ttlMs);
+      const now = clock();
+      const entry = liveSet(key, now);
+      // The Set is updated in place: copying it would make each add O(size of the index).
+      const members = entry?.value ?? new Set<string>();
+      members.add(member);
+      // Only ever extended: an index must outlive the longest-lived thing it points to.
+      write(key, { value: members, expiresAt: Math.max(entry?.expiresAt ?? 0, now + ttl) }, now);
+    },
+
+    async setRemove(key, member) {
+      const entry = liveSet(key, clock());
+      if (entry === undefined) return;
+      entry.value.delete(member);
+      // As in Redis, a set without members does not exist.
+      if (entry.value.size === 0) entries.delete(key);
+    },
+
+    async setMembers(key) {
+      return [...(liveSet(key, clock())?.value ?? [])];
     },
 
     async ping() {},

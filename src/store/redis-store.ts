@@ -80,6 +80,20 @@ end
 return { count, ttl }
 `;
 
+/**
+ * SADD, then extend the set's TTL to at least ARGV[2] ms, in one round trip and atomically.
+ * Not `PEXPIRE … GT` alone: GT treats a key without TTL (a set SADD just created) as living
+ * forever and would never give it one. A Lua script also works before Redis 7.
+ */
+const SET_ADD_SCRIPT = `
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+`;
+
 /** Reconnect quickly at first, then every 2 s at most, forever: Redis coming back must be noticed. */
 function reconnectDelayMs(retries: number): number {
   return Math.min(retries * 100, 2_000);
@@ -228,6 +242,19 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
       // Infinity says "present, never expires" rather than pretending it is absent.
       if (ttl < 0) return Number.POSITIVE_INFINITY;
       return ttl;
+    },
+
+    async setAdd(key, member, ttlMs) {
+      const ttl = toTtlMilliseconds(ttlMs);
+      await run('SADD', () => client.eval(SET_ADD_SCRIPT, { keys: [keyOf(key)], arguments: [member, String(ttl)] }));
+    },
+
+    async setRemove(key, member) {
+      await run('SREM', () => client.sRem(keyOf(key), member));
+    },
+
+    async setMembers(key) {
+      return run('SMEMBERS', () => client.sMembers(keyOf(key)));
     },
 
     async ping() {

@@ -181,6 +181,80 @@ export function runKeyValueStoreContract(name: string, makeStore: () => Promise<
       assert.ok(later !== undefined && later > 0 && later <= 600 + CLOCK_SLACK_MS, `ttl ${later}`);
     });
 
+    storeTest('setMembers is empty for a set that was never written', async ({ store }) => {
+      assert.deepEqual(await store.setMembers('never-set'), []);
+    });
+
+    storeTest('setAdd adds members once each and setMembers returns them all', async ({ store }) => {
+      await store.setAdd('index', 'a', 10_000);
+      await store.setAdd('index', 'b', 10_000);
+      await store.setAdd('index', 'a', 10_000);
+      await store.setAdd('index', 'zoë:ü "x"', 10_000);
+      assert.deepEqual((await store.setMembers('index')).sort(), ['a', 'b', 'zoë:ü "x"']);
+    });
+
+    storeTest('setRemove removes one member and leaves the others', async ({ store }) => {
+      await store.setAdd('index', 'a', 10_000);
+      await store.setAdd('index', 'b', 10_000);
+      await store.setRemove('index', 'a');
+      await store.setRemove('index', 'not-a-member');
+      await store.setRemove('never-set', 'a');
+      assert.deepEqual(await store.setMembers('index'), ['b']);
+    });
+
+    storeTest('a set emptied by setRemove no longer exists', async ({ store }) => {
+      await store.setAdd('index', 'a', 10_000);
+      await store.setRemove('index', 'a');
+      assert.deepEqual(await store.setMembers('index'), []);
+      assert.equal(await store.ttl('index'), undefined);
+    });
+
+    storeTest('a set expires with its TTL', async ({ store, advance }) => {
+      await store.setAdd('short-index', 'a', 200);
+      const ttl = await store.ttl('short-index');
+      assert.ok(ttl !== undefined && ttl > 0 && ttl <= 200, `ttl ${ttl}`);
+      await advance(250);
+      assert.deepEqual(await store.setMembers('short-index'), []);
+    });
+
+    storeTest('setAdd extends a shorter TTL but never shortens a longer one', async ({ store, advance }) => {
+      await store.setAdd('extended', 'a', 200);
+      await store.setAdd('extended', 'b', 10_000);
+      const extended = await store.ttl('extended');
+      assert.ok(extended !== undefined && extended > 5_000, `ttl ${extended} should have been extended`);
+      await store.setAdd('extended', 'c', 100);
+      const kept = await store.ttl('extended');
+      assert.ok(kept !== undefined && kept > 5_000, `ttl ${kept} should not have been shortened`);
+      await advance(250);
+      assert.deepEqual((await store.setMembers('extended')).sort(), ['a', 'b', 'c']);
+    });
+
+    storeTest('setRemove keeps the TTL of the set', async ({ store }) => {
+      await store.setAdd('timed-index', 'a', 1_000);
+      await store.setAdd('timed-index', 'b', 1_000);
+      await store.setRemove('timed-index', 'a');
+      const ttl = await store.ttl('timed-index');
+      assert.ok(ttl !== undefined && ttl > 0 && ttl <= 1_000, `ttl ${ttl}`);
+    });
+
+    storeTest('setAdd without a positive TTL is refused', async ({ store }) => {
+      for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        await assert.rejects(store.setAdd('no-ttl-set', 'a', ttl), RangeError);
+      }
+      assert.deepEqual(await store.setMembers('no-ttl-set'), []);
+    });
+
+    storeTest('of 50 parallel setAdd calls every member arrives', async ({ store }) => {
+      await Promise.all(Array.from({ length: 50 }, (_, index) => store.setAdd('parallel-set', `m${index}`, 10_000)));
+      assert.equal((await store.setMembers('parallel-set')).length, 50);
+    });
+
+    storeTest('delete removes a set like any other key', async ({ store }) => {
+      await store.setAdd('doomed-set', 'a', 10_000);
+      assert.equal(await store.delete('doomed-set'), true);
+      assert.deepEqual(await store.setMembers('doomed-set'), []);
+    });
+
     storeTest('ping resolves when the store is reachable', async ({ store }) => {
       await store.ping();
     });

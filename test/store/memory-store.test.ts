@@ -145,3 +145,21 @@ describe('the memory store', () => {
     assert.throws(() => createMemoryStore({ sweepIntervalMs: 0 }), RangeError);
   });
 });
+
+describe('the memory store with sets', () => {
+  test('a key holds a string or a set, and using it as the other is a TypeError, as WRONGTYPE in Redis', async () => {
+    const store = createMemoryStore({ clock: createManualClock().now });
+    try {
+      await store.setAdd('a-set', 'm', 60_000);
+      await store.set('a-string', 'v', 60_000);
+      await assert.rejects(store.get('a-set'), TypeError);
+      await assert.rejects(store.consume('a-set'), TypeError);
+      await assert.rejects(store.increment('a-set', 1_000), TypeError);
+      await assert.rejects(store.setAdd('a-string', 'm', 60_000), TypeError);
+      await assert.rejects(store.setMembers('a-string'), TypeError);
+      assert.equal(store.size, 2, 'a set counts as one entry towards maxEntries');
+    } finally {
+      await store.close();
+    }
+  });
+});

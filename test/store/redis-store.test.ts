@@ -50,6 +50,9 @@ function everyOperation(store: RedisStoreHandle): Array<[string, () => Promise<u
     ['consume', () => store.consume('k')],
     ['increment', () => store.increment('k', 1_000)],
     ['ttl', () => store.ttl('k')],
+    ['setAdd', () => store.setAdd('k', 'm', 1_000)],
+    ['setRemove', () => store.setRemove('k', 'm')],
+    ['setMembers', () => store.setMembers('k')],
     ['ping', () => store.ping()],
   ];
 }

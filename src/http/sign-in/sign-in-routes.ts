@@ -17,6 +17,7 @@ import { applyHeaders, type HeaderList } from '../security-headers.js';
 import { requestContextOf, type RequestContext } from '../request-context.js';
 import { cookieIsSecure, type GatewayCookieNames } from '../../session/session-cookies.js';
 import type { SignedInSessionData } from '../../session/session-resolver.js';
+import type { SessionDirectory } from '../../session/session-directory.js';
 import { csrfTokenFor, csrfTokenIsValid, newCsrfCookieValue, requestOriginIsAllowed } from './csrf.js';
 import { safeRedirectTarget } from './redirect-target.js';
 import {
@@ -46,6 +47,8 @@ export interface SignInRoutesDeps {
   readonly secrets: () => readonly string[];
   /** The invitations file, for `allow: invited` (absent: nobody is invited). */
   readonly invitations?: () => InvitationCheck;
+  /** Where sign-ins are recorded for the admin API (absent in tests that do not need it). */
+  readonly directory?: Pick<SessionDirectory, 'recordSignIn'>;
   /** This process ended or replaced session `id` (drops it from the session cache). */
   readonly onSessionEnded: (id: string) => void;
   readonly logger: Logger;
@@ -268,6 +271,16 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
           return sendPage(res, 503, renderLoginPage(form, { error: 'Sign-in is unavailable right now. Please try again in a moment.' }));
         }
         deps.logger.info({ event: 'session.started', req_id: context.requestId, email: outcome.email, client: context.clientAddress });
+        // For the admin API and `gatehouse sessions`; a failure here must not undo the sign-in.
+        void deps.directory
+          ?.recordSignIn(req.sessionID, {
+            email: outcome.email,
+            signedInAt,
+            expiresAt: signedInAt + config.session.lifetime,
+            clientAddress: context.clientAddress,
+            userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
+          })
+          .catch((error: unknown) => deps.logger.warn({ event: 'session.index_failed', req_id: context.requestId, error: String(error) }));
         setGatewayCookie(req, res, settings.cookieNames.flow, '', 0);
         res.setHeader('cache-control', 'no-store');
         res.redirect(303, form.returnTo);

@@ -1,0 +1,139 @@
+/**
+ * The admin API (issue 5), mounted at `/api` on the admin listener: list sessions and revoke
+ * them, for the `gatehouse sessions` / `gatehouse revoke` commands and for scripts.
+ *
+ *   GET    /api/sessions[?email=E]   → 200 { sessions: SessionSummary[] }
+ *   DELETE /api/sessions/:id         → 200 { count: 1 } | 404 session_not_found
+ *   DELETE /api/sessions?email=E     → 200 { count }
+ *   DELETE /api/sessions?all=true    → 200 { count }
+ *
+ * Every call needs `Authorization: Bearer <admin token>`. No token configured → 403
+ * `admin_api_disabled`; missing or wrong → 401 `unauthorized`. Errors are JSON
+ * `{ error: code }`, never a stack; a store outage is 503 `store_unavailable`.
+ * Each revocation is logged as `session.revoked` with `by: 'admin-api'` (the audit trail).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../log/logger.js';
+import type { RevocationResult, SessionDirectory } from '../session/session-directory.js';
+import { StoreUnavailableError } from '../store/key-value-store.js';
+
+export interface AdminApiDeps {
+  readonly directory: SessionDirectory;
+  /** The configured admin token, read per request so a reload applies; '' when none is set. */
+  readonly token: () => string;
+  readonly logger: Logger;
+}
+
+/**
+ * True when `presented` equals `expected`. Both are hashed first so the comparison takes the
+ * same time whatever their lengths and contents: a byte-by-byte `===` would let an attacker
+ * time the API to guess the token one character at a time.
+ */
+function tokensMatch(presented: string, expected: string): boolean {
+  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/** The bearer token of the request, or undefined when there is none. */
+function bearerToken(request: Request): string | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  return match?.[1];
+}
+
+/** A query parameter given exactly once as a string; arrays and objects are refused. */
+function singleQueryValue(request: Request, name: string): string | undefined | 'invalid' {
+  const value: unknown = (request.query as Record<string, unknown>)[name];
+  if (value === undefined) return undefined;
+  return typeof value === 'string' && value !== '' ? value : 'invalid';
+}
+
+function sendError(response: Response, status: number, error: string, message?: string): void {
+  response.status(status).json(message === undefined ? { error } : { error, message });
+}
+
+/** Creates the `/api` router; mount it with `app.use('/api', createAdminApiRouter(deps))`. */
+export function createAdminApiRouter(deps: AdminApiDeps): Router {
+  const { directory, logger } = deps;
+  const router = Router();
+
+  router.use((request, response, next) => {
+    response.setHeader('cache-control', 'no-store');
+    const expected = deps.token();
+    // Without a token the API would be open to anyone who reaches the listener.
+    if (expected === '') {
+      sendError(response, 403, 'admin_api_disabled', 'no admin token is configured');
+      return;
+    }
+    const presented = bearerToken(request);
+    if (presented === undefined || !tokensMatch(presented, expected)) {
+      response.setHeader('www-authenticate', 'Bearer');
+      sendError(response, 401, 'unauthorized', 'a valid admin bearer token is required');
+      return;
+    }
+    next();
+  });
+
+  function audit(result: RevocationResult, scope: { session_id?: string; email?: string; all?: true }): void {
+    logger.info({ event: 'session.revoked', by: 'admin-api', ...scope, count: result.count }, `admin API revoked ${result.count} session(s)`);
+  }
+
+  router.get('/sessions', async (request, response) => {
+    const email = singleQueryValue(request, 'email');
+    if (email === 'invalid') {
+      sendError(response, 400, 'invalid_email', 'email must be given once');
+      return;
+    }
+    const sessions = await directory.list(email === undefined ? {} : { email });
+    response.json({ sessions });
+  });
+
+  router.delete('/sessions/:id', async (request, response) => {
+    const id = request.params.id;
+    const result = await directory.revoke(id);
+    audit(result, { session_id: id });
+    if (result.count === 0) {
+      sendError(response, 404, 'session_not_found', 'no live session has this id');
+      return;
+    }
+    response.json({ count: result.count });
+  });
+
+  router.delete('/sessions', async (request, response) => {
+    const email = singleQueryValue(request, 'email');
+    const all = singleQueryValue(request, 'all');
+    if (email === 'invalid' || (all !== undefined && all !== 'true') || (email === undefined) === (all === undefined)) {
+      // A bare DELETE must never mean "everything": that has to be asked for explicitly.
+      sendError(response, 400, 'invalid_revocation', 'give exactly one of ?email=E or ?all=true');
+      return;
+    }
+    if (email !== undefined) {
+      const result = await directory.revokeEmail(email);
+      audit(result, { email });
+      response.json({ count: result.count });
+      return;
+    }
+    const result = await directory.revokeAll();
+    audit(result, { all: true });
+    response.json({ count: result.count });
+  });
+
+  router.use((_request, response) => {
+    sendError(response, 404, 'not_found');
+  });
+
+  // Express 5 routes rejected promises here. Four parameters mark it as an error handler.
+  router.use((error: unknown, _request: Request, response: Response, _next: NextFunction) => {
+    if (error instanceof StoreUnavailableError) {
+      logger.warn({ event: 'admin_api.store_unavailable', err: error }, 'admin API call failed: session store unreachable');
+      sendError(response, 503, 'store_unavailable', 'the session store is unreachable');
+      return;
+    }
+    logger.error({ event: 'admin_api.error', err: error }, 'admin API call failed');
+    sendError(response, 500, 'internal_error');
+  });
+
+  return router;
+}

@@ -1,0 +1,55 @@
+/**
+ * Output of `gatehouse sessions`: a plain text table for people, JSON for scripts.
+ */
+import type { SessionSummary } from '../session/session-directory.js';
+
+const USER_AGENT_WIDTH = 40;
+
+/**
+ * The value with control characters replaced. User agents and the like come from guests'
+ * browsers: printed raw, an escape sequence in one could rewrite the operator's terminal.
+ */
+function printable(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+function truncate(value: string, width: number): string {
+  return value.length <= width ? value : `${value.slice(0, width - 1)}…`;
+}
+
+/** `2024-05-01 12:34:56Z` from an ISO string; the input as is when it is not a date. */
+function formatTime(isoTime: string): string {
+  const ms = Date.parse(isoTime);
+  if (!Number.isFinite(ms)) return isoTime;
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
+/**
+ * The sessions as a table with the columns EMAIL, CREATED, LAST SEEN, CLIENT, USER AGENT, ID,
+ * padded with spaces, one line per session, ending with a newline. "No sessions." when empty.
+ */
+export function formatSessionsTable(sessions: readonly SessionSummary[]): string {
+  if (sessions.length === 0) return 'No sessions.\n';
+  const header = ['EMAIL', 'CREATED', 'LAST SEEN', 'CLIENT', 'USER AGENT', 'ID'];
+  const rows = sessions.map((session) => [
+    printable(session.email),
+    formatTime(session.created),
+    formatTime(session.lastSeen),
+    printable(session.clientAddress),
+    truncate(printable(session.userAgent), USER_AGENT_WIDTH),
+    printable(session.id),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[header, ...rows].map(line).join('\n')}\n`;
+}
+
+/** The sessions as pretty-printed JSON (an array), ending with a newline. */
+export function formatSessionsJson(sessions: readonly SessionSummary[]): string {
+  return `${JSON.stringify(sessions, null, 2)}\n`;
+}
