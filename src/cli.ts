@@ -7,12 +7,20 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, defaultConfigFile, loadConfigFile } from './config/load-config.js';
 import { describeConfigSummary } from './config/describe-config.js';
 import { serve } from './main.js';
+import { runInvite, runRevoke, runSessions, runUninvite, UsageError, type LifecycleOptions } from './cli/lifecycle-commands.js';
 
 const USAGE = `Usage: gatehouse [command] [--config FILE]
 
 Commands:
   serve              run the gateway (the default)
   check              validate the config and print its routes; exit 1 on any error
+  invite EMAIL --route NAME [--expires 30d] [--note TEXT] [--by NAME]
+                     add or update an invitation and mail it
+  uninvite EMAIL     remove an invitation and sign the guest out everywhere
+  sessions [--email E] [--json]
+                     list live sessions (through the admin API)
+  revoke EMAIL | --session ID | --all
+                     end sessions on every gateway (through the admin API)
   help               show this help
   version            print the version
 
@@ -20,7 +28,8 @@ The config file is --config, else $GATEHOUSE_CONFIG, else ./gateway.yaml, else
 ./gateway.example.yaml.
 `;
 
-const LATER_COMMANDS = new Set(['invite', 'uninvite', 'sessions', 'revoke', 'report']);
+const LATER_COMMANDS = new Set(['report']);
+const LIFECYCLE_COMMANDS = new Set(['invite', 'uninvite', 'sessions', 'revoke']);
 
 function usageError(message: string): number {
   process.stderr.write(`gatehouse: ${message}\n\n${USAGE}`);
@@ -40,7 +49,19 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        route: { type: 'string' },
+        expires: { type: 'string' },
+        note: { type: 'string' },
+        by: { type: 'string' },
+        email: { type: 'string' },
+        session: { type: 'string' },
+        all: { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
     });
   } catch (error) {
     return usageError((error as Error).message);
@@ -54,7 +75,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
     process.stdout.write(`${readVersion()}\n`);
     return 0;
   }
-  if (rest.length > 0) return usageError(`unexpected argument "${rest[0]}"`);
+  const takesArgument = command === 'invite' || command === 'uninvite' || command === 'revoke';
+  if (rest.length > (takesArgument ? 1 : 0)) return usageError(`unexpected argument "${rest[takesArgument ? 1 : 0]}"`);
   const configFile = parsed.values.config ?? defaultConfigFile(env);
 
   switch (command) {
@@ -71,7 +93,30 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
         return 1;
       }
     default:
+      if (LIFECYCLE_COMMANDS.has(command)) return runLifecycleCommand(command, rest[0], parsed.values, configFile, env);
       if (LATER_COMMANDS.has(command)) return usageError(`"${command}" is not available in this version yet`);
       return usageError(`unknown command "${command}"`);
+  }
+}
+
+async function runLifecycleCommand(command: string, argument: string | undefined, options: LifecycleOptions, configFile: string, env: NodeJS.ProcessEnv): Promise<number> {
+  let config;
+  try {
+    config = loadConfigFile(configFile, env).config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.errors.join('\n')}\n`);
+    return 1;
+  }
+  const out = (text: string) => void process.stdout.write(text);
+  try {
+    if (command === 'invite') return await runInvite(config, argument, options, env, out);
+    if (command === 'uninvite') return await runUninvite(config, argument, options, env, out);
+    if (command === 'sessions') return await runSessions(config, options, out);
+    return await runRevoke(config, argument, options, env, out);
+  } catch (error) {
+    if (error instanceof UsageError) return usageError(error.message);
+    process.stderr.write(`gatehouse ${command}: ${(error as Error).message}\n`);
+    return 1;
   }
 }

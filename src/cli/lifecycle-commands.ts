@@ -1,0 +1,152 @@
+/**
+ * The guest lifecycle commands (SPEC section 1): `invite`, `uninvite`, `sessions`, `revoke`.
+ * They read the same config file as the gateway to find the invitations file and the admin
+ * API. Human output goes to stdout; audit events (`invite.created`, `invite.removed`,
+ * `session.revoked`) go to stderr as JSON lines naming who did it.
+ */
+import { pino } from 'pino';
+import type { GatewayConfig } from '../config/schema.js';
+import { normalizeEmailAddress, parseDurationMs } from '../config/values.js';
+import { addOrUpdateInvitation, removeInvitation } from '../invitations/invitation-store.js';
+import { createNotifier } from '../mail/create-notifier.js';
+import { createAdminClient, AdminClientError } from './admin-client.js';
+import { formatSessionsJson, formatSessionsTable } from './format-sessions.js';
+
+/** A mistake in how the command was called: exit code 2. */
+export class UsageError extends Error {}
+
+export interface LifecycleOptions {
+  readonly route?: string;
+  readonly expires?: string;
+  readonly note?: string;
+  readonly by?: string;
+  readonly email?: string;
+  readonly session?: string;
+  readonly all?: boolean;
+  readonly json?: boolean;
+}
+
+type Output = (text: string) => void;
+
+function auditLogger() {
+  return pino({ base: { service: 'gatehouse', pid: process.pid }, formatters: { level: (label) => ({ level: label }) } }, pino.destination({ dest: 2, sync: true }));
+}
+
+function whoIsActing(options: LifecycleOptions, env: NodeJS.ProcessEnv): string {
+  return options.by ?? env.USER ?? env.LOGNAME ?? 'cli';
+}
+
+function normalizedEmail(input: string | undefined): string {
+  if (!input) throw new UsageError('an email address is required');
+  const result = normalizeEmailAddress(input);
+  if (!result.ok) throw new UsageError(`"${input}" ${result.reason}`);
+  return result.email;
+}
+
+/** The admin API client for this config, or an explanation of why there is none. */
+export function adminClientFor(config: GatewayConfig): ReturnType<typeof createAdminClient> {
+  const listen = config.admin.listen;
+  if (!listen) throw new Error('admin.listen is "off" in the config, so the admin API cannot be reached');
+  if (!config.admin.token) throw new Error('admin.token is not set in the config, so the admin API is disabled');
+  // A wildcard listen address is reached over loopback.
+  const host = listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '::1' : listen.host;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  return createAdminClient({ baseUrl: `http://${hostPart}:${listen.port}`, token: config.admin.token });
+}
+
+/** `gatehouse invite EMAIL --route NAME [--expires 30d] [--note TEXT]`. */
+export async function runInvite(config: GatewayConfig, emailArg: string | undefined, options: LifecycleOptions, env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const email = normalizedEmail(emailArg);
+  if (!options.route) throw new UsageError('--route NAME is required');
+  const route = config.routes.find((candidate) => candidate.name === options.route);
+  if (!route) throw new UsageError(`there is no route named "${options.route}" (routes: ${config.routes.map((r) => r.name).join(', ')})`);
+  const file = config.invitations.file;
+  if (!file) throw new Error('invitations.file is not set in the config');
+  let expiresAt: Date | null = null;
+  if (options.expires !== undefined) {
+    const ms = parseDurationMs(options.expires);
+    if (ms === undefined) throw new UsageError(`--expires must be a duration like 12h or 30d (got "${options.expires}")`);
+    expiresAt = new Date(Date.now() + ms);
+  }
+  const by = whoIsActing(options, env);
+  const stored = await addOrUpdateInvitation(file, {
+    email,
+    routes: [route.name],
+    expiresAt,
+    invitedBy: by,
+    invitedAt: new Date(),
+    note: options.note,
+  });
+  const audit = auditLogger();
+  audit.info({ event: 'invite.created', email, route: route.name, by, expires: expiresAt?.toISOString() ?? null, routes: stored.routes });
+  const notifier = createNotifier(config.mail, { logger: audit });
+  await notifier.sendInvitation({
+    to: email,
+    routeName: route.name,
+    url: `${route.from.origin}${route.from.pathPrefix || '/'}`,
+    siteName: config.branding.product_name,
+    invitedBy: by,
+    expiresAt: expiresAt ?? undefined,
+    note: options.note,
+    requestId: `cli-invite-${Date.now().toString(36)}`,
+  });
+  await notifier.close();
+  out(`invited ${email} to ${stored.routes.join(', ')}${expiresAt ? ` until ${expiresAt.toISOString()}` : ''}; invitation mailed\n`);
+  return 0;
+}
+
+/** `gatehouse uninvite EMAIL`: removes the entry and signs the guest out everywhere. */
+export async function runUninvite(config: GatewayConfig, emailArg: string | undefined, options: LifecycleOptions, env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const email = normalizedEmail(emailArg);
+  const file = config.invitations.file;
+  if (!file) throw new Error('invitations.file is not set in the config');
+  const removed = await removeInvitation(file, email);
+  const by = whoIsActing(options, env);
+  const audit = auditLogger();
+  if (removed) audit.info({ event: 'invite.removed', email, by });
+  out(removed ? `removed the invitation of ${email}\n` : `${email} was not invited\n`);
+  // Access through `invited` ends at once anyway (checked per request); revoking also ends
+  // sessions the guest may hold through another rule.
+  try {
+    const { count } = await adminClientFor(config).revokeEmail(email);
+    audit.info({ event: 'session.revoked', email, count, by });
+    out(`signed ${email} out of ${count} session(s)\n`);
+  } catch (error) {
+    out(`warning: sessions were not revoked: ${(error as Error).message}\n`);
+    return removed ? 0 : 1;
+  }
+  return 0;
+}
+
+/** `gatehouse sessions [--email E] [--json]`. */
+export async function runSessions(config: GatewayConfig, options: LifecycleOptions, out: Output): Promise<number> {
+  const sessions = await adminClientFor(config).listSessions(options.email);
+  out(options.json ? formatSessionsJson(sessions) : formatSessionsTable(sessions));
+  return 0;
+}
+
+/** `gatehouse revoke EMAIL | --session ID | --all`. */
+export async function runRevoke(config: GatewayConfig, emailArg: string | undefined, options: LifecycleOptions, env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const chosen = [emailArg !== undefined, options.session !== undefined, options.all === true].filter(Boolean).length;
+  if (chosen !== 1) throw new UsageError('give exactly one of EMAIL, --session ID or --all');
+  const client = adminClientFor(config);
+  const by = whoIsActing(options, env);
+  let result: { count: number };
+  let target: Record<string, unknown>;
+  if (options.all) {
+    result = await client.revokeAll();
+    target = { all: true };
+  } else if (options.session) {
+    result = await client.revokeSession(options.session);
+    target = { session_id: options.session };
+  } else {
+    const email = normalizedEmail(emailArg);
+    result = await client.revokeEmail(email);
+    target = { email };
+  }
+  auditLogger().info({ event: 'session.revoked', ...target, count: result.count, by });
+  out(`revoked ${result.count} session(s)\n`);
+  return 0;
+}
+
+export { AdminClientError };

@@ -1,0 +1,142 @@
+/**
+ * Guest lifecycle: `gatehouse invite` mails an invitation and lets the guest sign in through
+ * `allow: invited`; `uninvite` and an expired invitation cut an open session at once; the
+ * admin API needs its token, and a revocation on one gateway reaches another within a second.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request, startGateway, startUpstream } from '../helpers/servers.js';
+import { TestBrowser } from '../helpers/browser.js';
+import { runGatehouse } from '../helpers/process.js';
+import { redisSkipReason, uniqueRedisPrefix, REDIS_URL } from '../helpers/redis.js';
+import { SECRET, signIn, type SignInWorld } from '../helpers/sign-in-world.js';
+import { captureLogs, parseRawMail, startTestSmtpServer } from '../mail/mail-test-helpers.js';
+import { SESSION_CACHE_MAX_AGE_MS } from '../../src/session/session-cache.js';
+
+const TOKEN = 'admin-token-for-tests-0123456789abcdef';
+
+let skip: string | undefined;
+before(async () => {
+  skip = await redisSkipReason();
+});
+
+async function lifecycleWorld(t: { after: (fn: () => Promise<unknown>) => void }, options: { clock?: () => number } = {}) {
+  const upstream = await startUpstream();
+  const smtp = await startTestSmtpServer();
+  t.after(() => Promise.all([upstream.close(), smtp.close()]));
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-guests-'));
+  const guests = join(dir, 'guests.yaml');
+  const prefix = uniqueRedisPrefix();
+  const yaml = (adminPort: string) => `listen: 127.0.0.1:0
+admin: { listen: "127.0.0.1:${adminPort}", token: "${TOKEN}" }
+invitations: { file: "${guests}" }
+session:
+  secret: ${SECRET}
+  store:
+    redis: { url: "${REDIS_URL}", prefix: "${prefix}" }
+mail:
+  transport: smtp
+  smtp: { url: "smtp://127.0.0.1:${smtp.port}" }
+routes:
+  - name: wiki
+    from: http://wiki.test/
+    to: ${upstream.origin}
+    allow: ["invited"]
+`;
+  const logs = captureLogs();
+  const gw = await startGateway(yaml('0'), { logger: logs.logger, clock: options.clock });
+  t.after(() => gw.close());
+  const configFile = join(dir, 'gateway.yaml');
+  writeFileSync(configFile, yaml(String(gw.adminPort)));
+  const world = { gw, upstream, smtp, logs } as unknown as SignInWorld;
+  return { gw, upstream, smtp, logs, world, guests, configFile, yaml, dir };
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('invite mails the guest, who can then sign in; uninvite cuts the open session', { timeout: 60_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  const w = await lifecycleWorld(t);
+  const browser = new TestBrowser(w.gw.port, 'wiki.test');
+  assert.equal((await browser.get('/')).status, 302);
+
+  const invite = runGatehouse(['invite', 'Guest@Partner.test', '--route', 'wiki', '--expires', '30d', '--note', 'Q3 review', '--by', 'ops@corp.test', '--config', w.configFile]);
+  assert.equal(await invite.exited, 0, invite.stderr());
+  assert.match(invite.stderr(), /"event":"invite\.created".*"by":"ops@corp\.test"/);
+  await eventually(async () => w.smtp.received.length === 1, 5000, 'the invitation mail');
+  const mail = parseRawMail(w.smtp.received[0]!.raw);
+  assert.deepEqual(w.smtp.received[0]!.rcptTo, ['guest@partner.test']);
+  assert.match(mail.text, /http:\/\/wiki\.test\//);
+
+  // The gateway notices the file change by itself (watch or 2 s poll).
+  await eventually(async () => w.logs.records().some((line) => line.event === 'invitations.reloaded' && (line.count as number) >= 1), 8000, 'the invitations file being re-read');
+  w.smtp.received.length = 0;
+  assert.equal((await signIn(w.world, browser, 'guest@partner.test', 'http://wiki.test/')).status, 303);
+  assert.equal((await browser.get('/page')).status, 200);
+
+  const uninvite = runGatehouse(['uninvite', 'guest@partner.test', '--config', w.configFile]);
+  assert.equal(await uninvite.exited, 0, uninvite.stderr());
+  assert.match(uninvite.stderr(), /"event":"invite\.removed"/);
+  await eventually(async () => (await browser.get('/page')).status !== 200, 5000, 'the open session being cut');
+});
+
+test('an expired invitation stops access at once, also for a session that already exists', { timeout: 60_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  let offset = 0;
+  const w = await lifecycleWorld(t, { clock: () => Date.now() + offset });
+  writeFileSync(w.guests, `- email: guest@partner.test\n  routes: [wiki]\n  expires: "${new Date(Date.now() + 3_600_000).toISOString()}"\n`);
+  const browser = new TestBrowser(w.gw.port, 'wiki.test');
+  await eventually(async () => w.logs.records().some((line) => line.event === 'invitations.reloaded' && (line.count as number) >= 1), 8000, 'the invitations file being read');
+  assert.equal((await signIn(w.world, browser, 'guest@partner.test', 'http://wiki.test/')).status, 303);
+  assert.equal((await browser.get('/x')).status, 200);
+  offset = 2 * 3_600_000;
+  assert.equal((await browser.get('/x', { accept: 'application/json' })).status, 403, 'the invitation expired an hour ago');
+});
+
+test('the admin API needs its token; a revocation on gateway A stops the session on gateway B within a second', { timeout: 60_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  const w = await lifecycleWorld(t);
+  writeFileSync(w.guests, '- email: guest@partner.test\n  routes: [wiki]\n');
+  const b = await startGateway(w.yaml('0'));
+  t.after(() => b.close());
+  await eventually(async () => w.logs.records().some((line) => line.event === 'invitations.reloaded' && (line.count as number) >= 1), 8000, 'the invitations file being read');
+  const onA = new TestBrowser(w.gw.port, 'wiki.test');
+  assert.equal((await signIn(w.world, onA, 'guest@partner.test', 'http://wiki.test/')).status, 303);
+  const onB = new TestBrowser(b.port, 'wiki.test');
+  onB.cookies.set('gatehouse', onA.cookies.get('gatehouse')!);
+  assert.equal((await onB.get('/x')).status, 200);
+
+  assert.equal((await request(w.gw.adminPort!, { path: '/api/sessions' })).status, 401);
+  assert.equal((await request(w.gw.adminPort!, { path: '/api/sessions', headers: { authorization: 'Bearer wrong' } })).status, 401);
+  const listed = await request(w.gw.adminPort!, { path: '/api/sessions?email=guest@partner.test', headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(listed.status, 200);
+  assert.equal(listed.json<{ sessions: Array<{ email: string }> }>().sessions[0]?.email, 'guest@partner.test');
+
+  const sessions = runGatehouse(['sessions', '--config', w.configFile]);
+  assert.equal(await sessions.exited, 0, sessions.stderr());
+  assert.match(sessions.logs.map((line) => line.raw).join('\n'), /guest@partner\.test/);
+
+  const revokedAt = Date.now();
+  const revoke = runGatehouse(['revoke', 'guest@partner.test', '--config', w.configFile]);
+  assert.equal(await revoke.exited, 0, revoke.stderr());
+  assert.match(revoke.stderr(), /"event":"session\.revoked".*"count":1/);
+  let lastSuccess = -1;
+  for (;;) {
+    const sentAt = Date.now() - revokedAt;
+    const status = (await onB.get('/x')).status;
+    if (status !== 200) break;
+    lastSuccess = sentAt;
+    assert.ok(sentAt < 3000, 'gateway B never stopped the revoked session');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.ok(lastSuccess < SESSION_CACHE_MAX_AGE_MS + 1000, `B let the revoked session through ${lastSuccess} ms after the revoke command started`);
+});
