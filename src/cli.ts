@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, defaultConfigFile, loadConfigFile } from './config/load-config.js';
 import { describeConfigSummary } from './config/describe-config.js';
 import { serve } from './main.js';
-import { runInvite, runRevoke, runSessions, runUninvite, UsageError, type LifecycleOptions } from './cli/lifecycle-commands.js';
+import { runInvite, runReport, runRevoke, runSessions, runUninvite, UsageError, type LifecycleOptions } from './cli/lifecycle-commands.js';
 
 const USAGE = `Usage: gatehouse [command] [--config FILE]
 
@@ -21,6 +21,9 @@ Commands:
                      list live sessions (through the admin API)
   revoke EMAIL | --session ID | --all
                      end sessions on every gateway (through the admin API)
+  report [--format table|csv|json] [--days 30] [--inactive 30]
+                     access review: every guest, invitation state, last sign-in and
+                     request, requests per route; flags guests inactive that many days
   help               show this help
   version            print the version
 
@@ -28,8 +31,7 @@ The config file is --config, else $GATEHOUSE_CONFIG, else ./gateway.yaml, else
 ./gateway.example.yaml.
 `;
 
-const LATER_COMMANDS = new Set(['report']);
-const LIFECYCLE_COMMANDS = new Set(['invite', 'uninvite', 'sessions', 'revoke']);
+const LIFECYCLE_COMMANDS = new Set(['invite', 'uninvite', 'sessions', 'revoke', 'report']);
 
 function usageError(message: string): number {
   process.stderr.write(`gatehouse: ${message}\n\n${USAGE}`);
@@ -61,6 +63,9 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
         session: { type: 'string' },
         all: { type: 'boolean' },
         json: { type: 'boolean' },
+        format: { type: 'string' },
+        days: { type: 'string' },
+        inactive: { type: 'string' },
       },
     });
   } catch (error) {
@@ -94,7 +99,6 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       }
     default:
       if (LIFECYCLE_COMMANDS.has(command)) return runLifecycleCommand(command, rest[0], parsed.values, configFile, env);
-      if (LATER_COMMANDS.has(command)) return usageError(`"${command}" is not available in this version yet`);
       return usageError(`unknown command "${command}"`);
   }
 }
@@ -113,6 +117,7 @@ async function runLifecycleCommand(command: string, argument: string | undefined
     if (command === 'invite') return await runInvite(config, argument, options, env, out);
     if (command === 'uninvite') return await runUninvite(config, argument, options, env, out);
     if (command === 'sessions') return await runSessions(config, options, out);
+    if (command === 'report') return await runReport(config, options, out);
     return await runRevoke(config, argument, options, env, out);
   } catch (error) {
     if (error instanceof UsageError) return usageError(error.message);

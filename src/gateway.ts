@@ -189,7 +189,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       access,
       gatehousePages: (req, res) => gatehouseApp(req, res),
       isDraining: () => draining,
-      onSignedInRequest: (sessionId) => directory.recordActivity(sessionId, clock()),
+      onSignedInRequest: (sessionId, routeName) => directory.recordActivity(sessionId, clock(), routeName),
       // While draining, a keep-alive connection whose last response just ended is closed
       // now rather than at keepAliveTimeout, so shutdown does not wait for idle clients.
       onRequestDone: () => {
@@ -230,7 +230,14 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
             metricsText: () => metrics.registry.metrics(),
             metricsContentType: metrics.registry.contentType,
             readiness,
-            api: createAdminApiRouter({ directory, token: () => state.config.admin.token, logger }),
+            api: createAdminApiRouter({
+              directory,
+              token: () => state.config.admin.token,
+              logger,
+              invitations: () => invitations?.list() ?? [],
+              routeNames: () => state.config.routes.map((route) => route.name),
+              clock,
+            }),
           }),
         );
 

@@ -15,11 +15,30 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log/logger.js';
+import type { Invitation } from '../invitations/invitation-file.js';
 import type { RevocationResult, SessionDirectory } from '../session/session-directory.js';
 import { StoreUnavailableError } from '../store/key-value-store.js';
 
+/** One row of the access review: a guest who signed in, was invited, or both. */
+export interface AccessReviewRow {
+  readonly email: string;
+  /** 'active' (listed, not expired), 'expired', or 'none' (allowed by another rule). */
+  readonly invitation: 'active' | 'expired' | 'none';
+  readonly invitedRoutes: readonly string[];
+  readonly invitationExpires: string | null;
+  readonly invitedBy: string | null;
+  readonly lastSignIn: string | null;
+  readonly lastRequest: string | null;
+  readonly requests: Readonly<Record<string, number>>;
+}
+
 export interface AdminApiDeps {
   readonly directory: SessionDirectory;
+  /** The invitations file's entries (empty without one). */
+  readonly invitations?: () => readonly Invitation[];
+  /** Route names, for the per-route request counts. */
+  readonly routeNames?: () => readonly string[];
+  readonly clock?: () => number;
   /** The configured admin token, read per request so a reload applies; '' when none is set. */
   readonly token: () => string;
   readonly logger: Logger;
@@ -88,6 +107,35 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     }
     const sessions = await directory.list(email === undefined ? {} : { email });
     response.json({ sessions });
+  });
+
+  // Access review: every guest, invited or seen, with invitation state and recent activity.
+  router.get('/report', async (request, response) => {
+    const daysText = singleQueryValue(request, 'days') ?? '30';
+    const days = Number(daysText);
+    if (!Number.isInteger(days) || days < 1 || days > 400) {
+      sendError(response, 400, 'invalid_days', 'days must be a whole number from 1 to 400');
+      return;
+    }
+    const now = (deps.clock ?? Date.now)();
+    const activity = await directory.activity(days, deps.routeNames?.() ?? []);
+    const invitations = deps.invitations?.() ?? [];
+    const emails = new Set([...activity.map((row) => row.email), ...invitations.map((invitation) => invitation.email)]);
+    const rows: AccessReviewRow[] = [...emails].sort().map((email) => {
+      const seen = activity.find((row) => row.email === email);
+      const invitation = invitations.find((entry) => entry.email === email);
+      return {
+        email,
+        invitation: invitation === undefined ? 'none' : invitation.expiresAt !== null && invitation.expiresAt.getTime() <= now ? 'expired' : 'active',
+        invitedRoutes: invitation?.routes ?? [],
+        invitationExpires: invitation?.expiresAt?.toISOString() ?? null,
+        invitedBy: invitation?.invitedBy ?? null,
+        lastSignIn: seen?.lastSignIn ?? null,
+        lastRequest: seen?.lastRequest ?? null,
+        requests: seen?.requests ?? {},
+      };
+    });
+    response.json({ generated: new Date(now).toISOString(), days, guests: rows });
   });
 
   router.delete('/sessions/:id', async (request, response) => {

@@ -6,6 +6,7 @@
 import type { SessionSummary } from '../session/session-directory.js';
 
 export type { SessionSummary } from '../session/session-directory.js';
+import type { AccessReviewRow } from '../admin/admin-api.js';
 
 export interface AdminClientOptions {
   /** The admin listener, e.g. `http://127.0.0.1:9090` (no trailing `/api`). */
@@ -25,6 +26,8 @@ export interface AdminClient {
   revokeEmail(email: string): Promise<{ count: number }>;
   /** Ends every session. */
   revokeAll(): Promise<{ count: number }>;
+  /** The access review over the last `days` days. */
+  report(days: number): Promise<{ generated: string; days: number; guests: AccessReviewRow[] }>;
 }
 
 /** A failed admin API call, with a message meant for the operator's terminal. */
@@ -90,6 +93,13 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   }
 
   return {
+    async report(days) {
+      const body = await call('GET', `/report?days=${days}`);
+      const guests = typeof body === 'object' && body !== null ? (body as { guests?: unknown }).guests : undefined;
+      if (!Array.isArray(guests)) throw new AdminClientError('bad_response', 'the admin API answered without a report');
+      return body as { generated: string; days: number; guests: AccessReviewRow[] };
+    },
+
     async listSessions(email) {
       const body = await call('GET', email === undefined ? '/sessions' : `/sessions?email=${encodeURIComponent(email)}`);
       const sessions = typeof body === 'object' && body !== null ? (body as { sessions?: unknown }).sessions : undefined;

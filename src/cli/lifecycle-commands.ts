@@ -11,6 +11,7 @@ import { addOrUpdateInvitation, removeInvitation } from '../invitations/invitati
 import { createNotifier } from '../mail/create-notifier.js';
 import { createAdminClient, AdminClientError } from './admin-client.js';
 import { formatSessionsJson, formatSessionsTable } from './format-sessions.js';
+import { flagInactiveGuests, formatReport } from './format-report.js';
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {}
@@ -24,6 +25,9 @@ export interface LifecycleOptions {
   readonly session?: string;
   readonly all?: boolean;
   readonly json?: boolean;
+  readonly format?: string;
+  readonly days?: string;
+  readonly inactive?: string;
 }
 
 type Output = (text: string) => void;
@@ -146,6 +150,19 @@ export async function runRevoke(config: GatewayConfig, emailArg: string | undefi
   }
   auditLogger().info({ event: 'session.revoked', ...target, count: result.count, by });
   out(`revoked ${result.count} session(s)\n`);
+  return 0;
+}
+
+/** `gatehouse report [--format table|csv|json] [--days 30] [--inactive 30]`. */
+export async function runReport(config: GatewayConfig, options: LifecycleOptions, out: Output): Promise<number> {
+  const format = options.format ?? 'table';
+  if (format !== 'table' && format !== 'csv' && format !== 'json') throw new UsageError(`--format must be table, csv or json (got "${format}")`);
+  const days = Number(options.days ?? 30);
+  const inactiveDays = Number(options.inactive ?? 30);
+  if (!Number.isInteger(days) || days < 1 || days > 400) throw new UsageError('--days must be a whole number from 1 to 400');
+  if (!Number.isInteger(inactiveDays) || inactiveDays < 1) throw new UsageError('--inactive must be a whole number of days');
+  const report = await adminClientFor(config).report(days);
+  out(formatReport(flagInactiveGuests(report.guests, inactiveDays, Date.parse(report.generated)), format, days));
   return 0;
 }
 

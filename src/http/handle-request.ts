@@ -46,7 +46,7 @@ export interface RequestHandlerDeps {
   /** True while shutting down: responses ask clients to close their connections. */
   readonly isDraining: () => boolean;
   /** A signed-in request was let through (last-seen time, batched by the session directory). */
-  readonly onSignedInRequest?: (sessionId: string) => void;
+  readonly onSignedInRequest?: (sessionId: string, routeName: string) => void;
   /** Called after every response, e.g. so a draining server can close the now idle connection. */
   readonly onRequestDone: () => void;
 }
@@ -168,7 +168,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
       if (res.destroyed) return;
       switch (access.kind) {
         case 'allowed':
-          deps.onSignedInRequest?.(access.sessionId);
+          deps.onSignedInRequest?.(access.sessionId, route.name);
           return forward(req, res, context, state, route, match.upstreamTarget, access.identity, protocol, hostHeader, trusted);
         case 'unauthenticated':
           context.outcome = access.reason;

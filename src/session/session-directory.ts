@@ -40,6 +40,15 @@ export interface SessionSummary {
   readonly expiresAt: string;
 }
 
+/** One guest's activity, for `gatehouse report`. Times are ISO strings or null. */
+export interface GuestActivity {
+  readonly email: string;
+  readonly lastSignIn: string | null;
+  readonly lastRequest: string | null;
+  /** Requests per route name over the window. */
+  readonly requests: Readonly<Record<string, number>>;
+}
+
 /** A session that was revoked; `email` is undefined when the directory had no record of it. */
 export interface RevokedSession {
   readonly id: string;
@@ -61,7 +70,12 @@ export interface SessionDirectory {
    * latest time per session is kept in memory and written by {@link flush}, so the hot path
    * never waits for the store and a busy session costs one write per flush, not per request.
    */
-  recordActivity(id: string, at: number): void;
+  recordActivity(id: string, at: number, route?: string): void;
+  /**
+   * Per guest: last sign-in, last request and requests per route over the last `days` days
+   * (UTC days), for access reviews. Guests are everyone who signed in within the retention.
+   */
+  activity(days: number, routes: readonly string[]): Promise<GuestActivity[]>;
   /** Writes the pending last-seen times: one write per session with activity since the last flush. */
   flush(): Promise<void>;
   /** Live sessions, optionally of one email (case-insensitive), oldest sign-in first. */
@@ -90,6 +104,17 @@ export interface SessionDirectoryOptions {
 
 const DEFAULT_FLUSH_INTERVAL_MS = 5_000;
 const DEFAULT_MAX_PENDING_SESSIONS = 10_000;
+
+// Guest activity for access reviews, kept this long after the last use:
+//   guests                               set of addresses that signed in
+//   guest:<email>:signin / :seen         last sign-in / last request (ms)
+//   activity:<email>:<route>:<yyyy-mm-dd> requests that UTC day (batched increments)
+const ACTIVITY_RETENTION_MS = 400 * 86_400_000;
+const GUESTS_INDEX = 'guests';
+
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
 
 const INFO_PREFIX = 'sessinfo:';
 const SEEN_PREFIX = 'sessseen:';
@@ -149,17 +174,22 @@ export function createSessionDirectory(kv: KeyValueStore, options: SessionDirect
   const flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
   const maxPendingSessions = options.maxPendingSessions ?? DEFAULT_MAX_PENDING_SESSIONS;
 
-  /** Latest activity per session id since the last flush. */
-  let pending = new Map<string, number>();
+  /** Latest activity per session id since the last flush, with request counts per route. */
+  let pending = new Map<string, { at: number; routes: Map<string, number> }>();
   let flushing: Promise<void> | undefined;
 
-  async function writeLastSeen(id: string, at: number): Promise<void> {
+  async function writeLastSeen(id: string, activity: { at: number; routes: Map<string, number> }): Promise<void> {
     // The read gives the TTL, and skips sessions the directory does not know (or revoked).
     const info = parseInfo(await kv.get(INFO_PREFIX + id));
     if (info === undefined) return;
     const ttl = info.expiresAt - clock();
     if (ttl <= 0) return;
-    await kv.set(SEEN_PREFIX + id, String(at), ttl);
+    const day = utcDay(activity.at);
+    await Promise.all([
+      kv.set(SEEN_PREFIX + id, String(activity.at), ttl),
+      kv.set(`guest:${info.email}:seen`, String(activity.at), ACTIVITY_RETENTION_MS),
+      ...[...activity.routes].map(([route, count]) => kv.increment(`activity:${info.email}:${route}:${day}`, ACTIVITY_RETENTION_MS, count)),
+    ]);
   }
 
   async function flushNow(): Promise<void> {
@@ -167,7 +197,7 @@ export function createSessionDirectory(kv: KeyValueStore, options: SessionDirect
     pending = new Map();
     // A store outage loses at most one interval of last-seen times: they are informational,
     // and retrying would pile up writes against a store that is already struggling.
-    await Promise.allSettled([...batch].map(([id, at]) => writeLastSeen(id, at)));
+    await Promise.allSettled([...batch].map(([id, activity]) => writeLastSeen(id, activity)));
   }
 
   function flush(): Promise<void> {
@@ -225,17 +255,40 @@ export function createSessionDirectory(kv: KeyValueStore, options: SessionDirect
         userAgent: info.userAgent,
       };
       await Promise.all([
+        kv.set(`guest:${record.email}:signin`, String(info.signedInAt), ACTIVITY_RETENTION_MS),
+        kv.setAdd(GUESTS_INDEX, record.email, ACTIVITY_RETENTION_MS),
         kv.set(INFO_PREFIX + id, JSON.stringify(record), ttl),
         kv.setAdd(emailIndexKey(record.email), id, ttl),
         kv.setAdd(ALL_INDEX, id, ttl),
       ]);
     },
 
-    recordActivity(id, at) {
-      const previous = pending.get(id);
-      if (previous !== undefined && previous >= at) return;
-      pending.set(id, at);
-      if (pending.size >= maxPendingSessions) void flush();
+    recordActivity(id, at, route) {
+      let activity = pending.get(id);
+      if (activity === undefined) {
+        activity = { at, routes: new Map() };
+        pending.set(id, activity);
+        if (pending.size >= maxPendingSessions) void flush();
+      } else if (at > activity.at) activity.at = at;
+      if (route !== undefined) activity.routes.set(route, (activity.routes.get(route) ?? 0) + 1);
+    },
+
+    async activity(days, routes) {
+      const emails = await kv.setMembers(GUESTS_INDEX);
+      const now = clock();
+      const dayKeys = Array.from({ length: Math.max(1, days) }, (_, index) => utcDay(now - index * 86_400_000));
+      return Promise.all(
+        emails.sort().map(async (email): Promise<GuestActivity> => {
+          const [signIn, seen] = await Promise.all([kv.get(`guest:${email}:signin`), kv.get(`guest:${email}:seen`)]);
+          const requests: Record<string, number> = {};
+          for (const route of routes) {
+            const counts = await Promise.all(dayKeys.map((day) => kv.get(`activity:${email}:${route}:${day}`)));
+            const total = counts.reduce((sum, count) => sum + (count === undefined ? 0 : Number(count)), 0);
+            if (total > 0) requests[route] = total;
+          }
+          return { email, lastSignIn: signIn ? iso(Number(signIn)) : null, lastRequest: seen ? iso(Number(seen)) : null, requests };
+        }),
+      );
     },
 
     flush,
@@ -257,7 +310,7 @@ export function createSessionDirectory(kv: KeyValueStore, options: SessionDirect
           if (info === undefined) return undefined;
           if (wanted !== undefined && info.email !== wanted) return undefined;
           const seen = Number(seenText);
-          const lastSeen = Math.max(info.signedInAt, Number.isFinite(seen) ? seen : 0, pending.get(id) ?? 0);
+          const lastSeen = Math.max(info.signedInAt, Number.isFinite(seen) ? seen : 0, pending.get(id)?.at ?? 0);
           return {
             id,
             email: info.email,

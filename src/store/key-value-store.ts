@@ -24,11 +24,11 @@ export interface KeyValueStore {
    */
   consume(key: string): Promise<string | undefined>;
   /**
-   * Adds one to a counter and returns the new count. The first increment starts a window
+   * Adds `amount` (default one) to a counter and returns the new count. The first increment starts a window
    * of `windowMs`; later ones do not extend it (fixed-window rate limits).
    * `resetInMs` is the time left until the counter disappears.
    */
-  increment(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }>;
+  increment(key: string, windowMs: number, amount?: number): Promise<{ count: number; resetInMs: number }>;
   /** Milliseconds until `key` expires, or undefined when absent. */
   ttl(key: string): Promise<number | undefined>;
   /**

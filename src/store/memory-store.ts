@@ -165,16 +165,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
       return entry.value;
     },
 
-    async increment(key, windowMs) {
+    async increment(key, windowMs, amount = 1) {
       const window = toTtlMilliseconds(windowMs, 'windowMs');
+      if (!Number.isSafeInteger(amount) || amount < 1) throw new RangeError('amount must be a positive integer');
       const now = clock();
       const entry = liveString(key, now);
       if (entry === undefined) {
-        write(key, { value: '1', expiresAt: now + window }, now);
-        return { count: 1, resetInMs: window };
+        write(key, { value: String(amount), expiresAt: now + window }, now);
+        return { count: amount, resetInMs: window };
       }
       if (!INTEGER.test(entry.value)) throw new TypeError(`the value at "${key}" is not a counter`);
-      const count = Number(entry.value) + 1;
+      const count = Number(entry.value) + amount;
       // Fixed window: the expiry is carried over, so hammering a counter never extends it.
       write(key, { value: String(count), expiresAt: entry.expiresAt }, now);
       return { count, resetInMs: entry.expiresAt - now };

@@ -64,14 +64,14 @@ class CommandTimeoutError extends Error {
 }
 
 /**
- * Adds one and returns `[count, pttl]` in one round trip. The first increment creates the
+ * Adds ARGV[2] and returns `[count, pttl]` in one round trip. The first increment creates the
  * key without a TTL, and this sets the window; later ones see a TTL and leave it alone, so a
  * client that keeps trying can never push its window forward (fixed window).
  * A key that somehow has no TTL (-1) gets one here too, so no counter can live forever.
  * Lua rather than MULTI + `PEXPIRE NX` because `NX` there needs Redis 7.
  */
 const INCREMENT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -226,9 +226,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
       return value ?? undefined;
     },
 
-    async increment(key, windowMs) {
+    async increment(key, windowMs, amount = 1) {
       const window = toTtlMilliseconds(windowMs, 'windowMs');
-      const reply: unknown = await run('INCR', () => client.eval(INCREMENT_SCRIPT, { keys: [keyOf(key)], arguments: [String(window)] }));
+      if (!Number.isSafeInteger(amount) || amount < 1) throw new RangeError('amount must be a positive integer');
+      const reply: unknown = await run('INCR', () => client.eval(INCREMENT_SCRIPT, { keys: [keyOf(key)], arguments: [String(window), String(amount)] }));
       if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') {
         throw new StoreUnavailableError(`the session store (Redis at ${where}) gave an unexpected answer to INCR`);
       }

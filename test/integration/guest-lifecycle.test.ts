@@ -125,6 +125,19 @@ test('the admin API needs its token; a revocation on gateway A stops the session
   assert.equal(await sessions.exited, 0, sessions.stderr());
   assert.match(sessions.logs.map((line) => line.raw).join('\n'), /guest@partner\.test/);
 
+  // Access review: activity is written in batches (every few seconds), then reported.
+  for (let i = 0; i < 3; i += 1) assert.equal((await onA.get(`/doc/${i}`)).status, 200);
+  await eventually(async () => {
+    const report = await request(w.gw.adminPort!, { path: '/api/report?days=7', headers: { authorization: `Bearer ${TOKEN}` } });
+    const guest = report.json<{ guests: Array<{ email: string; requests: Record<string, number> }> }>().guests.find((row) => row.email === 'guest@partner.test');
+    return (guest?.requests.wiki ?? 0) >= 3;
+  }, 10_000, 'the activity reaching the report');
+  const csv = runGatehouse(['report', '--format', 'csv', '--config', w.configFile]);
+  assert.equal(await csv.exited, 0, csv.stderr());
+  const csvText = csv.logs.map((line) => line.raw).join('\n');
+  assert.match(csvText, /^email,invitation,invited_routes,expires,invited_by,last_sign_in,last_request,requests_30d,inactive$/m);
+  assert.match(csvText, /^guest@partner\.test,active,wiki,,,20\d\d-.*,wiki:\d+,$/m);
+
   const revokedAt = Date.now();
   const revoke = runGatehouse(['revoke', 'guest@partner.test', '--config', w.configFile]);
   assert.equal(await revoke.exited, 0, revoke.stderr());

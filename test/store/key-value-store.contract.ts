@@ -145,6 +145,14 @@ export function runKeyValueStoreContract(name: string, makeStore: () => Promise<
       assert.equal((await store.increment('counter', 10_000)).count, 3);
     });
 
+    storeTest('increment adds a given amount, and refuses one that is not a positive integer', async ({ store }) => {
+      assert.equal((await store.increment('batched', 10_000, 40)).count, 40);
+      assert.equal((await store.increment('batched', 10_000, 2)).count, 42);
+      assert.equal((await store.increment('batched', 10_000)).count, 43);
+      await assert.rejects(store.increment('batched', 10_000, 0), RangeError);
+      await assert.rejects(store.increment('batched', 10_000, 1.5), RangeError);
+    });
+
     storeTest('a counter reads back with get as its decimal count', async ({ store }) => {
       await store.increment('failures', 10_000);
       await store.increment('failures', 10_000);
