@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, startGateway, startUpstream } from '../helpers/servers.js';
 import { TestBrowser } from '../helpers/browser.js';
-import { runGatehouse } from '../helpers/process.js';
+import { runGatehouse, startGatewayProcess } from '../helpers/process.js';
 import { redisSkipReason, uniqueRedisPrefix, REDIS_URL } from '../helpers/redis.js';
 import { SECRET, signIn, type SignInWorld } from '../helpers/sign-in-world.js';
 import { captureLogs, parseRawMail, startTestSmtpServer } from '../mail/mail-test-helpers.js';
@@ -102,12 +102,16 @@ test('an expired invitation stops access at once, also for a session that alread
   assert.equal((await browser.get('/x', { accept: 'application/json' })).status, 403, 'the invitation expired an hour ago');
 });
 
-test('the admin API needs its token; a revocation on gateway A stops the session on gateway B within a second', { timeout: 60_000 }, async (t) => {
+test('the admin API needs its token; a revocation on gateway A stops the session on gateway process B within a second', { timeout: 90_000 }, async (t) => {
   if (skip) return t.skip(skip);
   const w = await lifecycleWorld(t);
   writeFileSync(w.guests, '- email: guest@partner.test\n  routes: [wiki]\n');
-  const b = await startGateway(w.yaml('0'));
-  t.after(() => b.close());
+  // Gateway B is a separate process sharing the Redis store (and the invitations file).
+  const fileB = join(w.dir, 'gateway-b.yaml');
+  writeFileSync(fileB, w.yaml('0').replace(/admin: \{[^}]*\}/, 'admin: { listen: "off" }'));
+  const processB = await startGatewayProcess(fileB);
+  t.after(() => processB.proc.stop());
+  const b = { port: processB.port };
   await eventually(async () => w.logs.records().some((line) => line.event === 'invitations.reloaded' && (line.count as number) >= 1), 8000, 'the invitations file being read');
   const onA = new TestBrowser(w.gw.port, 'wiki.test');
   assert.equal((await signIn(w.world, onA, 'guest@partner.test', 'http://wiki.test/')).status, 303);
@@ -152,4 +156,16 @@ test('the admin API needs its token; a revocation on gateway A stops the session
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   assert.ok(lastSuccess < SESSION_CACHE_MAX_AGE_MS + 1000, `B let the revoked session through ${lastSuccess} ms after the revoke command started`);
+});
+
+test('concurrent invite commands lose no entry', { timeout: 90_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  const w = await lifecycleWorld(t);
+  const emails = Array.from({ length: 6 }, (_, index) => `guest${index}@partner.test`);
+  const runs = emails.map((email) => runGatehouse(['invite', email, '--route', 'wiki', '--config', w.configFile]));
+  const codes = await Promise.all(runs.map((run) => run.exited));
+  assert.deepEqual(codes, emails.map(() => 0), runs.map((run) => run.stderr()).join('\n'));
+  const { readInvitationFile } = await import('../../src/invitations/invitation-store.js');
+  const listed = (await readInvitationFile(w.guests)).map((entry) => entry.email).sort();
+  assert.deepEqual(listed, [...emails].sort());
 });
