@@ -3,7 +3,9 @@
  * start, 2 usage error.
  */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { InvitationFileError, parseInvitationFile } from './invitations/invitation-file.js';
+import type { GatewayConfig } from './config/schema.js';
 import { ConfigError, defaultConfigFile, loadConfigFile } from './config/load-config.js';
 import { describeConfigSummary } from './config/describe-config.js';
 import { serve } from './main.js';
@@ -90,6 +92,11 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
     case 'check':
       try {
         const loaded = loadConfigFile(configFile, env);
+        const invitationErrors = checkInvitationsFile(loaded.config);
+        if (invitationErrors.length > 0) {
+          process.stderr.write(`${invitationErrors.join('\n')}\n${configFile}: the invitations file has ${invitationErrors.length} error(s)\n`);
+          return 1;
+        }
         process.stdout.write(describeConfigSummary(loaded));
         return 0;
       } catch (error) {
@@ -123,5 +130,18 @@ async function runLifecycleCommand(command: string, argument: string | undefined
     if (error instanceof UsageError) return usageError(error.message);
     process.stderr.write(`gatehouse ${command}: ${(error as Error).message}\n`);
     return 1;
+  }
+}
+
+/** Problems in the invitations file named by the config (none when it is absent or unset). */
+function checkInvitationsFile(config: GatewayConfig): string[] {
+  const file = config.invitations.file;
+  if (!file || !existsSync(file)) return [];
+  try {
+    parseInvitationFile(readFileSync(file, 'utf8'), file);
+    return [];
+  } catch (error) {
+    if (error instanceof InvitationFileError) return [...error.errors];
+    return [`${file}: ${(error as Error).message}`];
   }
 }

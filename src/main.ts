@@ -7,6 +7,7 @@ import { createLoggers, type Logger } from './log/logger.js';
 import { buildGateway, ListenError, type Gateway } from './gateway.js';
 import type { ListenAddress } from './config/values.js';
 import cluster from 'node:cluster';
+import { InvitationFileError } from './invitations/invitation-file.js';
 import { AggregatorRegistry } from 'prom-client';
 import { isPrimaryMessage, resolveWorkerCount, runClusterPrimary, type WorkerMessage } from './cluster/cluster-primary.js';
 
@@ -64,7 +65,15 @@ export async function serve(options: ServeOptions): Promise<number> {
   // A worker leaves the admin listener to the primary, which aggregates all workers.
   const config = isWorker ? { ...loaded.config, admin: { ...loaded.config.admin, listen: null } } : loaded.config;
 
-  const gateway: Gateway = await buildGateway(config, { logger, accessLogger: loggers.accessLogger });
+  let gateway: Gateway;
+  try {
+    gateway = await buildGateway(config, { logger, accessLogger: loggers.accessLogger });
+  } catch (error) {
+    // An invalid invitations file is a configuration error: say where, exit 1, no stack.
+    if (!(error instanceof InvitationFileError)) throw error;
+    process.stderr.write(`gatehouse: invalid invitations file:\n${error.errors.map((line) => `  ${line}`).join('\n')}\n`);
+    return 1;
+  }
   let addresses;
   try {
     addresses = await gateway.listen();

@@ -13,6 +13,10 @@ import type { GatewayConfig } from '../config/schema.js';
 import { loadConfigFile, ConfigError } from '../config/load-config.js';
 import type { Logger } from '../log/logger.js';
 import { createAdminApp, type Readiness } from '../admin/admin-app.js';
+import { createAdminApiRouter } from '../admin/admin-api.js';
+import { createKeyValueStore } from '../store/create-store.js';
+import { createSessionDirectory } from '../session/session-directory.js';
+import { createInvitationRegistry } from '../invitations/invitation-registry.js';
 
 /** How many workers `workers` asks for on this machine. */
 export function resolveWorkerCount(workers: GatewayConfig['workers']): number {
@@ -124,6 +128,15 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
   for (let i = 0; i < options.workerCount; i += 1) fork();
 
   let adminServer: http.Server | undefined;
+  // The admin API works on the shared Redis store, so the primary can serve it for all workers.
+  const kv = createKeyValueStore(config.session.store, { logger });
+  const directory = createSessionDirectory(kv);
+  const invitations = config.invitations.file ? createInvitationRegistry({ file: config.invitations.file, logger }) : undefined;
+  const closeStores = async () => {
+    invitations?.close();
+    await directory.close();
+    await kv.close();
+  };
   if (config.admin.listen) {
     const address = config.admin.listen;
     adminServer = http.createServer(
@@ -131,6 +144,13 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
         metricsText: () => metrics.clusterMetrics(),
         metricsContentType: metrics.contentType,
         readiness,
+        api: createAdminApiRouter({
+          directory,
+          token: () => config.admin.token,
+          logger,
+          invitations: () => invitations?.list() ?? [],
+          routeNames: () => config.routes.map((route) => route.name),
+        }),
       }),
     );
     try {
@@ -140,6 +160,7 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
       });
     } catch (error) {
       process.stderr.write(`gatehouse: cannot listen on ${address.host}:${address.port}: ${(error as Error).message}\n`);
+      await closeStores();
       stopping = true;
       for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
       return 1;
@@ -180,6 +201,7 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
   });
 
   const code = await Promise.race([stopped, exitedEarly]);
+  await closeStores();
   if (code !== 0) {
     adminServer?.close();
     process.stderr.write('gatehouse: the workers could not start (see the lines above)\n');

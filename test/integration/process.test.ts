@@ -51,6 +51,20 @@ routes:
     assert.match(proc.stderr(), /gateway\.yaml:7 routes\[0\]\.timeout: /);
   });
 
+  test('an invalid invitations file fails check and serve with its file:line, and no stack', async () => {
+    const config = writeTempConfig(
+      configYaml(routeYaml('wiki', '/', 'http://127.0.0.1:9')).replace('routes:', 'invitations: { file: guests.yaml }\nroutes:'),
+    );
+    writeFileSync(config.replace(/gateway\.yaml$/, 'guests.yaml'), '- email: bob@example.com\n  routes: [wiki]\n  expire: soon\n');
+    const check = runGatehouse(['check', '--config', config]);
+    assert.equal(await check.exited, 1);
+    assert.match(check.stderr(), /guests\.yaml:3 \[0\]\.expire: unknown key "expire"/);
+    const serve = runGatehouse(['serve', '--config', config]);
+    assert.equal(await serve.exited, 1);
+    assert.match(serve.stderr(), /invalid invitations file/);
+    assert.doesNotMatch(serve.stderr(), /\bat\s+\S+\s+\(/);
+  });
+
   test('an unknown command or option is a usage error with exit code 2', async () => {
     assert.equal(await runGatehouse(['frobnicate']).exited, 2);
     assert.equal(await runGatehouse(['check', '--no-such-flag']).exited, 2);
