@@ -33,7 +33,7 @@ test('two workers share the port and the primary reports metrics summed over bot
   t.after(() => upstream.close());
   const file = writeTempConfig(`listen: 127.0.0.1:0
 workers: 2
-admin: { listen: "127.0.0.1:0" }
+admin: { listen: "127.0.0.1:0", token: "workers-admin-token-0123456789abcdef" }
 session:
   secret: workers-test-secret-of-at-least-32-characters
   store:
@@ -74,6 +74,9 @@ routes:
   const metrics = await request(adminPort, { path: '/metrics' });
   assert.match(metrics.text(), /gatehouse_requests_total\{route="app",status_class="2xx"\} 40\b/);
   assert.equal((await request(adminPort, { path: '/readyz' })).status, 200);
+  const sessions = await request(adminPort, { path: '/api/sessions', headers: { authorization: 'Bearer workers-admin-token-0123456789abcdef' } });
+  assert.equal(sessions.status, 200, 'the primary serves the admin API for all workers');
+  assert.deepEqual(sessions.json<{ sessions: unknown[] }>().sessions, []);
 
   proc.child.kill('SIGTERM');
   assert.equal(await proc.exited, 0);
