@@ -7,6 +7,7 @@
  * carries no secret: the link is just the route's address, so a forwarded or leaked
  * invitation lets nobody in without the guest's inbox.
  */
+import { AUTOMATED_MAIL_HEADERS, renderMailHtml } from './mail-layout.js';
 import { escapeHtml } from '../http/html.js';
 import { MailHeaderInjectionError, sanitizeSiteNameForMail } from './compose-sign-in-mail.js';
 
@@ -98,36 +99,21 @@ export function composeInvitationMail(mail: InvitationMail, from: string): Compo
 <blockquote style="margin:0 0 16px;padding:8px 12px;border-left:3px solid #d4d4d8;white-space:pre-line">${e(note)}</blockquote>
 `
     : '';
-  const html = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(subject)}</title>
-</head>
-<body style="margin:0;padding:24px;background:#f4f4f5;color:#18181b;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:16px;line-height:1.5">
-<div style="max-width:480px;margin:0 auto;background:#ffffff;border-radius:8px;padding:32px">
-<p style="margin:0 0 16px"><strong>${e(invitedBy)}</strong> invited you to <strong>${e(target)}</strong>.</p>
+  const html = renderMailHtml(
+    subject,
+    `<p style="margin:0 0 16px"><strong>${e(invitedBy)}</strong> invited you to <strong>${e(target)}</strong>.</p>
 ${noteHtml}<p style="margin:0 0 16px"><a href="${e(url.href)}" style="display:inline-block;padding:10px 16px;background:#2563eb;color:#ffffff;border-radius:6px;text-decoration:none">Open ${e(siteName)}</a><br>
 <span style="font-size:14px;color:#52525b">${e(url.href)}</span></p>
 <p style="margin:0 0 16px">${e(signInLine)}<br>
 ${e(expiryLine)}</p>
-<p style="margin:0;color:#52525b;font-size:14px">${e(ignoreLine)}</p>
-</div>
-</body>
-</html>
-`;
+<p style="margin:0;color:#52525b;font-size:14px">${e(ignoreLine)}</p>`,
+  );
 
   return {
     subject,
     text,
     html,
-    headers: {
-      // RFC 3834: machine-sent, so vacation responders do not answer it.
-      'Auto-Submitted': 'auto-generated',
-      // The same for Microsoft Exchange, which ignores Auto-Submitted.
-      'X-Auto-Response-Suppress': 'All',
-    },
+    headers: AUTOMATED_MAIL_HEADERS,
   };
 }
 

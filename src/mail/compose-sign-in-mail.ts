@@ -6,6 +6,7 @@
  * nothing a mail client has to fetch. A guest's inbox should learn nothing about us and we
  * nothing about when they read it.
  */
+import { AUTOMATED_MAIL_HEADERS, renderMailHtml } from './mail-layout.js';
 import { escapeHtml } from '../http/html.js';
 import type { SignInCodeMail } from './notifier.js';
 
@@ -88,37 +89,21 @@ export function composeSignInCodeMail(mail: SignInCodeMail, from: string, now: D
   ].join('\n');
 
   const e = escapeHtml;
-  const html = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(subject)}</title>
-</head>
-<body style="margin:0;padding:24px;background:#f4f4f5;color:#18181b;font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:16px;line-height:1.5">
-<div style="max-width:480px;margin:0 auto;background:#ffffff;border-radius:8px;padding:32px">
-<p style="margin:0 0 16px">Your sign-in code for <strong>${e(siteName)}</strong> is:</p>
+  const html = renderMailHtml(
+    subject,
+    `<p style="margin:0 0 16px">Your sign-in code for <strong>${e(siteName)}</strong> is:</p>
 <p style="margin:0 0 16px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:32px;font-weight:700;letter-spacing:6px">${e(mail.code)}</p>
 <p style="margin:0 0 16px">It is valid until ${e(validUntil)}.<br>
 Enter it on the sign-in page where you asked for it: <a href="${e(signInUrl.href)}" style="color:#2563eb">${e(signInUrl.href)}</a></p>
 <p style="margin:0 0 16px">${e(shareLine)}</p>
-<p style="margin:0;color:#52525b;font-size:14px">${e(ignoreLine)}</p>
-</div>
-</body>
-</html>
-`;
+<p style="margin:0;color:#52525b;font-size:14px">${e(ignoreLine)}</p>`,
+  );
 
   return {
     subject,
     text,
     html,
-    headers: {
-      // RFC 3834: marks the mail as machine-sent so vacation responders do not answer it
-      // (and two auto-responders cannot ping-pong through our no-reply address).
-      'Auto-Submitted': 'auto-generated',
-      // The same for Microsoft Exchange, which ignores Auto-Submitted.
-      'X-Auto-Response-Suppress': 'All',
-    },
+    headers: AUTOMATED_MAIL_HEADERS,
   };
 }
 
