@@ -14,6 +14,7 @@ import { normalizeEmailAddress } from '../../config/values.js';
 import { mayUseSomeRoute, type InvitationCheck } from '../../policy/access-policy.js';
 import { readCookie, serializeCookie } from '../cookies.js';
 import { applyHeaders, type HeaderList } from '../security-headers.js';
+import { sendErrorResponse } from '../pages.js';
 import { requestContextOf, type RequestContext } from '../request-context.js';
 import { cookieIsSecure, type GatewayCookieNames } from '../../session/session-cookies.js';
 import type { SignedInSessionData } from '../../session/session-resolver.js';
@@ -304,7 +305,8 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
       deps.onSessionEnded(endedId);
       if (error) {
         deps.logger.error({ event: 'session.end_failed', req_id: context.requestId, error: String(error) });
-        return sendPage(res, 503, renderSignedOutPage(settings.config.branding, returnTo));
+        // Never claim a sign-out that did not happen: the session may still be alive in the store.
+        return sendErrorResponse(req, res, 'store_unavailable', { requestId: context.requestId, branding: settings.config.branding, pageHeaders: settings.pageHeaders });
       }
       deps.logger.info({ event: 'session.ended', req_id: context.requestId, email, reason: 'logout' });
       finish();
