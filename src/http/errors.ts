@@ -1,6 +1,6 @@
 /**
- * The errors the gateway answers itself, with a stable `code` (documented in the README's
- * "Error codes" table, kept true by a test), the HTTP status and the text a user sees.
+ * The one table of errors the gateway answers itself: a stable `code` (documented in the
+ * README's "Error codes" table, kept true by a test), the HTTP status and the text a user sees.
  * Logs get the detail; users get this text and a request id, never internal addresses.
  */
 export const GATEWAY_ERRORS = {
@@ -16,17 +16,3 @@ export const GATEWAY_ERRORS = {
 } as const;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
-
-/** An error with a code the gateway knows how to render. `expose` = the message may be shown. */
-export class GatewayError extends Error {
-  readonly status: number;
-  readonly expose: boolean;
-  constructor(
-    readonly code: GatewayErrorCode,
-    detail?: string,
-  ) {
-    super(detail ?? GATEWAY_ERRORS[code].message);
-    this.status = GATEWAY_ERRORS[code].status;
-    this.expose = this.status < 500;
-  }
-}

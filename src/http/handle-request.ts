@@ -161,9 +161,12 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
 
     // 5. Access: public paths pass at once; everything else needs a session that may use
     //    this route. The store is asked at most once; when it cannot answer, 503 (fail closed).
-    context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
     if (match.isPublic) return forward(req, res, context, state, route, match.upstreamTarget, undefined, protocol, hostHeader, trusted);
-    const originalUrl = context.externalOrigin + target.path + target.query;
+    // The URL to come back to; built only for the answers that need it, not per forwarded request.
+    const originalUrl = (): string => {
+      context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
+      return context.externalOrigin + target.path + target.query;
+    };
     const decide = (access: AccessOutcome): void => {
       if (res.destroyed) return;
       switch (access.kind) {
@@ -172,11 +175,11 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
           return forward(req, res, context, state, route, match.upstreamTarget, access.identity, protocol, hostHeader, trusted);
         case 'unauthenticated':
           context.outcome = access.reason;
-          return sendSignInRequired(req, res, context, originalUrl);
+          return sendSignInRequired(req, res, context, originalUrl());
         case 'forbidden':
           context.outcome = 'not allowed';
           logger.info({ event: 'access.denied', req_id: context.requestId, route: route.name, email: access.email });
-          return sendForbidden(req, res, context, state, access.email, originalUrl);
+          return sendForbidden(req, res, context, state, access.email, originalUrl());
         case 'unavailable':
           logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: access.error.message });
           return fail('store_unavailable', 'store unavailable');
