@@ -16,7 +16,7 @@ import net from 'node:net';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
 import { createClient } from 'redis';
-import { startTestSmtpServer, parseRawMail } from '../test/mail/mail-test-helpers.js';
+import { startTestSmtpServer, parseRawMail } from '../test/helpers/mail.js';
 import { createMemoryStore } from '../src/store/memory-store.js';
 import { MemorySessionStore } from '../src/session/memory-session-store.js';
 import { createRedisStore } from '../src/store/redis-store.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startGateway, startUpstream, type TestGateway, type TestUpstream } from './servers.js';
 import { TestBrowser, hiddenField } from './browser.js';
 import { uniqueRedisPrefix, REDIS_URL } from './redis.js';
-import { captureLogs, parseRawMail, startTestSmtpServer, type TestSmtpServer } from '../mail/mail-test-helpers.js';
+import { captureLogs, parseRawMail, startTestSmtpServer, type TestSmtpServer } from './mail.js';
 
 export const SECRET = 'test-secret-with-at-least-32-characters!!';
 

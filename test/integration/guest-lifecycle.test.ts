@@ -13,7 +13,7 @@ import { TestBrowser } from '../helpers/browser.js';
 import { runGatehouse, startGatewayProcess } from '../helpers/process.js';
 import { redisSkipReason, uniqueRedisPrefix, REDIS_URL } from '../helpers/redis.js';
 import { SECRET, signIn, type SignInWorld } from '../helpers/sign-in-world.js';
-import { captureLogs, parseRawMail, startTestSmtpServer } from '../mail/mail-test-helpers.js';
+import { captureLogs, parseRawMail, startTestSmtpServer } from '../helpers/mail.js';
 import { SESSION_CACHE_MAX_AGE_MS } from '../../src/session/session-cache.js';
 
 const TOKEN = 'admin-token-for-tests-0123456789abcdef';

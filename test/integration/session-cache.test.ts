@@ -9,7 +9,7 @@ import { startGateway, startUpstream } from '../helpers/servers.js';
 import { TestBrowser } from '../helpers/browser.js';
 import { redisSkipReason, uniqueRedisPrefix, REDIS_URL } from '../helpers/redis.js';
 import { SECRET, signIn, type SignInWorld } from '../helpers/sign-in-world.js';
-import { startTestSmtpServer, captureLogs } from '../mail/mail-test-helpers.js';
+import { startTestSmtpServer, captureLogs } from '../helpers/mail.js';
 import { SESSION_CACHE_MAX_AGE_MS } from '../../src/session/session-cache.js';
 
 let skip: string | undefined;

@@ -6,7 +6,7 @@ import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestBrowser, hiddenField } from '../helpers/browser.js';
 import { redisSkipReason } from '../helpers/redis.js';
-import { parseRawMail } from '../mail/mail-test-helpers.js';
+import { parseRawMail } from '../helpers/mail.js';
 import { codeFromMail, signIn, startSignInWorld, waitForMails } from '../helpers/sign-in-world.js';
 
 for (const store of ['memory', 'redis'] as const) {

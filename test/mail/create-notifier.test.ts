@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createNotifier } from '../../src/mail/create-notifier.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { createSilentLogger } from '../../src/log/logger.js';
-import { captureLogs } from './mail-test-helpers.js';
+import { captureLogs } from '../helpers/mail.js';
 
 type MailConfig = GatewayConfig['mail'];
 const FROM = 'Gatehouse <no-reply@example.com>';

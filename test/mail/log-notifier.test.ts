@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogNotifier } from '../../src/mail/log-notifier.js';
 import type { SignInCodeMail } from '../../src/mail/notifier.js';
-import { captureLogs } from './mail-test-helpers.js';
+import { captureLogs } from '../helpers/mail.js';
 
 const NOW = new Date('2024-05-01T14:22:00Z');
 

@@ -18,7 +18,7 @@ import {
   parseRawMail,
   startTestSmtpServer,
   type CapturedLogs,
-} from './mail-test-helpers.js';
+} from '../helpers/mail.js';
 
 const NOW = new Date('2024-05-01T14:22:00Z');
 const FROM = 'Gatehouse <no-reply@example.com>';
