@@ -7,16 +7,13 @@
  * unauthenticated redirect, sign-in code requests (mail to a local SMTP sink), a streamed
  * download, WebSocket echo throughput, then the session-store scale checks.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
 import { createClient } from 'redis';
-import { startTestSmtpServer, parseRawMail } from '../test/helpers/mail.js';
+import { startTestSmtpServer } from '../test/helpers/mail.js';
+import { OTHER_CORE, PIN, PROXY_CORE, cpuMicros, onStop, peakRssMb, send, signIn, startGateway, startPortPrinter, stopEverything } from './harness.js';
 import { createMemoryStore } from '../src/store/memory-store.js';
 import { MemorySessionStore } from '../src/session/memory-session-store.js';
 import { createRedisStore } from '../src/store/redis-store.js';
@@ -29,74 +26,6 @@ const DOWNLOAD_BYTES = Number(process.env.BENCH_DOWNLOAD_BYTES ?? 1024 ** 3);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_SESSIONS = Number(process.env.BENCH_REDIS_SESSIONS ?? 1_000_000);
 const MEMORY_SESSIONS = Number(process.env.BENCH_MEMORY_SESSIONS ?? 100_000);
-const SECRET = 'bench-secret-that-is-long-enough-0123456789';
-const CLOCK_TICK_US = 1_000_000 / 100; // Linux USER_HZ
-
-const children: ChildProcess[] = [];
-const cleanups: Array<() => Promise<void> | void> = [];
-
-// On Linux with taskset and 2+ cores, the proxy under test (bare or gateway) gets core 1 to
-// itself and everything else (load generator, upstream, SMTP sink) shares core 0: the
-// numbers then describe the proxy on one core, as the yardstick in the issue does.
-const PIN = process.platform === 'linux' && availableParallelism() >= 2 && process.env.BENCH_PIN !== '0' && existsSync('/usr/bin/taskset');
-const PROXY_CORE = '1';
-const OTHER_CORE = '0';
-
-function startChild(args: string[], env: NodeJS.ProcessEnv = {}, core = OTHER_CORE): ChildProcess {
-  const command = PIN ? 'taskset' : process.execPath;
-  const commandArgs = PIN ? ['-c', core, process.execPath, ...args] : args;
-  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-  children.push(child);
-  return child;
-}
-
-/** Starts a helper script and reads `{"port":N}` from its first line. */
-async function startPortPrinter(script: string, args: string[] = [], core = OTHER_CORE): Promise<{ child: ChildProcess; port: number }> {
-  const child = startChild(['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args], {}, core);
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk;
-      const line = buffer.split('\n')[0];
-      if (buffer.includes('\n')) resolve((JSON.parse(line!) as { port: number }).port);
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-  return { child, port };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function waitForHttp(port: number, path: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      http.get({ host: '127.0.0.1', port, path }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      }).on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`nothing answered on port ${port}${path}`);
-}
-
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_US;
-}
-
-function peakRssMb(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Math.round(Number(match[1]) / 1024) : 0;
-}
 
 interface Row {
   readonly name: string;
@@ -145,99 +74,6 @@ function medianRow(rows: readonly Row[]): Row {
     rssMb: Math.max(...rows.map((row) => row.rssMb)),
     errors: rows.reduce((sum, row) => sum + row.errors, 0),
   };
-}
-
-interface GatewayProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly adminPort: number;
-}
-
-async function startGateway(upstreamPort: number, smtpPort: number, store: string): Promise<GatewayProcess> {
-  const port = await freePort();
-  const adminPort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
-  const file = join(dir, 'gateway.yaml');
-  writeFileSync(
-    file,
-    `listen: 127.0.0.1:${port}
-admin: { listen: 127.0.0.1:${adminPort} }
-session:
-  secret: ${SECRET}
-  store: ${store}
-otp:
-  resend_after: 1s
-  max_per_email: 1000000/1h
-  max_per_ip: 100000000/1h
-mail:
-  transport: smtp
-  smtp: { url: "smtp://127.0.0.1:${smtpPort}" }
-routes:
-  - name: app
-    from: http://app.test/
-    to: http://127.0.0.1:${upstreamPort}
-    allow: ["*@example.com"]
-    public: ["/public/**"]
-`,
-  );
-  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateways.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = startChild(
-    [...nodeArgs, new URL('../dist/run-cli.js', import.meta.url).pathname, 'serve', '--config', file],
-    { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
-    PROXY_CORE,
-  );
-  child.stdout!.resume();
-  await waitForHttp(adminPort, '/readyz');
-  return { child, port, adminPort };
-}
-
-function send(port: number, options: http.RequestOptions & { body?: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, ...options }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
-/** Signs in through the real pages and returns the session cookie. */
-async function signIn(port: number, smtp: Awaited<ReturnType<typeof startTestSmtpServer>>, email: string): Promise<string> {
-  const jar = new Map<string, string>();
-  const keep = (headers: http.IncomingHttpHeaders) => {
-    for (const line of headers['set-cookie'] ?? []) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
-  };
-  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  const page = await send(port, { path: '/.gatehouse/login', headers: { host: 'app.test', accept: 'text/html' } });
-  keep(page.headers);
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
-  const before = smtp.received.length;
-  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-  const codePage = await send(port, {
-    method: 'POST',
-    path: '/.gatehouse/login',
-    headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
-    body: form({ email, csrf, rd: '/' }),
-  });
-  keep(codePage.headers);
-  while (smtp.received.length === before) await new Promise((resolve) => setTimeout(resolve, 20));
-  const code = /\b(\d{6})\b/.exec(parseRawMail(smtp.received.at(-1)!.raw).text)![1]!;
-  const verified = await send(port, {
-    method: 'POST',
-    path: '/.gatehouse/verify',
-    headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
-    body: form({ code, csrf, rd: '/' }),
-  });
-  if (verified.status !== 303) throw new Error(`sign-in failed: ${verified.status}`);
-  keep(verified.headers);
-  return `gatehouse=${jar.get('gatehouse')}`;
 }
 
 async function downloadMiBps(port: number, headers: http.OutgoingHttpHeaders): Promise<number> {
@@ -365,9 +201,9 @@ async function main(): Promise<void> {
   if (PIN) spawnSync('taskset', ['-p', '-c', OTHER_CORE, String(process.pid)], { stdio: 'ignore' });
   console.log(`gatehouse bench: ${PIN ? 'proxy under test pinned to core 1, load and upstream on core 0; ' : ''}${ROUNDS} rounds of ${SECONDS}s per scenario (medians), ${CONNECTIONS} connections, 1 KiB responses`);
   const upstream = await startPortPrinter('./upstream-server.ts');
-  const bare = await startPortPrinter('./bare-proxy.ts', [String(upstream.port)], PROXY_CORE);
+  const bare = await startPortPrinter('./bare-proxy.ts', [String(upstream.port)], { core: PROXY_CORE });
   const smtp = await startTestSmtpServer();
-  cleanups.push(() => smtp.close());
+  onStop(() => smtp.close());
   const memoryGw = await startGateway(upstream.port, smtp.port, 'memory');
   const redisGw = await startGateway(upstream.port, smtp.port, `\n    redis:\n      url: ${REDIS_URL}\n      prefix: "gatehouse-bench-${process.pid}:"`);
   // Sign-in load fills its gateway's store with pending codes: it gets a gateway of its own.
@@ -461,11 +297,6 @@ async function main(): Promise<void> {
   console.log(await memoryStoreScale());
   console.log(await redisLookupScale());
   console.log(`gateway peak RSS: memory ${peakRssMb(memoryGw.child.pid!)} MB, Redis ${peakRssMb(redisGw.child.pid!)} MB`);
-}
-
-async function stopEverything(): Promise<void> {
-  for (const child of children) child.kill('SIGTERM');
-  for (const cleanup of cleanups) await cleanup();
 }
 
 main()

@@ -1,9 +1,11 @@
 /**
  * Everything a proxied request needs from its route, computed once per config load so the
- * hot path only reads fields: the upstream target and agent, http-proxy options, the
- * response rewrite rule, the spoofable header set and compiled header templates.
+ * hot path only reads fields: the upstream target, transport and agent, the http-proxy
+ * options for WebSocket upgrades, the response rewrite rule, the spoofable header set and
+ * compiled header templates.
  */
-import type http from 'node:http';
+import http from 'node:http';
+import https from 'node:https';
 import type { RouteConfig } from '../config/schema.js';
 import type { UpstreamAgentPool, HttpUpstream } from './upstream-agents.js';
 import type { ResponseRewriteRule } from './response-rewrite.js';
@@ -14,7 +16,7 @@ export interface BuiltinUpstreamPorts {
   readonly whoami: number;
 }
 
-/** The http-proxy options we pass per request (a subset of its ServerOptions). */
+/** The http-proxy options we pass per WebSocket upgrade (a subset of its ServerOptions). */
 export interface ProxyTargetOptions {
   readonly target: { readonly protocol: string; readonly host: string; readonly hostname: string; readonly port: number };
   readonly agent: http.Agent | false;
@@ -31,8 +33,10 @@ export interface RouteRuntime {
   readonly upstream: HttpUpstream;
   /** Host header to send when preserve_host is false. */
   readonly upstreamHostHeader: string;
+  /** `http` or `https`, by the upstream's protocol. */
+  readonly transport: { request: typeof http.request };
+  /** The upstream's keep-alive agent (TLS settings included). */
   readonly agent: http.Agent;
-  readonly proxyOptions: ProxyTargetOptions;
   readonly websocketProxyOptions: ProxyTargetOptions;
   readonly rewriteRule: ResponseRewriteRule;
   readonly spoofableHeaders: ReadonlySet<string>;
@@ -68,11 +72,12 @@ export function buildRouteRuntime(route: RouteConfig, agents: UpstreamAgentPool,
     hostname: upstream.hostname,
     port: upstream.port,
   };
-  const proxyOptions: ProxyTargetOptions = {
+  // A WebSocket takes its connection over for good: it gets its own, not a pooled one.
+  const websocketProxyOptions: ProxyTargetOptions = {
     target,
-    agent,
+    agent: false,
     secure: !tls.insecureSkipVerify,
-    ws: false,
+    ws: true,
     xfwd: false,
     changeOrigin: false,
     prependPath: false,
@@ -82,10 +87,9 @@ export function buildRouteRuntime(route: RouteConfig, agents: UpstreamAgentPool,
     name: route.name,
     upstream,
     upstreamHostHeader: formatHostHeader(upstream.hostname, upstream.port, upstream.protocol),
+    transport: upstream.protocol === 'https:' ? https : http,
     agent,
-    proxyOptions,
-    // A WebSocket takes its connection over for good: it gets its own, not a pooled one.
-    websocketProxyOptions: { ...proxyOptions, agent: false, ws: true },
+    websocketProxyOptions,
     rewriteRule: {
       upstreamOrigin: upstream.origin.toLowerCase(),
       upstreamHostname: upstream.hostname,

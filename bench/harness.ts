@@ -1,0 +1,195 @@
+/**
+ * What the benchmarks share: child processes pinned to a core (optionally under a wrapper
+ * such as valgrind), gateways with a bench config, and a sign-in through the real pages.
+ * Everything listens on loopback; `stopEverything()` stops what was started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import net from 'node:net';
+import { parseRawMail, type TestSmtpServer } from '../test/helpers/mail.js';
+
+export const SECRET = 'bench-secret-that-is-long-enough-0123456789';
+const CLOCK_TICK_US = 1_000_000 / 100; // Linux USER_HZ
+
+const children: ChildProcess[] = [];
+const cleanups: Array<() => Promise<void> | void> = [];
+
+/** Runs `cleanup` in `stopEverything()`. */
+export function onStop(cleanup: () => Promise<void> | void): void {
+  cleanups.push(cleanup);
+}
+
+/** Stops every child started here, then runs the registered cleanups. */
+export async function stopEverything(): Promise<void> {
+  for (const child of children) child.kill('SIGTERM');
+  for (const cleanup of cleanups) await cleanup();
+}
+
+// On Linux with taskset and 2+ cores, the proxy under test (bare or gateway) gets core 1 to
+// itself and everything else (load generator, upstream, SMTP sink) shares core 0: the
+// numbers then describe the proxy on one core, as the yardstick in the issue does.
+export const PIN = process.platform === 'linux' && availableParallelism() >= 2 && process.env.BENCH_PIN !== '0' && existsSync('/usr/bin/taskset');
+export const PROXY_CORE = '1';
+export const OTHER_CORE = '0';
+
+export interface ChildOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly core?: string;
+  /** A command the node process runs under, e.g. `['valgrind', '--tool=callgrind']`. */
+  readonly wrapper?: readonly string[];
+}
+
+/** Starts `node <args>`, pinned to a core when pinning is on. */
+export function startChild(args: string[], options: ChildOptions = {}): ChildProcess {
+  const command = [...(PIN ? ['taskset', '-c', options.core ?? OTHER_CORE] : []), ...(options.wrapper ?? []), process.execPath, ...args];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...options.env } });
+  children.push(child);
+  return child;
+}
+
+/** Starts a helper script and reads `{"port":N}` from its first line. */
+export async function startPortPrinter(script: string, args: string[] = [], options: ChildOptions = {}): Promise<{ child: ChildProcess; port: number }> {
+  const child = startChild(['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args], options);
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      const line = buffer.split('\n')[0];
+      if (buffer.includes('\n')) resolve((JSON.parse(line!) as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return { child, port };
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function waitForHttp(port: number, path: string): Promise<void> {
+  // Generous: a gateway under valgrind takes a while to start.
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      http.get({ host: '127.0.0.1', port, path }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      }).on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`nothing answered on port ${port}${path}`);
+}
+
+export function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_US;
+}
+
+export function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Math.round(Number(match[1]) / 1024) : 0;
+}
+
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly adminPort: number;
+}
+
+/** Starts a gateway from `dist/` with one route to the upstream; `store` is the YAML of `session.store`. */
+export async function startGateway(upstreamPort: number, smtpPort: number, store: string, options: ChildOptions = {}): Promise<GatewayProcess> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+  onStop(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    `listen: 127.0.0.1:${port}
+admin: { listen: 127.0.0.1:${adminPort} }
+session:
+  secret: ${SECRET}
+  store: ${store}
+otp:
+  resend_after: 1s
+  max_per_email: 1000000/1h
+  max_per_ip: 100000000/1h
+mail:
+  transport: smtp
+  smtp: { url: "smtp://127.0.0.1:${smtpPort}" }
+routes:
+  - name: app
+    from: http://app.test/
+    to: http://127.0.0.1:${upstreamPort}
+    allow: ["*@example.com"]
+    public: ["/public/**"]
+`,
+  );
+  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateways.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = startChild(
+    [...nodeArgs, new URL('../dist/run-cli.js', import.meta.url).pathname, 'serve', '--config', file],
+    { env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }, core: PROXY_CORE, wrapper: options.wrapper },
+  );
+  child.stdout!.resume();
+  await waitForHttp(adminPort, '/readyz');
+  return { child, port, adminPort };
+}
+
+export function send(port: number, options: http.RequestOptions & { body?: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, ...options }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Signs in through the real pages and returns the session cookie. */
+export async function signIn(port: number, smtp: TestSmtpServer, email: string): Promise<string> {
+  const jar = new Map<string, string>();
+  const keep = (headers: http.IncomingHttpHeaders) => {
+    for (const line of headers['set-cookie'] ?? []) {
+      const [pair = ''] = line.split(';');
+      const eq = pair.indexOf('=');
+      jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  };
+  const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const page = await send(port, { path: '/.gatehouse/login', headers: { host: 'app.test', accept: 'text/html' } });
+  keep(page.headers);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
+  const before = smtp.received.length;
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+  const codePage = await send(port, {
+    method: 'POST',
+    path: '/.gatehouse/login',
+    headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    body: form({ email, csrf, rd: '/' }),
+  });
+  keep(codePage.headers);
+  while (smtp.received.length === before) await new Promise((resolve) => setTimeout(resolve, 20));
+  const code = /\b(\d{6})\b/.exec(parseRawMail(smtp.received.at(-1)!.raw).text)![1]!;
+  const verified = await send(port, {
+    method: 'POST',
+    path: '/.gatehouse/verify',
+    headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    body: form({ code, csrf, rd: '/' }),
+  });
+  if (verified.status !== 303) throw new Error(`sign-in failed: ${verified.status}`);
+  keep(verified.headers);
+  return `gatehouse=${jar.get('gatehouse')}`;
+}
+
