@@ -75,40 +75,26 @@ async function main(): Promise<void> {
   const smtp = await startTestSmtpServer();
   onStop(() => smtp.close());
 
+  // BENCH_ONLY=memory,public,redis picks scenarios; the bare hop is always measured.
+  const only = new Set((process.env.BENCH_ONLY ?? 'memory,public,redis').split(',').filter(Boolean));
   const rows: Measured[] = [];
   const bare = await startPortPrinter('./bare-proxy.ts', [String(upstream.port)], callgrind('bare'));
   rows.push(await measure('bare http-proxy (yardstick)', 'bare', bare.child.pid!, { url: `http://127.0.0.1:${bare.port}/page` }));
   bare.child.kill('SIGTERM');
 
-  const memory = await startGateway(upstream.port, smtp.port, 'memory', callgrind('memory'));
-  const memoryCookie = await signIn(memory.port, smtp, 'bench@example.com');
-  rows.push(
-    await measure('gateway, signed in, memory store', 'memory', memory.child.pid!, {
-      url: `http://127.0.0.1:${memory.port}/page`,
-      headers: { host: 'app.test', cookie: memoryCookie },
-    }),
-  );
-  memory.child.kill('SIGTERM');
-
-  const publicPath = await startGateway(upstream.port, smtp.port, 'memory', callgrind('public'));
-  rows.push(
-    await measure('gateway, public path', 'public', publicPath.child.pid!, {
-      url: `http://127.0.0.1:${publicPath.port}/public/page`,
-      headers: { host: 'app.test' },
-    }),
-  );
-  publicPath.child.kill('SIGTERM');
-
   const redisStore = `\n    redis:\n      url: ${REDIS_URL}\n      prefix: "gatehouse-bench-${process.pid}:"`;
-  const redis = await startGateway(upstream.port, smtp.port, redisStore, callgrind('redis'));
-  const redisCookie = await signIn(redis.port, smtp, 'bench@example.com');
-  rows.push(
-    await measure('gateway, signed in, Redis store', 'redis', redis.child.pid!, {
-      url: `http://127.0.0.1:${redis.port}/page`,
-      headers: { host: 'app.test', cookie: redisCookie },
-    }),
-  );
-  redis.child.kill('SIGTERM');
+  const gatewayScenarios = [
+    { key: 'memory', name: 'gateway, signed in, memory store', store: 'memory', path: '/page', signedIn: true },
+    { key: 'public', name: 'gateway, public path', store: 'memory', path: '/public/page', signedIn: false },
+    { key: 'redis', name: 'gateway, signed in, Redis store', store: redisStore, path: '/page', signedIn: true },
+  ];
+  for (const scenario of gatewayScenarios.filter((candidate) => only.has(candidate.key))) {
+    const gateway = await startGateway(upstream.port, smtp.port, scenario.store, callgrind(scenario.key));
+    const headers: Record<string, string> = { host: 'app.test' };
+    if (scenario.signedIn) headers.cookie = await signIn(gateway.port, smtp, 'bench@example.com');
+    rows.push(await measure(scenario.name, scenario.key, gateway.child.pid!, { url: `http://127.0.0.1:${gateway.port}${scenario.path}`, headers }));
+    gateway.child.kill('SIGTERM');
+  }
 
   const bareCount = rows[0]!.instructionsPerRequest;
   const width = Math.max(...rows.map((row) => row.name.length));

@@ -12,6 +12,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics/metrics.js'
 import { buildGatewayState, type GatewayState } from './gateway-state.js';
 import { createUpstreamAgentPool } from './proxy/upstream-agents.js';
 import { createProxyEngine } from './proxy/proxy-engine.js';
+import { createAccessLog } from './log/access-log.js';
 import { startWhoamiServer } from './upstreams/whoami.js';
 import { createRequestHandler } from './http/handle-request.js';
 import { createUpgradeHandler } from './http/handle-upgrade.js';
@@ -54,8 +55,6 @@ function formatAddress(address: { host: string; port: number }): string {
 
 export interface GatewayDeps {
   readonly logger: Logger;
-  /** The per-request access line (see log/logger.ts); the main logger when not given. */
-  readonly accessLogger?: Logger;
   /** Injected in tests: time for sessions, codes and limits. */
   readonly clock?: () => number;
   /** Injected in tests; otherwise made from `session.store`. The caller then closes it. */
@@ -185,7 +184,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       proxy,
       metrics,
       logger,
-      accessLogger: deps.accessLogger ?? logger,
+      accessLog: createAccessLog(logger),
       access,
       gatehousePages: (req, res) => gatehouseApp(req, res),
       isDraining: () => draining,

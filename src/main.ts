@@ -3,7 +3,7 @@
  * graceful shutdown; SIGHUP: reload, keeping the old config if the new one is invalid).
  */
 import { loadConfigFile, ConfigError } from './config/load-config.js';
-import { createLoggers, type Logger } from './log/logger.js';
+import { createLogger, type Logger } from './log/logger.js';
 import { buildGateway, ListenError, type Gateway } from './gateway.js';
 import type { ListenAddress } from './config/values.js';
 import cluster from 'node:cluster';
@@ -50,8 +50,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     }
     throw error;
   }
-  const loggers = options.logger ? { logger: options.logger, accessLogger: options.logger } : createLoggers();
-  const logger = loggers.logger;
+  const logger = options.logger ?? createLogger();
   const workerCount = resolveWorkerCount(loaded.config.workers);
   if (cluster.isPrimary) for (const warning of loaded.warnings) logger.warn({ event: 'config.warning' }, warning);
   if (cluster.isPrimary && workerCount > 1) {
@@ -67,7 +66,7 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   let gateway: Gateway;
   try {
-    gateway = await buildGateway(config, { logger, accessLogger: loggers.accessLogger });
+    gateway = await buildGateway(config, { logger });
   } catch (error) {
     // An invalid invitations file is a configuration error: say where, exit 1, no stack.
     if (!(error instanceof InvitationFileError)) throw error;

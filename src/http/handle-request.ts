@@ -16,6 +16,7 @@
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger.js';
+import type { AccessLog } from '../log/access-log.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { GatewayState } from '../gateway-state.js';
 import type { ProxyEngine, ProxyFailure } from '../proxy/proxy-engine.js';
@@ -38,7 +39,7 @@ export interface RequestHandlerDeps {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   /** Writes the one `request` line per request. */
-  readonly accessLogger: Logger;
+  readonly accessLog: AccessLog;
   /** Decides whether a session may use a route (store lookup, lifetime, policy). */
   readonly access: RequestAuthorizer;
   /** Handles `/.gatehouse/*` (the Express app). */
@@ -80,19 +81,17 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
   const { proxy, metrics, logger } = deps;
 
   function logFinishedRequest(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext): void {
-    const durationMs = performance.now() - context.startedAt;
     metrics.countRequest(context.routeName, res.statusCode);
-    deps.accessLogger.info({
-      event: 'request',
-      req_id: context.requestId,
+    deps.accessLog.write({
+      requestId: context.requestId,
       method: req.method,
       host: req.headers.host,
       path: context.path,
-      route: context.routeName || undefined,
+      route: context.routeName,
       status: res.statusCode,
-      duration_ms: Math.round(durationMs * 100) / 100,
-      outcome: context.outcome || undefined,
-      aborted: res.writableFinished ? undefined : true,
+      durationMs: performance.now() - context.startedAt,
+      outcome: context.outcome,
+      aborted: !res.writableFinished,
     });
   }
 

@@ -11,7 +11,7 @@ export interface RequestContext {
   readonly requestId: string;
   /** performance.now() at arrival (a double: no BigInt allocation per request). */
   readonly startedAt: number;
-  /** Normalised path (no query), for logs; the raw target when it could not be normalised. */
+  /** Normalised path (no query), for logs; the raw target without its query when it could not be normalised. */
   path: string;
   /** Route name, or '' when none matched. */
   routeName: string;
@@ -46,10 +46,13 @@ const REQUEST_CONTEXT = Symbol('gatehouse.requestContext');
 type RequestWithContext = http.IncomingMessage & { [REQUEST_CONTEXT]?: RequestContext };
 
 export function createRequestContext(req: http.IncomingMessage, requestId: string): RequestContext {
+  const target = req.url ?? '';
+  const queryAt = target.indexOf('?');
   const context: RequestContext = {
     requestId,
     startedAt: performance.now(),
-    path: req.url ?? '',
+    // The query string can carry tokens: it is never logged, even for a target we refuse.
+    path: queryAt === -1 ? target : target.slice(0, queryAt),
     routeName: '',
     outcome: '',
     protocol: 'http',

@@ -2,6 +2,7 @@
  * `workers: N`: several processes share the port, the primary serves the admin listener with
  * metrics summed over workers, and the memory store refuses to be split between workers.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -67,7 +68,10 @@ routes:
   const protectedResponse = await request(port, { path: '/private', headers: { ...agentless, accept: 'application/json' } });
   assert.equal(protectedResponse.status, 401);
 
-  const workerPids = new Set(proc.logs.filter((line) => line.event === 'request').map((line) => line.pid));
+  // Access lines are written in batches (at least every 250 ms): wait for all 41.
+  const requestLines = () => proc.logs.filter((line) => line.event === 'request');
+  for (const deadline = Date.now() + 5_000; requestLines().length < 41 && Date.now() < deadline; ) await delay(50);
+  const workerPids = new Set(requestLines().map((line) => line.pid));
   assert.equal(workerPids.size, 2, 'both workers served requests');
   assert.ok(!workerPids.has(proc.child.pid), 'the primary serves no guests');
 
