@@ -23,7 +23,7 @@ import type { ProxyEngine, ProxyFailure } from '../proxy/proxy-engine.js';
 import { normalizeRequestTarget } from '../routes/normalize-path.js';
 import { parseHostHeader } from '../routes/host-header.js';
 import { effectiveHost, effectiveProtocol, peerAddress } from '../proxy/forwarded-headers.js';
-import { prepareUpstreamRequest } from '../proxy/prepare-upstream-request.js';
+import { buildUpstreamRequestHeaders } from '../proxy/upstream-request-headers.js';
 import { assignRequestId, createRequestContext, requestContextOf, type RequestContext } from './request-context.js';
 import { acceptsHtml, sendErrorResponse } from './pages.js';
 import { applyHeaders } from './security-headers.js';
@@ -206,9 +206,8 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     hostHeader: string | undefined,
     trusted: boolean,
   ): void {
-    const clientWantsClose = prepareUpstreamRequest(req, {
+    const head = buildUpstreamRequestHeaders(req, {
       route,
-      upstreamTarget,
       identity,
       requestId: context.requestId,
       protocol,
@@ -218,7 +217,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
       isUpgrade: false,
     });
 
-    context.upstream = proxy.forward(req, res, route, clientWantsClose || deps.isDraining(), {
+    context.upstream = proxy.forward(req, res, route, upstreamTarget, head, {
       onUpstreamResponse: (seconds) => metrics.observeUpstreamLatency(route.name, seconds),
       onFailure: (failure: ProxyFailure, error: Error) => {
         if (failure === 'client_gone') {

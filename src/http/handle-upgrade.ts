@@ -13,7 +13,7 @@ import type { ProxyEngine } from '../proxy/proxy-engine.js';
 import { normalizeRequestTarget } from '../routes/normalize-path.js';
 import { parseHostHeader } from '../routes/host-header.js';
 import { effectiveHost, effectiveProtocol } from '../proxy/forwarded-headers.js';
-import { prepareUpstreamRequest } from '../proxy/prepare-upstream-request.js';
+import { buildUpstreamRequestHeaders, headerObject } from '../proxy/upstream-request-headers.js';
 import { assignRequestId } from './request-context.js';
 import type { Identity } from '../proxy/identity-headers.js';
 import type { AccessOutcome, RequestAuthorizer } from './authorize-request.js';
@@ -72,9 +72,8 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: http.Incom
     const route = state.routes[match.index]!;
     if (!route.config.websockets) return refuse('websockets_disabled', 'websockets off', route.name);
     const forward = (identity: Identity | undefined): void => {
-      prepareUpstreamRequest(req, {
+      const head = buildUpstreamRequestHeaders(req, {
         route,
-        upstreamTarget: match.upstreamTarget,
         identity,
         requestId,
         protocol,
@@ -83,6 +82,9 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: http.Incom
         gatewayCookies: state.cookieNames.all,
         isUpgrade: true,
       });
+      // http-proxy's ws() sends what it finds on the request.
+      req.headers = headerObject(head.headers);
+      req.url = match.upstreamTarget;
       openWebSocket();
     };
     if (match.isPublic) return forward(undefined);

@@ -1,10 +1,11 @@
 /**
  * X-Forwarded-For/-Proto/-Host. A client's own values are believed only when the peer is a
- * trusted proxy (`trust_proxy`); otherwise they are replaced, because an app that logs or
- * rate-limits by X-Forwarded-For must not be fooled by a client that sends its own.
+ * trusted proxy (`trust_proxy`); otherwise they are replaced (upstream-request-headers.ts),
+ * because an app that logs or rate-limits by X-Forwarded-For must not be fooled by a client
+ * that sends its own.
  */
 import { BlockList } from 'node:net';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Cidr } from '../config/values.js';
 
@@ -71,29 +72,4 @@ export function effectiveHost(req: IncomingMessage, trusted: boolean): string | 
     if (host) return host;
   }
   return req.headers.host;
-}
-
-/** Headers the gateway states about the connection; no client spelling of them may pass. */
-const GATEWAY_STATED_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-real-ip', 'x-request-id']);
-
-/** Sets X-Forwarded-For/-Proto/-Host on the headers that will be sent upstream. */
-export function setForwardedHeaders(
-  headers: IncomingHttpHeaders,
-  client: { address: string; protocol: string; host: string | undefined; trusted: boolean },
-): void {
-  // Stops header clobbering (Puma CVE-2024-45614): CGI-style servers read `X_Forwarded_For` as X-Forwarded-For.
-  for (const name in headers) {
-    if ((name.includes('_') || name.includes('.')) && GATEWAY_STATED_HEADERS.has(name.replace(/[_.]/g, '-'))) delete headers[name];
-  }
-  const received = headers['x-forwarded-for'];
-  headers['x-forwarded-for'] =
-    client.trusted && received ? `${Array.isArray(received) ? received.join(', ') : received}, ${client.address}` : client.address;
-  headers['x-forwarded-proto'] = client.protocol;
-  if (client.host) headers['x-forwarded-host'] = client.host;
-  else delete headers['x-forwarded-host'];
-  if (!client.trusted) {
-    // RFC 7239 Forwarded and X-Real-IP carry the same claims; an untrusted client's copy goes.
-    delete headers.forwarded;
-    delete headers['x-real-ip'];
-  }
 }

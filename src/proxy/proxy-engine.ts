@@ -10,16 +10,17 @@
  *
  * This module also owns what a hop must get right: the upstream timeout (504) apart from
  * connection failures (502), aborting the upstream request when the client goes away,
- * cutting the client's response when the upstream dies mid-body, hop-by-hop response
- * headers, Location/Set-Cookie rewriting and the upstream latency metric.
+ * cutting the client's response when the upstream dies mid-body, and the upstream latency
+ * metric. The header blocks both ways are built in upstream-request-headers.ts and
+ * client-response-headers.ts.
  */
 import httpProxy from 'http-proxy';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
-import { stripHopByHopResponseHeaders } from './hop-by-hop.js';
-import { rewriteLocation, rewriteSetCookie } from './response-rewrite.js';
+import { buildClientResponseHeaders } from './client-response-headers.js';
 import type { RouteRuntime } from './route-runtime.js';
+import type { UpstreamRequestHead } from './upstream-request-headers.js';
 
 export type ProxyFailure = 'upstream_unreachable' | 'upstream_timeout' | 'client_gone';
 
@@ -39,26 +40,14 @@ export interface ForwardHandle {
 }
 
 export interface ProxyEngine {
-  /** Forwards `req` (url and headers already prepared) to the route's upstream. */
-  forward(req: http.IncomingMessage, res: http.ServerResponse, route: RouteRuntime, clientWantsClose: boolean, callbacks: ForwardCallbacks): ForwardHandle;
-  /** Forwards a WebSocket upgrade. `onFailure` is called if the handshake cannot be relayed. */
+  /** Forwards `req` with the prepared header block to `upstreamTarget` (path and query) on the route's upstream. */
+  forward(req: http.IncomingMessage, res: http.ServerResponse, route: RouteRuntime, upstreamTarget: string, head: UpstreamRequestHead, callbacks: ForwardCallbacks): ForwardHandle;
+  /**
+   * Forwards a WebSocket upgrade (`req.url` and `req.headers` already prepared). `onFailure`
+   * is called if the handshake cannot be relayed.
+   */
   forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, route: RouteRuntime, onFailure: (error: Error) => void): void;
   close(): void;
-}
-
-/**
- * True when the request carries a body (RFC 9112 section 6.3: only Content-Length or
- * Transfer-Encoding announce one). A bodyless request is ended at once instead of piped.
- */
-function hasBody(headers: http.IncomingHttpHeaders): boolean {
-  if (headers['transfer-encoding'] !== undefined) return true;
-  const length = headers['content-length'];
-  return length !== undefined && length !== '0';
-}
-
-/** `Transfer-Encoding: chunked` describes the upstream connection; Node frames the client's. */
-function isPlainChunked(value: string): boolean {
-  return value.length === 7 && value.toLowerCase() === 'chunked';
 }
 
 /** One forwarded request: the upstream request, its timeout and its single outcome. */
@@ -72,6 +61,8 @@ class Forwarding implements ForwardHandle {
     private readonly req: http.IncomingMessage,
     private readonly res: http.ServerResponse,
     private readonly route: RouteRuntime,
+    upstreamTarget: string,
+    head: UpstreamRequestHead,
     private readonly callbacks: ForwardCallbacks,
   ) {
     const upstream = route.upstream;
@@ -81,15 +72,16 @@ class Forwarding implements ForwardHandle {
       port: upstream.port,
       agent: route.agent,
       method: req.method,
-      path: req.url,
-      headers: req.headers,
+      path: upstreamTarget,
+      headers: head.headers,
       // No upstream response (or no progress) within `timeout`: give up and answer 504.
       timeout: route.config.timeout,
     });
     this.upstreamRequest.on('timeout', () => this.onTimeout());
     this.upstreamRequest.on('error', (error) => this.onError(error));
     this.upstreamRequest.on('response', (response) => this.onResponse(response));
-    if (hasBody(req.headers)) req.pipe(this.upstreamRequest);
+    // A bodyless request (RFC 9112 section 6.3) is ended at once instead of piped.
+    if (head.hasBody) req.pipe(this.upstreamRequest);
     else this.upstreamRequest.end();
   }
 
@@ -125,15 +117,7 @@ class Forwarding implements ForwardHandle {
     response.once('close', () => {
       if (!response.complete) res.destroy();
     });
-    const headers = response.headers;
-    stripHopByHopResponseHeaders(headers);
-    const transferEncoding = headers['transfer-encoding'];
-    if (transferEncoding !== undefined && isPlainChunked(transferEncoding)) delete headers['transfer-encoding'];
-    const location = headers.location;
-    if (location !== undefined) headers.location = rewriteLocation(location, route.rewriteRule);
-    const cookies = headers['set-cookie'];
-    if (cookies !== undefined) headers['set-cookie'] = rewriteSetCookie(cookies, route.rewriteRule);
-    res.writeHead(response.statusCode ?? 502, response.statusMessage, headers);
+    res.writeHead(response.statusCode ?? 502, response.statusMessage, buildClientResponseHeaders(response.rawHeaders, route.rewriteRule));
     response.pipe(res);
   }
 }
@@ -143,9 +127,9 @@ export function createProxyEngine(): ProxyEngine {
   const websocketProxy = httpProxy.createProxyServer({});
 
   return {
-    forward(req, res, route, clientWantsClose, callbacks) {
-      if (clientWantsClose) res.shouldKeepAlive = false;
-      return new Forwarding(req, res, route, callbacks);
+    forward(req, res, route, upstreamTarget, head, callbacks) {
+      if (head.clientWantsClose) res.shouldKeepAlive = false;
+      return new Forwarding(req, res, route, upstreamTarget, head, callbacks);
     },
     forwardUpgrade(req, socket, head, route, onFailure) {
       websocketProxy.ws(req, socket, head, route.websocketProxyOptions, (error: Error) => onFailure(error));

@@ -56,13 +56,11 @@ export function rewriteLocation(location: string, rule: ResponseRewriteRule): st
 
 const DOMAIN_ATTRIBUTE = /;\s*domain\s*=\s*([^;]*)/i;
 
-/** Rewrites `Domain=<upstream host>` in Set-Cookie values to the external host. */
-export function rewriteSetCookie(cookies: readonly string[], rule: ResponseRewriteRule): string[] {
-  return cookies.map((cookie) => {
-    const match = DOMAIN_ATTRIBUTE.exec(cookie);
-    if (!match) return cookie;
-    const domain = match[1]!.trim().replace(/^\./, '').toLowerCase();
-    if (domain !== rule.upstreamHostname.toLowerCase()) return cookie;
-    return cookie.slice(0, match.index) + `; Domain=${rule.externalHostname}` + cookie.slice(match.index + match[0].length);
-  });
+/** Rewrites `Domain=<upstream host>` in a Set-Cookie value to the external host. */
+export function rewriteSetCookie(cookie: string, rule: ResponseRewriteRule): string {
+  const match = DOMAIN_ATTRIBUTE.exec(cookie);
+  if (!match) return cookie;
+  const domain = match[1]!.trim().replace(/^\./, '').toLowerCase();
+  if (domain !== rule.upstreamHostname.toLowerCase()) return cookie;
+  return cookie.slice(0, match.index) + `; Domain=${rule.externalHostname}` + cookie.slice(match.index + match[0].length);
 }

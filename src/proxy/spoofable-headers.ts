@@ -1,10 +1,8 @@
 /**
  * Inbound headers are hostile. Any header a client sends that an app could read as the
  * gateway's statement of identity is removed before the gateway sets its own
- * (SPEC section 4). One table, one function.
+ * (SPEC section 4). This module names them; upstream-request-headers.ts leaves them out.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-
 /** Identity headers the gateway sets, and common aliases apps read. */
 export const IDENTITY_HEADER_NAMES: readonly string[] = [
   'x-auth-request-email',
@@ -28,19 +26,4 @@ export function canonicalHeaderName(name: string): string {
 /** The set of canonical names to strip for a route: identity names plus its configured headers. */
 export function buildSpoofableHeaderSet(configuredHeaderNames: readonly string[]): ReadonlySet<string> {
   return new Set([...IDENTITY_HEADER_NAMES, ...configuredHeaderNames].map(canonicalHeaderName));
-}
-
-/**
- * Deletes every header whose canonical name is in `spoofable`. Stops a client from sending
- * `X-Auth-Request-Email: admin@corp`, `x_auth_request_email` or `X.Forwarded.User` to an
- * app that trusts the gateway's headers (Node keeps `_` and `.` names as they are sent,
- * and some app servers read `_` as `-`).
- */
-export function stripSpoofableHeaders(headers: IncomingHttpHeaders, spoofable: ReadonlySet<string>): void {
-  // Node delivers header names in lower case already; only `_`/`.` spellings need rewriting.
-  for (const name in headers) {
-    if (spoofable.has(name) || ((name.includes('_') || name.includes('.')) && spoofable.has(canonicalHeaderName(name)))) {
-      delete headers[name];
-    }
-  }
 }

@@ -25,7 +25,13 @@ export interface SignInWorld {
 export type StoreKind = 'memory' | 'redis';
 
 /** A gateway in front of a recording upstream, mailing through a real SMTP server. */
-export async function startSignInWorld(store: StoreKind, extraYaml = '', routesYaml?: string, redisUrl = REDIS_URL, sessionYaml = ''): Promise<SignInWorld> {
+export async function startSignInWorld(
+  store: StoreKind,
+  extraYaml = '',
+  routesYaml?: string | ((upstreamOrigin: string) => string),
+  redisUrl = REDIS_URL,
+  sessionYaml = '',
+): Promise<SignInWorld> {
   const upstream = await startUpstream();
   const smtp = await startTestSmtpServer();
   const logs = captureLogs();
@@ -46,7 +52,7 @@ groups:
 ${extraYaml}
 routes:
 ${
-  routesYaml ??
+  (typeof routesYaml === 'function' ? routesYaml(upstream.origin) : routesYaml) ??
   `  - name: app
     from: http://app.test/
     to: ${upstream.origin}

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { request, startGateway, startUpstream, type RecordedRequest } from '../helpers/servers.js';
+import { rawRequest } from '../helpers/raw-http.js';
 
 /** Header names as the upstream received them on the wire, lower-cased. */
 function rawNames(recorded: RecordedRequest): string[] {
@@ -175,8 +176,8 @@ describe('spoofed identity headers', { timeout: 60_000 }, () => {
     const arrived = received.rawHeaders.flatMap((value, index, raw) =>
       index % 2 === 0 && spoofedNames.has(canonical(value)) ? [`${value}: ${raw[index + 1]}`] : [],
     );
-    // The one configured static header, with the configured value and nothing else.
-    assert.deepEqual(arrived, ['x-remote-team: static']);
+    // The one configured static header, spelled as configured, with the configured value and nothing else.
+    assert.deepEqual(arrived, ['X-Remote-Team: static']);
     assert.ok(!JSON.stringify(received.rawHeaders).includes('admin@corp.example'), 'the spoofed value appears nowhere');
   });
 });
@@ -427,5 +428,68 @@ describe('security headers on proxied responses', { timeout: 60_000 }, () => {
     const response = await request(gw.port, { path: '/', headers: { host: 'app.test', accept: 'text/html' } });
     for (const [name, value] of Object.entries(sent)) assert.equal(response.headers[name], value, name);
     for (const name of HELMET_HEADERS.filter((name) => !(name in sent))) assert.equal(response.headers[name], undefined, name);
+  });
+});
+
+describe('header fidelity', { timeout: 60_000 }, () => {
+  test("the client's header spelling and repeated lines reach the app as sent, Host first", async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    const sent = ['Host', 'app.test', 'X-Legacy-CamelCase', 'one', 'x-multi', 'a', 'X-Multi', 'b', 'ACCEPT', 'text/plain'];
+    assert.equal((await request(gw.port, { path: '/', headers: sent as unknown as http.OutgoingHttpHeaders })).status, 200);
+    const raw = upstream.requests[0]!.rawHeaders;
+    assert.equal(raw[0]!.toLowerCase(), 'host', 'Host is the first header');
+    const pairs = raw.flatMap((value, index) => (index % 2 === 0 ? [`${value}: ${raw[index + 1]}`] : []));
+    for (const expected of ['X-Legacy-CamelCase: one', 'x-multi: a', 'X-Multi: b', 'ACCEPT: text/plain']) assert.ok(pairs.includes(expected), `${expected} in ${pairs.join(' | ')}`);
+    assert.ok(pairs.indexOf('x-multi: a') < pairs.indexOf('X-Multi: b'), 'repeated lines keep their order');
+  });
+
+  test("the app's header spelling and repeated lines reach the client as sent", async (t) => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, ['X-App-CamelCase', 'yes', 'Link', '</a>; rel=preload', 'Link', '</b>; rel=preload', 'Content-Length', '2']);
+      res.end('ok');
+    });
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    const response = await rawRequest(gw.port, 'GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close');
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.headers.link, ['</a>; rel=preload', '</b>; rel=preload']);
+    const head = await new Promise<string>((resolve, reject) => {
+      http.get({ port: gw.port, host: '127.0.0.1', path: '/', headers: { host: 'app.test' } }, (res) => {
+        res.resume();
+        resolve(res.rawHeaders.filter((_, index) => index % 2 === 0).join(','));
+      }).on('error', reject);
+    });
+    assert.match(head, /\bX-App-CamelCase\b/);
+  });
+
+  test('a chunked answer reaches an HTTP/1.0 client whole and unchunked', async (t) => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first part, ');
+      setTimeout(() => res.end('second part'), 20);
+    });
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    const response = await rawRequest(gw.port, 'GET / HTTP/1.0\r\nHost: app.test');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers['transfer-encoding'], undefined);
+    assert.equal(response.text(), 'first part, second part');
+  });
+
+  test('a configured header named like an identity header replaces it instead of doubling it', async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin, '    headers: {"X-Auth-Request-Groups": "from-config", "X-Static": "v"}\n');
+    t.after(() => gw.close());
+    // On a public path there is no identity: a static template is sent once, as configured.
+    await request(gw.port, { path: '/', headers: { host: 'app.test' } });
+    const raw = upstream.requests[0]!.rawHeaders;
+    const groups = raw.filter((value, index) => index % 2 === 1 && raw[index - 1]!.toLowerCase() === 'x-auth-request-groups');
+    assert.deepEqual(groups, ['from-config']);
   });
 });

@@ -75,6 +75,24 @@ for (const store of ['memory', 'redis'] as const) {
       assert.ok(!world.logs.lines.some((line) => line.includes(sessionValue)), 'the cookie is never logged');
     });
 
+    test("a route's header named like an identity header replaces that header's value, once", async (t) => {
+      if (skip) return t.skip(skip);
+      const world = await startSignInWorld(store, '', (origin) => `  - name: app
+    from: http://app.test/
+    to: ${origin}
+    allow: ["*@example.com"]
+    headers: {"X-Auth-Request-User": "legacy:{email}", "X-Remote-Who": "{email}"}`);
+      t.after(() => world.close());
+      const browser = world.browser();
+      assert.equal((await signIn(world, browser, 'bob@example.com')).status, 303);
+      assert.equal((await browser.get('/x')).status, 200);
+      const raw = world.upstream.requests.at(-1)!.rawHeaders;
+      const values = (name: string) => raw.filter((value, index) => index % 2 === 1 && raw[index - 1]!.toLowerCase() === name);
+      assert.deepEqual(values('x-auth-request-user'), ['legacy:bob@example.com']);
+      assert.deepEqual(values('x-auth-request-email'), ['bob@example.com']);
+      assert.deepEqual(values('x-remote-who'), ['bob@example.com']);
+    });
+
     test('logout ends the session in the store, so the old cookie no longer works', async (t) => {
       if (skip) return t.skip(skip);
       const world = await startSignInWorld(store);

@@ -1,0 +1,220 @@
+/**
+ * Step 6 of the pipeline: the header block the app receives, built in one pass over the
+ * headers exactly as the client sent them (names in their own spelling, repeated lines kept),
+ * shared by plain requests and WebSocket upgrades so both send the app the same thing:
+ *
+ *   - Host first: the upstream's, or the client's with `preserve_host`;
+ *   - out: hop-by-hop headers and every name `Connection` lists (RFC 9110 section 7.6.1),
+ *     every client spelling of an identity or configured header (`X-Auth-Request-Email`,
+ *     `x_auth_request_email`, `X.Forwarded.User`...), the gateway's own cookies, and the
+ *     forwarding headers the gateway states itself (an untrusted client's are not believed);
+ *   - in: X-Forwarded-For/-Proto/-Host, the identity headers, the route's templates and
+ *     X-Request-Id.
+ *
+ * The result is a flat `[name, value, ...]` list that `http.request` writes as it is: the
+ * client's request object is read, never modified (docs/performance.md).
+ */
+import type http from 'node:http';
+import type { RouteRuntime } from './route-runtime.js';
+import { canonicalHeaderName } from './spoofable-headers.js';
+import { appendIdentityHeaders, type Identity } from './identity-headers.js';
+import { peerAddress } from './forwarded-headers.js';
+import { removeCookies } from '../http/cookies.js';
+
+export interface UpstreamRequestFacts {
+  readonly route: RouteRuntime;
+  readonly identity: Identity | undefined;
+  readonly requestId: string;
+  readonly protocol: 'http' | 'https';
+  /** The Host the client asked for (the trusted proxy's X-Forwarded-Host, or Host). */
+  readonly hostHeader: string | undefined;
+  readonly trustedPeer: boolean;
+  /** Names of the gateway's own cookies. */
+  readonly gatewayCookies: ReadonlySet<string>;
+  readonly isUpgrade: boolean;
+}
+
+export interface UpstreamRequestHead {
+  /** `[name, value, name, value, ...]`, for `http.request({ headers })`. */
+  readonly headers: string[];
+  /** The client asked to close its connection (`Connection: close`). */
+  readonly clientWantsClose: boolean;
+  /** The request announces a body (Content-Length other than 0, or Transfer-Encoding). */
+  readonly hasBody: boolean;
+}
+
+/** What happens to a client header, by lower-case name. Names not listed pass unchanged. */
+const enum Rule {
+  /** Connection-scoped (hop-by-hop), or stated by the gateway itself: never passed on. */
+  Drop = 1,
+  Connection,
+  Upgrade,
+  Host,
+  Cookie,
+  ForwardedFor,
+  /** RFC 7239 Forwarded and X-Real-IP: passed on only from a trusted proxy. */
+  TrustedOnly,
+  ContentLength,
+  TransferEncoding,
+}
+
+const RULES = new Map<string, Rule>([
+  ['connection', Rule.Connection],
+  ['keep-alive', Rule.Drop],
+  ['proxy-connection', Rule.Drop],
+  ['te', Rule.Drop],
+  ['trailer', Rule.Drop],
+  ['upgrade', Rule.Upgrade],
+  ['proxy-authorization', Rule.Drop],
+  ['host', Rule.Host],
+  ['cookie', Rule.Cookie],
+  ['x-forwarded-for', Rule.ForwardedFor],
+  ['x-forwarded-proto', Rule.Drop],
+  ['x-forwarded-host', Rule.Drop],
+  ['x-request-id', Rule.Drop],
+  ['forwarded', Rule.TrustedOnly],
+  ['x-real-ip', Rule.TrustedOnly],
+  ['content-length', Rule.ContentLength],
+  ['transfer-encoding', Rule.TransferEncoding],
+]);
+
+/** Headers the gateway states about the connection; a `_` or `.` spelling of them never passes. */
+const GATEWAY_STATED_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-real-ip', 'x-request-id']);
+
+// Names a client may not remove through `Connection: <name>`: dropping them would break
+// framing or the gateway's own headers.
+const PROTECTED_FROM_CONNECTION_LIST = new Set(['host', 'content-length', 'transfer-encoding']);
+
+/**
+ * True for a `_` or `.` spelling of a header the gateway sets or states (`x_auth_request_email`,
+ * `X.Forwarded.For`): some app servers (CGI-style, Puma CVE-2024-45614) read them as `-`.
+ */
+function isSmuggledSpelling(lowerName: string, spoofable: ReadonlySet<string>): boolean {
+  if (!lowerName.includes('_') && !lowerName.includes('.')) return false;
+  const canonical = canonicalHeaderName(lowerName);
+  return spoofable.has(canonical) || GATEWAY_STATED_HEADERS.has(canonical);
+}
+
+/** The extra names a Connection header lists (beyond close, keep-alive and upgrade), lower case. */
+function connectionListedNames(values: readonly string[]): Set<string> | undefined {
+  let listed: Set<string> | undefined;
+  for (const value of values) {
+    // The common values list no other header: skip the split (hot path).
+    const lower = value.length <= 10 ? value.toLowerCase() : '';
+    if (lower === 'keep-alive' || lower === 'close' || lower === 'upgrade') continue;
+    for (const token of value.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade' && !PROTECTED_FROM_CONNECTION_LIST.has(name)) {
+        (listed ??= new Set()).add(name);
+      }
+    }
+  }
+  return listed;
+}
+
+const CLOSE_TOKEN = /(?:^|,)\s*close\s*(?:,|$)/i;
+
+/** Builds the header block for the upstream request of `req`. */
+export function buildUpstreamRequestHeaders(req: http.IncomingMessage, facts: UpstreamRequestFacts): UpstreamRequestHead {
+  const { route } = facts;
+  const spoofable = route.spoofableHeaders;
+  const raw = req.rawHeaders;
+  const out: string[] = ['Host', ''];
+  let connectionValues: string[] | undefined;
+  let upgrade: string | undefined;
+  let forwardedFor: string | undefined;
+  let hasBody = false;
+  let clientHost = '';
+
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    switch (RULES.get(lower)) {
+      case undefined:
+        if (spoofable.has(lower) || isSmuggledSpelling(lower, spoofable)) continue;
+        out.push(name, value);
+        continue;
+      case Rule.Drop:
+        continue;
+      case Rule.Connection:
+        (connectionValues ??= []).push(value);
+        continue;
+      case Rule.Upgrade:
+        upgrade ??= value;
+        continue;
+      case Rule.Host:
+        // Repeated Host lines were refused before this point; the first one is the Host.
+        if (!clientHost) clientHost = value;
+        continue;
+      case Rule.Cookie: {
+        // The app must never see (or log, or leak) the gateway's session cookie.
+        const kept = removeCookies(value, facts.gatewayCookies);
+        if (kept !== undefined) out.push(name, kept);
+        continue;
+      }
+      case Rule.ForwardedFor:
+        if (facts.trustedPeer) forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+        continue;
+      case Rule.TrustedOnly:
+        if (facts.trustedPeer) out.push(name, value);
+        continue;
+      case Rule.ContentLength:
+        if (value !== '0') hasBody = true;
+        out.push(name, value);
+        continue;
+      case Rule.TransferEncoding:
+        hasBody = true;
+        out.push(name, value);
+        continue;
+    }
+  }
+
+  let clientWantsClose = false;
+  if (connectionValues !== undefined) {
+    clientWantsClose = connectionValues.some((value) => CLOSE_TOKEN.test(value));
+    const listed = connectionListedNames(connectionValues);
+    if (listed !== undefined) removeListed(out, listed);
+  }
+
+  out[1] = route.config.preserve_host ? clientHost : route.upstreamHostHeader;
+  const address = peerAddress(req);
+  out.push('X-Forwarded-For', forwardedFor === undefined ? address : `${forwardedFor}, ${address}`);
+  out.push('X-Forwarded-Proto', facts.protocol);
+  if (facts.hostHeader) out.push('X-Forwarded-Host', facts.hostHeader);
+  appendIdentityHeaders(out, facts.identity, route.name, route.headerTemplates);
+  out.push('X-Request-Id', facts.requestId);
+  if (facts.isUpgrade) {
+    // The handshake itself: Connection: upgrade and the protocol asked for.
+    out.push('Connection', 'upgrade');
+    if (upgrade !== undefined) out.push('Upgrade', upgrade);
+  }
+  return { headers: out, clientWantsClose, hasBody };
+}
+
+/** Removes from `headers` (after Host) every pair whose name is in `names`. */
+function removeListed(headers: string[], names: ReadonlySet<string>): void {
+  let write = 2;
+  for (let read = 2; read < headers.length; read += 2) {
+    if (names.has(headers[read]!.toLowerCase())) continue;
+    headers[write] = headers[read]!;
+    headers[write + 1] = headers[read + 1]!;
+    write += 2;
+  }
+  headers.length = write;
+}
+
+/**
+ * The same header block as an object with lower-case names, for the WebSocket path
+ * (http-proxy reads `req.headers`). Repeated names are joined as Node joins them.
+ */
+export function headerObject(headers: readonly string[]): http.IncomingHttpHeaders {
+  const object: Record<string, string> = {};
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    const value = headers[i + 1]!;
+    const previous = object[name];
+    object[name] = previous === undefined ? value : `${previous}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return object;
+}
