@@ -4,7 +4,7 @@
  * Everything listens on loopback; `stopEverything()` stops what was started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -40,12 +40,14 @@ export interface ChildOptions {
   readonly core?: string;
   /** A command the node process runs under, e.g. `['valgrind', '--tool=callgrind']`. */
   readonly wrapper?: readonly string[];
+  /** A file descriptor for the child's stdout instead of a pipe. */
+  readonly stdout?: number;
 }
 
 /** Starts `node <args>`, pinned to a core when pinning is on. */
 export function startChild(args: string[], options: ChildOptions = {}): ChildProcess {
   const command = [...(PIN ? ['taskset', '-c', options.core ?? OTHER_CORE] : []), ...(options.wrapper ?? []), process.execPath, ...args];
-  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...options.env } });
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', options.stdout ?? 'pipe', 'inherit'], env: { ...process.env, ...options.env } });
   children.push(child);
   return child;
 }
@@ -136,11 +138,14 @@ routes:
   );
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateways.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // Logs go to a file, as in production: a pipe read by this process would load the core
+  // that the load generator and the upstream share.
+  const logFd = openSync(join(dir, 'gateway.log'), 'w');
   const child = startChild(
     [...nodeArgs, new URL('../dist/run-cli.js', import.meta.url).pathname, 'serve', '--config', file],
-    { env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }, core: PROXY_CORE, wrapper: options.wrapper },
+    { env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }, core: PROXY_CORE, wrapper: options.wrapper, stdout: logFd },
   );
-  child.stdout!.resume();
+  closeSync(logFd);
   await waitForHttp(adminPort, '/readyz');
   return { child, port, adminPort };
 }

@@ -50,23 +50,71 @@ export interface ProxyEngine {
   close(): void;
 }
 
+// The forwarding rides on the upstream request, the upstream response and the client's
+// response under a private symbol, so their listeners are shared functions instead of
+// closures made per request.
+const FORWARDING = Symbol('gatehouse.forwarding');
+type Tagged<T> = T & { [FORWARDING]?: Forwarding };
+
+function forwardingOf(emitter: Tagged<object>): Forwarding {
+  return emitter[FORWARDING]!;
+}
+
+function onUpstreamTimeout(this: Tagged<http.ClientRequest>): void {
+  forwardingOf(this).onTimeout();
+}
+
+function onUpstreamError(this: Tagged<http.ClientRequest>, error: Error): void {
+  forwardingOf(this).onError(error);
+}
+
+function onUpstreamResponse(this: Tagged<http.ClientRequest>, response: http.IncomingMessage): void {
+  forwardingOf(this).onResponse(response);
+}
+
+// The response body is relayed with three listeners rather than `pipe()`, which adds and
+// later removes about a dozen across both streams for every response.
+function onUpstreamData(this: Tagged<http.IncomingMessage>, chunk: Buffer): void {
+  const { res } = forwardingOf(this);
+  // Backpressure: a slow client pauses the upstream until its socket drains.
+  if (!res.write(chunk)) {
+    this.pause();
+    res.once('drain', onClientDrain);
+  }
+}
+
+function onClientDrain(this: Tagged<http.ServerResponse>): void {
+  forwardingOf(this).upstreamResponse?.resume();
+}
+
+function onUpstreamEnd(this: Tagged<http.IncomingMessage>): void {
+  forwardingOf(this).res.end();
+}
+
+function onUpstreamClose(this: Tagged<http.IncomingMessage>): void {
+  // The upstream died mid-body: end the client's response too, or the client would wait
+  // forever for bytes that will never come (and could mistake a cut body for a whole one).
+  if (!this.complete) forwardingOf(this).res.destroy();
+}
+
 /** One forwarded request: the upstream request, its timeout and its single outcome. */
 class Forwarding implements ForwardHandle {
-  private readonly upstreamRequest: http.ClientRequest;
+  private readonly upstreamRequest: Tagged<http.ClientRequest>;
+  upstreamResponse: http.IncomingMessage | undefined;
   private readonly startedAt = performance.now();
   private timedOut = false;
   private settled = false;
 
   constructor(
     private readonly req: http.IncomingMessage,
-    private readonly res: http.ServerResponse,
+    readonly res: Tagged<http.ServerResponse>,
     private readonly route: RouteRuntime,
     upstreamTarget: string,
     head: UpstreamRequestHead,
     private readonly callbacks: ForwardCallbacks,
   ) {
     const upstream = route.upstream;
-    this.upstreamRequest = route.transport.request({
+    const upstreamRequest: Tagged<http.ClientRequest> = route.transport.request({
       protocol: upstream.protocol,
       hostname: upstream.hostname,
       port: upstream.port,
@@ -77,24 +125,26 @@ class Forwarding implements ForwardHandle {
       // No upstream response (or no progress) within `timeout`: give up and answer 504.
       timeout: route.config.timeout,
     });
-    this.upstreamRequest.on('timeout', () => this.onTimeout());
-    this.upstreamRequest.on('error', (error) => this.onError(error));
-    this.upstreamRequest.on('response', (response) => this.onResponse(response));
+    this.upstreamRequest = upstreamRequest;
+    upstreamRequest[FORWARDING] = this;
+    upstreamRequest.on('timeout', onUpstreamTimeout);
+    upstreamRequest.on('error', onUpstreamError);
+    upstreamRequest.on('response', onUpstreamResponse);
     // A bodyless request (RFC 9112 section 6.3) is ended at once instead of piped.
-    if (head.hasBody) req.pipe(this.upstreamRequest);
-    else this.upstreamRequest.end();
+    if (head.hasBody) req.pipe(upstreamRequest);
+    else upstreamRequest.end();
   }
 
   abortUpstream(): void {
     if (!this.upstreamRequest.destroyed) this.upstreamRequest.destroy();
   }
 
-  private onTimeout(): void {
+  onTimeout(): void {
     this.timedOut = true;
     this.upstreamRequest.destroy(new Error(`upstream did not answer within ${this.route.config.timeout} ms`));
   }
 
-  private onError(error: Error): void {
+  onError(error: Error): void {
     if (this.settled) return;
     this.settled = true;
     const { req, res } = this;
@@ -109,16 +159,16 @@ class Forwarding implements ForwardHandle {
     }
   }
 
-  private onResponse(response: http.IncomingMessage): void {
+  onResponse(response: Tagged<http.IncomingMessage>): void {
     const { res, route } = this;
     this.callbacks.onUpstreamResponse?.((performance.now() - this.startedAt) / 1000);
-    // The upstream died mid-body: end the client's response too, or the client would wait
-    // forever for bytes that will never come (and could mistake a cut body for a whole one).
-    response.once('close', () => {
-      if (!response.complete) res.destroy();
-    });
     res.writeHead(response.statusCode ?? 502, response.statusMessage, buildClientResponseHeaders(response.rawHeaders, route.rewriteRule));
-    response.pipe(res);
+    this.upstreamResponse = response;
+    response[FORWARDING] = this;
+    res[FORWARDING] = this;
+    response.on('data', onUpstreamData);
+    response.on('end', onUpstreamEnd);
+    response.on('close', onUpstreamClose);
   }
 }
 
