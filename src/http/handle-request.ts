@@ -106,91 +106,109 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     }
   };
 
+  // The one `close` listener of a request, shared by all: log it, and if the client left
+  // before the response finished, abort the upstream request too.
+  function onResponseClose(this: http.ServerResponse): void {
+    const req = this.req;
+    const context = requestContextOf(req)!;
+    if (!this.writableFinished) context.upstream?.abortUpstream();
+    logFinishedRequest(req, this, context);
+    deps.onRequestDone();
+  }
+
+  /** The gateway answers itself with an error page (or JSON). */
+  function fail(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, state: GatewayState, code: GatewayErrorCode, outcome: string): void {
+    context.outcome = outcome;
+    sendErrorResponse(req, res, code, { requestId: context.requestId, branding: state.config.branding, pageHeaders: state.pageHeaders });
+  }
+
   function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const state = deps.getState();
     const trusted = state.proxyTrust.isTrusted(req.socket);
     const context = createRequestContext(req, assignRequestId(req, trusted));
-    // The one `close` listener of a request: log it, and if the client left before the
-    // response finished, abort the upstream request too.
-    res.once('close', () => {
-      if (!res.writableFinished) context.upstream?.abortUpstream();
-      logFinishedRequest(req, res, context);
-      deps.onRequestDone();
-    });
+    res.on('close', onResponseClose);
     if (deps.isDraining()) res.shouldKeepAlive = false;
-
-    const fail = (code: GatewayErrorCode, outcome: string): void => {
-      context.outcome = outcome;
-      sendErrorResponse(req, res, code, {
-        requestId: context.requestId,
-        branding: state.config.branding,
-        pageHeaders: state.pageHeaders,
-      });
-    };
 
     // 1. One canonical path for routing, policy and forwarding (stops `..`/%2e%2e/%2F tricks).
     const target = normalizeRequestTarget(req.url ?? '');
-    if (!target.ok) return fail('bad_request', `bad target: ${target.reason}`);
+    if (!target.ok) return fail(req, res, context, state, 'bad_request', `bad target: ${target.reason}`);
     context.path = target.path;
 
     // 2. Host: an unknown host is never sent to some default upstream.
     const protocol = effectiveProtocol(req, trusted);
     const hostHeader = effectiveHost(req, trusted);
     const host = parseHostHeader(hostHeader, protocol === 'https' ? 443 : 80);
-    if (!host) return fail('bad_request', 'bad host');
+    if (!host) return fail(req, res, context, state, 'bad_request', 'bad host');
     // Stops Host confusion: two Host lines could route here by one and be read by the app as the other.
-    if (hasRepeatedHostHeader(req)) return fail('bad_request', 'repeated host');
+    if (hasRepeatedHostHeader(req)) return fail(req, res, context, state, 'bad_request', 'repeated host');
 
     context.protocol = protocol;
     context.clientAddress = peerAddress(req);
+    context.hostHeader = hostHeader;
+    context.query = target.query;
 
     // 3. The gateway's own pages.
     if (isGatehousePath(target.path)) {
       context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
-      if (!state.knownHosts.has(`${host.hostname}:${host.port}`)) return fail('unknown_route', 'unknown host');
+      if (!state.knownHosts.has(`${host.hostname}:${host.port}`)) return fail(req, res, context, state, 'unknown_route', 'unknown host');
       req.url = target.path + target.query;
       return deps.gatehousePages(req, res);
     }
 
     // 4. Route.
     const match = state.routeTable.match(host.hostname, host.port, target.path, target.query);
-    if (!match) return fail('unknown_route', 'no route');
+    if (!match) return fail(req, res, context, state, 'unknown_route', 'no route');
     const route = state.routes[match.index]!;
     context.routeName = route.name;
 
     // 5. Access: public paths pass at once; everything else needs a session that may use
     //    this route. The store is asked at most once; when it cannot answer, 503 (fail closed).
-    if (match.isPublic) return forward(req, res, context, state, route, match.upstreamTarget, undefined, protocol, hostHeader, trusted);
-    // The URL to come back to; built only for the answers that need it, not per forwarded request.
-    const originalUrl = (): string => {
-      context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
-      return context.externalOrigin + target.path + target.query;
-    };
-    const decide = (access: AccessOutcome): void => {
-      if (res.destroyed) return;
-      switch (access.kind) {
-        case 'allowed':
-          deps.onSignedInRequest?.(access.sessionId, route.name);
-          return forward(req, res, context, state, route, match.upstreamTarget, access.identity, protocol, hostHeader, trusted);
-        case 'unauthenticated':
-          context.outcome = access.reason;
-          return sendSignInRequired(req, res, context, originalUrl());
-        case 'forbidden':
-          context.outcome = 'not allowed';
-          logger.info({ event: 'access.denied', req_id: context.requestId, route: route.name, email: access.email });
-          return sendForbidden(req, res, context, state, access.email, originalUrl());
-        case 'unavailable':
-          logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: access.error.message });
-          return fail('store_unavailable', 'store unavailable');
-      }
-    };
+    if (match.isPublic) return forward(req, res, context, state, route, match.upstreamTarget, undefined, trusted);
     // Most requests are decided at once (session fresh in the cache); the rest wait for one store read.
     const now = deps.access.authorizeNow(req.headers.cookie, route);
-    if (now !== undefined) return decide(now);
-    void deps.access.authorize(req.headers.cookie, route).then(decide, (error: unknown) => {
-      logger.error({ event: 'request.crashed', req_id: context.requestId, error: error instanceof Error ? error.stack : String(error) });
-      fail('internal', 'crashed');
-    });
+    if (now !== undefined) return decide(req, res, context, state, route, match.upstreamTarget, trusted, now);
+    void deps.access.authorize(req.headers.cookie, route).then(
+      (access) => decide(req, res, context, state, route, match.upstreamTarget, trusted, access),
+      (error: unknown) => {
+        logger.error({ event: 'request.crashed', req_id: context.requestId, error: error instanceof Error ? error.stack : String(error) });
+        fail(req, res, context, state, 'internal', 'crashed');
+      },
+    );
+  }
+
+  /** The URL to come back to; built only for the answers that need it, not per forwarded request. */
+  function originalUrl(context: RequestContext): string {
+    context.externalOrigin = `${context.protocol}://${context.hostHeader!.toLowerCase()}`;
+    return context.externalOrigin + context.path + context.query;
+  }
+
+  /** Step 5's answer for a protected path. */
+  function decide(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    context: RequestContext,
+    state: GatewayState,
+    route: RouteRuntime,
+    upstreamTarget: string,
+    trusted: boolean,
+    access: AccessOutcome,
+  ): void {
+    if (res.destroyed) return;
+    switch (access.kind) {
+      case 'allowed':
+        deps.onSignedInRequest?.(access.sessionId, route.name);
+        return forward(req, res, context, state, route, upstreamTarget, access.identity, trusted);
+      case 'unauthenticated':
+        context.outcome = access.reason;
+        return sendSignInRequired(req, res, context, originalUrl(context));
+      case 'forbidden':
+        context.outcome = 'not allowed';
+        logger.info({ event: 'access.denied', req_id: context.requestId, route: route.name, email: access.email });
+        return sendForbidden(req, res, context, state, access.email, originalUrl(context));
+      case 'unavailable':
+        logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: access.error.message });
+        return fail(req, res, context, state, 'store_unavailable', 'store unavailable');
+    }
   }
 
   /** Steps 6 and 7: rewrite the headers for the app, then forward. */
@@ -202,16 +220,14 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     route: RouteRuntime,
     upstreamTarget: string,
     identity: Identity | undefined,
-    protocol: 'http' | 'https',
-    hostHeader: string | undefined,
     trusted: boolean,
   ): void {
     const head = buildUpstreamRequestHeaders(req, {
       route,
       identity,
       requestId: context.requestId,
-      protocol,
-      hostHeader,
+      protocol: context.protocol,
+      hostHeader: context.hostHeader,
       trustedPeer: trusted,
       gatewayCookies: state.cookieNames.all,
       isUpgrade: false,

@@ -21,6 +21,10 @@ export interface RequestContext {
   protocol: 'http' | 'https';
   /** The client's address (X-Forwarded-For's last hop is ours; this is the peer, unwrapped). */
   clientAddress: string;
+  /** The Host the client asked for (the trusted proxy's X-Forwarded-Host, or Host). */
+  hostHeader: string | undefined;
+  /** The query string (`?...` or ''), kept apart from `path` so it is never logged. */
+  query: string;
   /** `scheme://host[:port]` as the client addressed us, for absolute URLs in redirects. */
   externalOrigin: string;
   /** Set once the request is forwarded. */
@@ -57,6 +61,8 @@ export function createRequestContext(req: http.IncomingMessage, requestId: strin
     outcome: '',
     protocol: 'http',
     clientAddress: '',
+    hostHeader: undefined,
+    query: '',
     externalOrigin: '',
   };
   (req as RequestWithContext)[REQUEST_CONTEXT] = context;

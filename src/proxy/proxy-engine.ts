@@ -75,11 +75,14 @@ function onUpstreamResponse(this: Tagged<http.ClientRequest>, response: http.Inc
 // The response body is relayed with three listeners rather than `pipe()`, which adds and
 // later removes about a dozen across both streams for every response.
 function onUpstreamData(this: Tagged<http.IncomingMessage>, chunk: Buffer): void {
-  const { res } = forwardingOf(this);
+  const forwarding = forwardingOf(this);
   // Backpressure: a slow client pauses the upstream until its socket drains.
-  if (!res.write(chunk)) {
+  if (!forwarding.res.write(chunk)) {
     this.pause();
-    res.once('drain', onClientDrain);
+    if (!forwarding.listensForDrain) {
+      forwarding.listensForDrain = true;
+      forwarding.res.on('drain', onClientDrain);
+    }
   }
 }
 
@@ -101,6 +104,7 @@ function onUpstreamClose(this: Tagged<http.IncomingMessage>): void {
 class Forwarding implements ForwardHandle {
   private readonly upstreamRequest: Tagged<http.ClientRequest>;
   upstreamResponse: http.IncomingMessage | undefined;
+  listensForDrain = false;
   private readonly startedAt = performance.now();
   private timedOut = false;
   private settled = false;
