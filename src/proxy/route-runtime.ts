@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { RouteConfig } from '../config/schema.js';
 import type { UpstreamAgentPool, HttpUpstream } from './upstream-agents.js';
 import type { ResponseRewriteRule } from './response-rewrite.js';
@@ -18,7 +19,14 @@ export interface BuiltinUpstreamPorts {
 
 /** The http-proxy options we pass per WebSocket upgrade (a subset of its ServerOptions). */
 export interface ProxyTargetOptions {
-  readonly target: { readonly protocol: string; readonly host: string; readonly hostname: string; readonly port: number };
+  readonly target: {
+    readonly protocol: string;
+    readonly host: string;
+    readonly hostname: string;
+    readonly port: number;
+    /** The route's `tls.ca` (PEM): http-proxy passes it to the TLS connection it opens itself. */
+    readonly ca?: string;
+  };
   readonly agent: http.Agent | false;
   readonly secure: boolean;
   readonly ws: boolean;
@@ -71,6 +79,8 @@ export function buildRouteRuntime(route: RouteConfig, agents: UpstreamAgentPool,
     host: upstream.hostname,
     hostname: upstream.hostname,
     port: upstream.port,
+    // A WebSocket gets a connection of its own, not the agent's: it needs the CA as well.
+    ca: tls.ca ? readFileSync(tls.ca, 'utf8') : undefined,
   };
   // A WebSocket takes its connection over for good: it gets its own, not a pooled one.
   const websocketProxyOptions: ProxyTargetOptions = {

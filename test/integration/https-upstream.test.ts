@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
 import { request, startGateway } from '../helpers/servers.js';
 import { parseConfigText } from '../../src/config/load-config.js';
 
@@ -56,6 +57,9 @@ async function startHttpsUpstream(credentials: { key: Buffer; cert: Buffer }) {
     res.setHeader('content-type', 'text/plain');
     res.end(`secure hello ${req.url}`);
   });
+  // WebSocket echo on the same TLS listener.
+  const websockets = new WebSocketServer({ server });
+  websockets.on('connection', (socket) => socket.on('message', (data) => socket.send(`secure echo ${String(data)}`)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -63,6 +67,7 @@ async function startHttpsUpstream(credentials: { key: Buffer; cert: Buffer }) {
     requests: () => requests,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const client of websockets.clients) client.terminate();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
@@ -98,6 +103,23 @@ describe('https upstreams', { timeout: 60_000 }, () => {
     const response = await request(gw.port, { path: '/hello?x=1', headers: { host: 'app.test' } });
     assert.equal(response.status, 200);
     assert.equal(response.text(), 'secure hello /hello?x=1');
+  });
+
+  test('a WebSocket to an upstream with a certificate from the configured tls.ca is relayed', async (t) => {
+    if (!certs) return t.skip('openssl is not installed');
+    const upstream = await startHttpsUpstream(certs.server);
+    t.after(() => upstream.close());
+    const gw = await startGateway(routeYaml(upstream.origin, `    tls: { ca: "${certs.caFile}" }\n`));
+    t.after(() => gw.close());
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket`, { headers: { host: 'app.test' } });
+    t.after(() => ws.terminate());
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.once('open', () => ws.send('ping'));
+      ws.once('message', (data) => resolve(String(data)));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    assert.equal(reply, 'secure echo ping');
   });
 
   test('without tls.ca a private certificate is refused with 502 and nothing is served', async (t) => {
