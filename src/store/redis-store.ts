@@ -169,7 +169,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CommandTimeoutError(commandTimeoutMs)), commandTimeoutMs);
+      // The verdict waits for the next poll phase: after an event-loop stall (a long GC, a
+      // starved CPU) timers run before the replies already waiting in the socket are read,
+      // and a healthy Redis must not be declared down for our own stall.
+      timer = setTimeout(() => setImmediate(() => reject(new CommandTimeoutError(commandTimeoutMs))), commandTimeoutMs);
     });
     try {
       // A late reply after the timeout is still read by node-redis (the connection stays in

@@ -177,6 +177,23 @@ describe('the Redis store on a real Redis', { skip }, () => {
     }
   });
 
+  test('a stall of our own event loop longer than the timeout does not fail a command Redis answered', async () => {
+    const { logger, lines } = createCapturingLogger();
+    const store = await connectedStore({ logger, commandTimeoutMs: 100 });
+    try {
+      await store.set('k', 'v', 10_000);
+      const pending = store.get('k');
+      // A long GC pause or a starved CPU: the reply arrives while the loop is blocked, and the
+      // timer is due by the time the loop runs again.
+      const blockedUntil = Date.now() + 300;
+      while (Date.now() < blockedUntil);
+      assert.equal(await pending, 'v');
+      assert.equal(eventsIn(lines(), 'store.unavailable'), 0);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('recovers by itself when Redis comes back, logging each transition once', async () => {
     const proxy = await startRedisProxy();
     const { logger, lines } = createCapturingLogger();
