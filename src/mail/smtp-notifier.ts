@@ -30,6 +30,14 @@ export const DEFAULT_MAIL_RETRY_DELAYS_MS: readonly number[] = Object.freeze([50
  */
 export const DEFAULT_SMTP_TIMEOUTS_MS: SmtpTimeoutsMs = Object.freeze({ connection: 10_000, greeting: 10_000, socket: 10_000 });
 
+/**
+ * Mails being sent or waiting to be retried, at most. A flood of code requests (many
+ * addresses, many clients) against a slow or dead SMTP server must not grow memory without
+ * bound: past this, a new mail is dropped and logged as `mail.failed`. The guest's answer
+ * page is the same either way (the mail goes out after the answer), and they can ask again.
+ */
+export const DEFAULT_MAX_PENDING_MAILS = 10_000;
+
 /** How long to wait, in ms, for the TCP/TLS connection, the server's greeting and any socket activity. */
 export interface SmtpTimeoutsMs {
   readonly connection: number;
@@ -45,6 +53,8 @@ export interface SmtpNotifierOptions {
   /** Waits before the 2nd, 3rd, … attempt; attempts = length + 1. Tests pass a few ms. */
   readonly retryDelaysMs?: readonly number[];
   readonly timeoutsMs?: Partial<SmtpTimeoutsMs>;
+  /** Default DEFAULT_MAX_PENDING_MAILS. */
+  readonly maxPendingMails?: number;
   /** Clock for the expiry line in the mail. */
   readonly now?: () => Date;
 }
@@ -57,6 +67,7 @@ export interface SmtpNotifierOptions {
 export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
   const { from, logger } = options;
   const retryDelaysMs = options.retryDelaysMs ?? DEFAULT_MAIL_RETRY_DELAYS_MS;
+  const maxPendingMails = options.maxPendingMails ?? DEFAULT_MAX_PENDING_MAILS;
   const now = options.now ?? (() => new Date());
   const transportOptions = buildSmtpTransportOptions(options.smtp, { ...DEFAULT_SMTP_TIMEOUTS_MS, ...options.timeoutsMs });
   const secrets = listSecrets(options.smtp);
@@ -134,6 +145,19 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
   }
 
   function send(mail: { to: string; requestId: string }, compose: Parameters<typeof deliver>[1]): Promise<void> {
+    if (inFlight.size >= maxPendingMails) {
+      logger.error(
+        {
+          event: 'mail.failed',
+          to_domain: mail.to.slice(mail.to.lastIndexOf('@') + 1),
+          attempts: 0,
+          error: `${maxPendingMails} mails are already waiting for the SMTP server; this one is dropped`,
+          request_id: mail.requestId,
+        },
+        'mail could not be sent',
+      );
+      return Promise.resolve();
+    }
     // The catch is a last line of defence: a bug in here must not become an unhandled rejection.
     const sending = deliver(mail, compose).catch((error: unknown) => {
       logger.error({ event: 'mail.failed', attempts: 0, error: scrubSecrets(describeError(error), secrets), request_id: mail.requestId }, 'mail could not be sent');

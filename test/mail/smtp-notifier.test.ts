@@ -272,6 +272,28 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
     }
   });
 
+  test('past maxPendingMails a new mail is dropped at once and logged, and memory stays bounded', async () => {
+    const port = await findClosedPort();
+    const logs = captureLogs();
+    // Long retry waits keep the first mails pending, as a dead SMTP server would.
+    const notifier = createSmtpNotifier({ from: FROM, smtp: plainSmtp(port), logger: logs.logger, retryDelaysMs: [60_000], now: () => NOW, maxPendingMails: 3 });
+    try {
+      const pending = Array.from({ length: 3 }, (_, i) => notifier.sendSignInCode(signInMail({ requestId: `kept-${i}` })));
+      const dropped = Array.from({ length: 2 }, (_, i) => notifier.sendSignInCode(signInMail({ requestId: `dropped-${i}` })));
+      await Promise.all(dropped);
+      const dropRecords = failures(logs).filter((record) => String(record.request_id).startsWith('dropped-'));
+      assert.equal(dropRecords.length, 2);
+      assert.equal(dropRecords[0]!.attempts, 0);
+      assert.match(String(dropRecords[0]!.error), /3 mails are already waiting/);
+      assert.equal(dropRecords[0]!.to_domain, 'partner.example');
+      assert.equal(failures(logs).filter((record) => String(record.request_id).startsWith('kept-')).length, 0, 'the pending mails are still being tried');
+      await notifier.close();
+      await Promise.all(pending);
+    } finally {
+      await notifier.close();
+    }
+  });
+
   test('close waits for a mail in flight and stops its retries', async () => {
     const server = await startTestSmtpServer({ answerData: () => 451 });
     const logs = captureLogs();
