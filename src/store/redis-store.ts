@@ -17,6 +17,7 @@
  * `gatehouse:otp:flow:<id>`. Sessions written by connect-redis on the same client live at
  * `<prefix>sess:<id>` (see src/session/create-session-store.ts).
  */
+import { performance } from 'node:perf_hooks';
 import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from '../log/logger.js';
 import { StoreUnavailableError, type KeyValueStore } from './key-value-store.js';
@@ -54,6 +55,7 @@ export interface RedisStoreHandle extends KeyValueStore {
 }
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 1_000;
+const MAX_STALL_EXTENSIONS = 3;
 
 /** Redis took longer than `commandTimeoutMs` to answer (connected, but silent). */
 class CommandTimeoutError extends Error {
@@ -169,10 +171,23 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      // The verdict waits for the next poll phase: after an event-loop stall (a long GC, a
-      // starved CPU) timers run before the replies already waiting in the socket are read,
-      // and a healthy Redis must not be declared down for our own stall.
-      timer = setTimeout(() => setImmediate(() => reject(new CommandTimeoutError(commandTimeoutMs))), commandTimeoutMs);
+      // A healthy Redis must not be declared down for our own stall (a long GC, a starved
+      // CPU): after one, the timer is overdue and runs before the command is even written
+      // or its waiting reply read. A timer that fired late by more than half the timeout
+      // measured our stall, not Redis: Redis gets the full timeout again (a few times at most).
+      let extensions = 0;
+      const arm = (): void => {
+        const dueAt = performance.now() + commandTimeoutMs;
+        timer = setTimeout(() => {
+          if (performance.now() - dueAt > commandTimeoutMs / 2 && extensions < MAX_STALL_EXTENSIONS) {
+            extensions += 1;
+            arm();
+          } else {
+            reject(new CommandTimeoutError(commandTimeoutMs));
+          }
+        }, commandTimeoutMs);
+      };
+      arm();
     });
     try {
       // A late reply after the timeout is still read by node-redis (the connection stays in

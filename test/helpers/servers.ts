@@ -3,6 +3,7 @@
  * they receive, and a gateway built from YAML text. Everything started here is stopped by
  * the returned `close`.
  */
+import { eventually } from './raw-http.js';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseConfigText } from '../../src/config/load-config.js';
@@ -90,13 +91,18 @@ export interface TestGateway {
  */
 export async function startGateway(
   yaml: string,
-  options: { logger?: Logger; env?: NodeJS.ProcessEnv; clock?: () => number } = {},
+  options: { logger?: Logger; env?: NodeJS.ProcessEnv; clock?: () => number; waitUntilReady?: boolean } = {},
 ): Promise<TestGateway> {
   const withListen = /^listen:/m.test(yaml) ? yaml : `listen: 127.0.0.1:0\n${yaml}`;
   const withAdmin = /^admin:/m.test(withListen) ? withListen : `admin:\n  listen: 127.0.0.1:0\n${withListen}`;
   const { config } = parseConfigText(withAdmin, 'test.yaml', options.env ?? {}, process.cwd());
   const gateway = await buildGateway(config, { logger: options.logger ?? createSilentLogger(), collectProcessMetrics: false, clock: options.clock });
   const { port, adminPort } = await gateway.listen();
+  // As a deployment waits for /readyz: a Redis store connects in the background, and a
+  // request before that gets a (correct) 503.
+  if (adminPort !== undefined && options.waitUntilReady !== false) {
+    await eventually(async () => (await request(adminPort, { path: '/readyz' })).status === 200, 5_000, 'the gateway is ready');
+  }
   return {
     gateway,
     port,
