@@ -2,9 +2,10 @@
  * Forwarding: bodies stream both ways with backpressure, nothing is buffered or parsed.
  *
  * Plain requests go out through Node's own `http.request` on the route's keep-alive agent.
- * That is all a hop needs once the headers are prepared, and it costs a third less CPU per
- * request than http-proxy's `web()`, which merges options, parses and re-joins the URL and
- * copies every response header through its own passes (docs/performance.md). WebSocket
+ * That is all a hop needs once the headers are prepared, and it runs about a fifth fewer
+ * instructions per request than http-proxy's `web()`, which merges options, parses and
+ * re-joins the URL and copies every response header through its own passes
+ * (docs/performance.md). WebSocket
  * upgrades still go through http-proxy's `ws()`, which relays the handshake and then the
  * two sockets.
  *
@@ -166,7 +167,14 @@ class Forwarding implements ForwardHandle {
   onResponse(response: Tagged<http.IncomingMessage>): void {
     const { res, route } = this;
     this.callbacks.onUpstreamResponse?.((performance.now() - this.startedAt) / 1000);
-    res.writeHead(response.statusCode ?? 502, response.statusMessage, buildClientResponseHeaders(response.rawHeaders, route.rewriteRule));
+    try {
+      res.writeHead(response.statusCode ?? 502, response.statusMessage, buildClientResponseHeaders(response.rawHeaders, route.rewriteRule));
+    } catch (error) {
+      // A header Node's parser let in but its writer refuses: a 502, never a crash.
+      this.upstreamRequest.destroy();
+      this.onError(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     this.upstreamResponse = response;
     response[FORWARDING] = this;
     res[FORWARDING] = this;
