@@ -46,14 +46,14 @@ test('a line waits in the batch until a flush, and the flush timer writes it', a
   assert.ok(called, 'pino passes flush a callback');
 });
 
-function runChild(script: string): { done: Promise<string>; start: () => void } {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+function runChild(script: string, expectedExitCode = 0): { done: Promise<string>; start: () => void } {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
   child.stdout.pause();
   let output = '';
   const done = new Promise<string>((resolve, reject) => {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`child exited with ${code}`))));
+    child.once('close', (code) => (code === expectedExitCode ? resolve(output) : reject(new Error(`child exited with ${code}`))));
   });
   return { done, start: () => child.stdout.resume() };
 }
@@ -67,6 +67,20 @@ test('what is pending is written when the process exits, even by process.exit()'
   `);
   child.start();
   assert.equal(await child.done, '{"last":"words"}\n');
+});
+
+test('what is pending is written when the process dies of an uncaught exception', async () => {
+  const child = runChild(
+    `
+    import { createBatchedLineWriter } from ${JSON.stringify(WRITER_MODULE)};
+    const writer = createBatchedLineWriter(1);
+    writer.write('{"before":"the crash"}\\n');
+    setTimeout(() => { throw new Error('boom'); }, 10);
+  `,
+    1,
+  );
+  child.start();
+  assert.equal(await child.done, '{"before":"the crash"}\n');
 });
 
 test('a reader that stalls for a while loses nothing', async () => {
