@@ -1,5 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=64
 // The installed command. It runs the compiled CLI (npm install builds it via "prepare").
+// --initial-old-space-size: see "Node flags" in docs/performance.md (Dockerfile and
+// `npm start` pass it too).
 import { existsSync } from 'node:fs';
 
 const entry = new URL('../dist/run-cli.js', import.meta.url);
