@@ -23,39 +23,38 @@ export interface BatchedLineWriter {
   write(line: string): void;
   /** Writes what is pending now (synchronously; pino's `logger.flush(cb)` passes a callback). */
   flush(callback?: (error?: Error) => void): void;
-  /** Batches dropped because the descriptor stayed blocked (a stalled reader). */
-  readonly droppedBatches: number;
 }
 
 function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Writes all of `bytes` to `fd`, waiting out EAGAIN (a non-blocking, full pipe) for a while. */
-function writeFully(fd: number, bytes: Buffer, length: number): boolean {
+/**
+ * Writes all of `bytes` to `fd`, waiting out EAGAIN (a non-blocking, full pipe) for a while.
+ * Any other error (a closed stdout) or a longer wait drops the rest: logging never throws.
+ */
+function writeFully(fd: number, bytes: Buffer, length: number): void {
   let offset = 0;
   let blockedMs = 0;
   while (offset < length) {
     try {
       offset += writeSync(fd, bytes, offset, length - offset);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || blockedMs >= MAX_BLOCKED_MS) return false;
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || blockedMs >= MAX_BLOCKED_MS) return;
       pause(RETRY_PAUSE_MS);
       blockedMs += RETRY_PAUSE_MS;
     }
   }
-  return true;
 }
 
 /** A batched writer on `fd` with its flush timer, flushed at process exit. */
 export function createBatchedLineWriter(fd: number): BatchedLineWriter {
   const batch = Buffer.allocUnsafe(BATCH_BYTES);
   let used = 0;
-  let dropped = 0;
 
   function flush(callback?: (error?: Error) => void): void {
     if (used > 0) {
-      if (!writeFully(fd, batch, used)) dropped += 1;
+      writeFully(fd, batch, used);
       used = 0;
     }
     callback?.();
@@ -71,7 +70,7 @@ export function createBatchedLineWriter(fd: number): BatchedLineWriter {
         room = BATCH_BYTES;
       }
       if (bytes > room) {
-        if (!writeFully(fd, Buffer.from(line), bytes)) dropped += 1;
+        writeFully(fd, Buffer.from(line), bytes);
         return;
       }
     }
@@ -82,11 +81,5 @@ export function createBatchedLineWriter(fd: number): BatchedLineWriter {
   // Nothing buffered is lost on a normal exit, including process.exit() after a fatal error.
   process.on('exit', () => flush());
 
-  return {
-    write,
-    flush,
-    get droppedBatches() {
-      return dropped;
-    },
-  };
+  return { write, flush };
 }
