@@ -8,6 +8,7 @@
  * client's response itself (chunked for HTTP/1.1, close-delimited for HTTP/1.0).
  */
 import { rewriteLocation, rewriteSetCookie, type ResponseRewriteRule } from './response-rewrite.js';
+import { addConnectionListedNames, removeNamedHeaders } from './connection-header.js';
 
 const enum Rule {
   Drop = 1,
@@ -29,9 +30,6 @@ const RULES = new Map<string, Rule>([
   ['set-cookie', Rule.SetCookie],
 ]);
 
-// Names an upstream may not remove through `Connection: <name>`: they frame the body.
-const PROTECTED_FROM_CONNECTION_LIST = new Set(['content-length', 'transfer-encoding']);
-
 /** `[name, value, ...]` for `res.writeHead`, from the upstream response's raw headers. */
 export function buildClientResponseHeaders(raw: readonly string[], rule: ResponseRewriteRule): string[] {
   const out: string[] = [];
@@ -45,16 +43,9 @@ export function buildClientResponseHeaders(raw: readonly string[], rule: Respons
         continue;
       case Rule.Drop:
         continue;
-      case Rule.Connection: {
-        // The common values name no other header: skip the split (hot path).
-        const lower = value.length <= 10 ? value.toLowerCase() : '';
-        if (lower === 'keep-alive' || lower === 'close') continue;
-        for (const token of value.split(',')) {
-          const listedName = token.trim().toLowerCase();
-          if (listedName && !PROTECTED_FROM_CONNECTION_LIST.has(listedName)) (listed ??= new Set()).add(listedName);
-        }
+      case Rule.Connection:
+        listed = addConnectionListedNames(value, listed);
         continue;
-      }
       case Rule.TransferEncoding:
         if (value.length !== 7 || value.toLowerCase() !== 'chunked') out.push(name, value);
         continue;
@@ -66,10 +57,6 @@ export function buildClientResponseHeaders(raw: readonly string[], rule: Respons
         continue;
     }
   }
-  if (listed === undefined) return out;
-  const kept: string[] = [];
-  for (let i = 0; i < out.length; i += 2) {
-    if (!listed.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
-  }
-  return kept;
+  if (listed !== undefined) removeNamedHeaders(out, listed);
+  return out;
 }

@@ -20,6 +20,7 @@ import { canonicalHeaderName } from './spoofable-headers.js';
 import { appendIdentityHeaders, type Identity } from './identity-headers.js';
 import { peerAddress } from './forwarded-headers.js';
 import { removeCookies } from '../http/cookies.js';
+import { addConnectionListedNames, removeNamedHeaders } from './connection-header.js';
 
 export interface UpstreamRequestFacts {
   readonly route: RouteRuntime;
@@ -81,10 +82,6 @@ const RULES = new Map<string, Rule>([
 /** Headers the gateway states about the connection; a `_` or `.` spelling of them never passes. */
 const GATEWAY_STATED_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-real-ip', 'x-request-id']);
 
-// Names a client may not remove through `Connection: <name>`: dropping them would break
-// framing or the gateway's own headers.
-const PROTECTED_FROM_CONNECTION_LIST = new Set(['host', 'content-length', 'transfer-encoding']);
-
 /**
  * True for a `_` or `.` spelling of a header the gateway sets or states (`x_auth_request_email`,
  * `X.Forwarded.For`): some app servers (CGI-style, Puma CVE-2024-45614) read them as `-`.
@@ -95,23 +92,6 @@ function isSmuggledSpelling(lowerName: string, spoofable: ReadonlySet<string>): 
   return spoofable.has(canonical) || GATEWAY_STATED_HEADERS.has(canonical);
 }
 
-/** The extra names a Connection header lists (beyond close, keep-alive and upgrade), lower case. */
-function connectionListedNames(values: readonly string[]): Set<string> | undefined {
-  let listed: Set<string> | undefined;
-  for (const value of values) {
-    // The common values list no other header: skip the split (hot path).
-    const lower = value.length <= 10 ? value.toLowerCase() : '';
-    if (lower === 'keep-alive' || lower === 'close' || lower === 'upgrade') continue;
-    for (const token of value.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade' && !PROTECTED_FROM_CONNECTION_LIST.has(name)) {
-        (listed ??= new Set()).add(name);
-      }
-    }
-  }
-  return listed;
-}
-
 const CLOSE_TOKEN = /(?:^|,)\s*close\s*(?:,|$)/i;
 
 /** Builds the header block for the upstream request of `req`. */
@@ -120,7 +100,8 @@ export function buildUpstreamRequestHeaders(req: http.IncomingMessage, facts: Up
   const spoofable = route.spoofableHeaders;
   const raw = req.rawHeaders;
   const out: string[] = ['Host', ''];
-  let connectionValues: string[] | undefined;
+  let clientWantsClose = false;
+  let listed: Set<string> | undefined;
   let upgrade: string | undefined;
   let forwardedFor: string | undefined;
   let hasBody = false;
@@ -138,7 +119,8 @@ export function buildUpstreamRequestHeaders(req: http.IncomingMessage, facts: Up
       case Rule.Drop:
         continue;
       case Rule.Connection:
-        (connectionValues ??= []).push(value);
+        if (CLOSE_TOKEN.test(value)) clientWantsClose = true;
+        listed = addConnectionListedNames(value, listed);
         continue;
       case Rule.Upgrade:
         upgrade ??= value;
@@ -170,12 +152,8 @@ export function buildUpstreamRequestHeaders(req: http.IncomingMessage, facts: Up
     }
   }
 
-  let clientWantsClose = false;
-  if (connectionValues !== undefined) {
-    clientWantsClose = connectionValues.some((value) => CLOSE_TOKEN.test(value));
-    const listed = connectionListedNames(connectionValues);
-    if (listed !== undefined) removeListed(out, listed);
-  }
+  // After Host (index 0), which a Connection header cannot remove.
+  if (listed !== undefined) removeNamedHeaders(out, listed, 2);
 
   out[1] = route.config.preserve_host ? clientHost : route.upstreamHostHeader;
   const address = peerAddress(req);
@@ -190,18 +168,6 @@ export function buildUpstreamRequestHeaders(req: http.IncomingMessage, facts: Up
     if (upgrade !== undefined) out.push('Upgrade', upgrade);
   }
   return { headers: out, clientWantsClose, hasBody };
-}
-
-/** Removes from `headers` (after Host) every pair whose name is in `names`. */
-function removeListed(headers: string[], names: ReadonlySet<string>): void {
-  let write = 2;
-  for (let read = 2; read < headers.length; read += 2) {
-    if (names.has(headers[read]!.toLowerCase())) continue;
-    headers[write] = headers[read]!;
-    headers[write + 1] = headers[read + 1]!;
-    write += 2;
-  }
-  headers.length = write;
 }
 
 /**
