@@ -198,6 +198,11 @@ const routeSchema = z.strictObject({
     })
     .prefault({}),
   max_session_age: optionalDuration('An older sign-in must prove the inbox again here').prefault('off'),
+  title: z
+    .string()
+    .max(80, 'must be at most 80 characters')
+    .default('')
+    .describe("The app's name on the sign-in pages and in mails; default: the route name"),
 });
 
 const redisStoreSchema = z.strictObject({
@@ -270,7 +275,11 @@ const mailSchema = z.strictObject({
 });
 
 const brandingSchema = z.strictObject({
-  title: z.string().default('Sign in'),
+  title: z.string().default('').describe('Heading of the sign-in page; default: "Sign in to <app>" in the guest\'s language'),
+  language: z
+    .enum(['auto', 'en', 'de', 'fr'])
+    .default('auto')
+    .describe("Language of pages and mails: auto follows the browser's Accept-Language"),
   product_name: z.string().default('Gatehouse'),
   logo_url: z.string().default(''),
   color: z

@@ -24,6 +24,11 @@ export function gatewayPageHelmetOptions(formTargets: Iterable<string> = []): He
         'base-uri': ["'none'"],
       },
     },
+    // Browsers derive a form POST's `Origin` from the page's referrer policy: helmet's
+    // default `no-referrer` makes them send `Origin: null`, which the CSRF check (rightly)
+    // refuses, so no real browser could sign in. `same-origin` keeps our own Origin on our
+    // own forms and still sends nothing (not even the `rd` deep link) to other sites.
+    referrerPolicy: { policy: 'same-origin' },
     // Pages may be served over plain http in development; HSTS belongs to the TLS terminator.
     strictTransportSecurity: false,
   };

@@ -32,6 +32,12 @@ export interface TestSmtpServer {
   readonly received: ReceivedMail[];
   /** DATA commands seen, accepted or not. */
   dataAttempts(): number;
+  /**
+   * Resolves with the message at `index` (0-based, in arrival order) as soon as it has
+   * arrived; rejects after `timeoutMs`. Mail is sent after the gateway answers, so a test
+   * waits for this event rather than assuming the mail is there.
+   */
+  waitForMessage(index: number, timeoutMs?: number): Promise<ReceivedMail>;
   /** AUTH attempts seen, with the password each one used. */
   readonly authAttempts: { user: string; pass: string }[];
   close(): Promise<void>;
@@ -40,6 +46,7 @@ export interface TestSmtpServer {
 /** Starts an SMTP server on 127.0.0.1 with a free port. */
 export async function startTestSmtpServer(options: TestSmtpServerOptions = {}): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
+  const arrivalWaiters = new Set<() => void>();
   const authAttempts: { user: string; pass: string }[] = [];
   let dataAttempts = 0;
   const disabledCommands = [
@@ -81,6 +88,7 @@ export async function startTestSmtpServer(options: TestSmtpServerOptions = {}): 
           raw: Buffer.concat(chunks).toString('utf8'),
         });
         callback();
+        for (const wake of [...arrivalWaiters]) wake();
       });
     },
   };
@@ -95,6 +103,23 @@ export async function startTestSmtpServer(options: TestSmtpServerOptions = {}): 
     received,
     authAttempts,
     dataAttempts: () => dataAttempts,
+    waitForMessage(index, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const mail = received[index];
+          if (!mail) return;
+          arrivalWaiters.delete(check);
+          clearTimeout(timer);
+          resolve(mail);
+        };
+        const timer = setTimeout(() => {
+          arrivalWaiters.delete(check);
+          reject(new Error(`mail #${index + 1} did not arrive within ${timeoutMs} ms (${received.length} received)`));
+        }, timeoutMs);
+        arrivalWaiters.add(check);
+        check();
+      });
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -19,6 +19,8 @@ export interface GatewayProcess {
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
+  /** Moves the process's clock forward (only with `adjustableClock`). */
+  advanceClock(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -30,10 +32,21 @@ export function writeTempConfig(text: string, name = 'gateway.yaml'): string {
   return file;
 }
 
-export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv = {}): GatewayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
+const ADJUSTABLE_CLOCK = new URL('./adjustable-clock.ts', import.meta.url).href;
+
+export interface RunOptions {
+  /**
+   * Run the process with `Date.now` ahead by an offset that `advanceClock` moves (see
+   * adjustable-clock.ts): codes expire and windows pass without sleeping.
+   */
+  readonly adjustableClock?: boolean;
+}
+
+export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: RunOptions = {}): GatewayProcess {
+  const preload = options.adjustableClock ? ['--import', ADJUSTABLE_CLOCK] : [];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload, CLI_ENTRY, ...args], {
     env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.adjustableClock ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<{ predicate: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
@@ -87,6 +100,18 @@ export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv = {
         });
       });
     },
+    advanceClock(ms) {
+      if (!child.send) return Promise.reject(new Error('the process was not started with adjustableClock'));
+      return new Promise((resolve) => {
+        const onMessage = (message: { type?: string }) => {
+          if (message?.type !== 'clock.advanced') return;
+          child.off('message', onMessage);
+          resolve();
+        };
+        child.on('message', onMessage);
+        child.send!({ type: 'clock.advance', ms });
+      });
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
@@ -97,8 +122,12 @@ export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv = {
 }
 
 /** Starts `gatehouse serve` and waits until it listens. Returns the process and its ports. */
-export async function startGatewayProcess(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<{ proc: GatewayProcess; port: number; adminPort: number | undefined }> {
-  const proc = runGatehouse(['serve', '--config', configFile], env);
+export async function startGatewayProcess(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+  options: RunOptions = {},
+): Promise<{ proc: GatewayProcess; port: number; adminPort: number | undefined }> {
+  const proc = runGatehouse(['serve', '--config', configFile], env, options);
   let started;
   try {
     started = await proc.waitForLog((line) => line.event === 'gateway.started');

@@ -250,6 +250,9 @@ routes:
       assert.match(String(css.headers['content-type']), /^text\/css/);
       assert.ok(css.body.length > 0);
       for (const name of HELMET_PAGE_HEADERS) assert.ok(css.headers[name], `${path}: ${name}`);
+      // `no-referrer` would make browsers send `Origin: null` on our forms (test/e2e signs in
+      // with Chromium to prove the real thing).
+      assert.equal(css.headers['referrer-policy'], 'same-origin', path);
     }
     assert.equal(upstream.requests.length, 0);
   });

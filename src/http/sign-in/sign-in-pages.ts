@@ -30,8 +30,8 @@ function loginHref(returnTo: string): string {
 export function renderLoginPage(form: FormContext, options: { email?: string; error?: string; notice?: string } = {}): string {
   const describedBy = options.error ? ' aria-describedby="email-error" aria-invalid="true"' : '';
   return renderPage(form.branding, {
-    title: form.branding.title,
-    bodyHtml: `<h1>${escapeHtml(form.branding.title)}</h1>
+    title: form.branding.title || 'Sign in',
+    bodyHtml: `<h1>${escapeHtml(form.branding.title || 'Sign in')}</h1>
 <p>Enter your email address. We will send you a one-time code to sign in.</p>
 ${options.notice ? `<p class="notice" role="status">${escapeHtml(options.notice)}</p>` : ''}
 <form method="post" action="/.gatehouse/login" novalidate>

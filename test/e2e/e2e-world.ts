@@ -1,0 +1,179 @@
+/**
+ * The world of the end-to-end tests: a real `gatehouse serve` process (with a clock the test
+ * can move), a real SMTP server that receives the codes, and a small real app behind the
+ * gateway, all on loopback. The browser reaches them under `*.localhost` names
+ * (test/helpers/chromium.ts maps those to 127.0.0.1).
+ *
+ * The app ("Team Wiki") shows whom the gateway says is signed in, the path and query it got,
+ * a sign-out link, and at /live a page whose script talks to it over a WebSocket.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { escapeHtml } from '../../src/http/html.js';
+import { findClosedPort, parseRawMail, startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/mail.js';
+import { startGatewayProcess, writeTempConfig, type GatewayProcess } from '../helpers/process.js';
+
+export const E2E_SECRET = 'e2e-secret-with-at-least-32-characters!!';
+
+export interface TestApp {
+  readonly origin: string;
+  close(): Promise<void>;
+}
+
+function renderAppPage(req: http.IncomingMessage): string {
+  const email = String(req.headers['x-auth-request-email'] ?? '');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Team Wiki</title></head>
+<body>
+<h1>Team Wiki</h1>
+<p>Signed in as <strong id="who">${escapeHtml(email)}</strong></p>
+<p>You asked for <code id="target">${escapeHtml(req.url ?? '')}</code></p>
+<p><a href="/.gatehouse/logout">Sign out</a></p>
+</body></html>`;
+}
+
+const LIVE_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Live</title></head>
+<body>
+<h1>Live updates</h1>
+<p id="status">connecting</p>
+<script>
+  const socket = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/socket');
+  socket.onopen = () => { document.getElementById('status').textContent = 'open'; socket.send('ping'); };
+  socket.onmessage = (event) => { document.getElementById('status').textContent = event.data; };
+  socket.onerror = () => { document.getElementById('status').textContent = 'failed'; };
+</script>
+</body></html>`;
+
+/** Starts the app on a free loopback port. `/slow` never answers (for the 504 page). */
+export async function startTestApp(): Promise<TestApp> {
+  const sockets = new Set<Socket>();
+  const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/slow')) return; // the gateway's route timeout answers
+    const body = req.url === '/live' ? LIVE_PAGE : renderAppPage(req);
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(body);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  // Echoes each message with the identity the gateway sent on the upgrade request.
+  const wss = new WebSocketServer({ server, path: '/socket' });
+  wss.on('connection', (ws, req) => {
+    const email = String(req.headers['x-auth-request-email'] ?? 'nobody');
+    ws.on('message', (data) => ws.send(`${String(data)} answered for ${email}`));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface E2eWorld {
+  /** The gateway's port; every route is `http://<name>.localhost:<port>/`. */
+  readonly port: number;
+  readonly gateway: GatewayProcess;
+  readonly smtp: TestSmtpServer;
+  readonly app: TestApp;
+  /** `http://<host>.localhost:<port><path>` */
+  url(host: string, path?: string): string;
+  /** Waits for mail number `index` (0-based) and returns it with its code and text. */
+  mail(index: number): Promise<{ raw: ReceivedMail; to: string; subject: string; text: string; html: string; code: string }>;
+  /** Moves the gateway's clock forward (code expiry, resend waits, lock windows). */
+  advanceClock(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface E2eWorldOptions {
+  /** Extra top-level YAML (e.g. `branding:` or `otp:`). */
+  readonly extraYaml?: string;
+  /** `session.store` value; memory by default. */
+  readonly storeYaml?: string;
+}
+
+/**
+ * Routes of the world:
+ *   wiki      http://wiki.localhost:PORT/      the app; *@example.com; /public/** open
+ *   partners  http://partners.localhost:PORT/  the app; *@partner.test only
+ *   broken    http://broken.localhost:PORT/    an upstream nobody listens on (502)
+ *   slow      http://slow.localhost:PORT/      the app's /slow, with a 1 s timeout (504)
+ */
+export async function startE2eWorld(options: E2eWorldOptions = {}): Promise<E2eWorld> {
+  const smtp = await startTestSmtpServer();
+  const app = await startTestApp();
+  const port = await findClosedPort();
+  const deadPort = await findClosedPort();
+  const host = (name: string) => `http://${name}.localhost:${port}`;
+  const configFile = writeTempConfig(`
+listen: 127.0.0.1:${port}
+admin:
+  listen: 127.0.0.1:0
+session:
+  secret: ${E2E_SECRET}
+  store: ${options.storeYaml ?? 'memory'}
+mail:
+  transport: smtp
+  from: "Gatehouse <gate@example.test>"
+  smtp: { url: "smtp://127.0.0.1:${smtp.port}" }
+${options.extraYaml ?? ''}
+routes:
+  - name: wiki
+    title: Team Wiki
+    from: ${host('wiki')}/
+    to: ${app.origin}
+    allow: ["*@example.com"]
+    public: ["/public/**"]
+  - name: partners
+    title: Partner Portal
+    from: ${host('partners')}/
+    to: ${app.origin}
+    allow: ["*@partner.test"]
+  - name: broken
+    from: ${host('broken')}/
+    to: http://127.0.0.1:${deadPort}
+    allow: ["*@example.com"]
+    public: ["/**"]
+  - name: slow
+    from: ${host('slow')}/
+    to: ${app.origin}
+    allow: ["*@example.com"]
+    public: ["/**"]
+    timeout: 1s
+`);
+  let gateway: GatewayProcess;
+  try {
+    ({ proc: gateway } = await startGatewayProcess(configFile, {}, { adjustableClock: true }));
+  } catch (error) {
+    await Promise.all([smtp.close(), app.close()]);
+    throw error;
+  }
+  return {
+    port,
+    gateway,
+    smtp,
+    app,
+    url: (name, path = '/') => `${host(name)}${path}`,
+    async mail(index) {
+      const raw = await smtp.waitForMessage(index);
+      const parsed = parseRawMail(raw.raw);
+      const code = /\b(\d{6})\b/.exec(parsed.text)?.[1];
+      if (!code) throw new Error(`mail #${index + 1} has no code:\n${parsed.text}`);
+      return { raw, to: raw.rcptTo.join(','), subject: parsed.header('subject') ?? '', text: parsed.text, html: parsed.html, code };
+    },
+    advanceClock: (ms) => gateway.advanceClock(ms),
+    async close() {
+      await gateway.stop();
+      await Promise.all([smtp.close(), app.close()]);
+    },
+  };
+}
