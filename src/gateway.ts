@@ -169,6 +169,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
     signInRoutes: createSignInRoutes({
       settings: () => state,
       codes,
+      access,
       notifier: () => notifier,
       secrets: () => secretsOf(state.config),
       onSessionEnded: (id) => sessionCache.invalidate(id),

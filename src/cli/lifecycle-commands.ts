@@ -86,9 +86,10 @@ export async function runInvite(config: GatewayConfig, emailArg: string | undefi
   const notifier = createNotifier(config.mail, { logger: audit });
   await notifier.sendInvitation({
     to: email,
-    routeName: route.name,
     url: `${route.from.origin}${route.from.pathPrefix || '/'}`,
-    siteName: config.branding.product_name,
+    appName: route.title || route.name,
+    // No browser to ask: the configured language, English when it follows the browser.
+    language: config.branding.language === 'auto' ? 'en' : config.branding.language,
     invitedBy: by,
     expiresAt: expiresAt ?? undefined,
     note: options.note,

@@ -85,32 +85,36 @@ export function isHostname(host: string): boolean {
 // RFC 5322 dot-atom: atext runs separated by single dots. No quotes, comments or spaces.
 const DOT_ATOM = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 
+/** What is wrong with an address, for the sign-in page's message (src/i18n `emailProblem`). */
+export type EmailProblem = 'empty' | 'control' | 'whitespace' | 'tooLong' | 'atSign' | 'localPart' | 'domain';
+
 /**
  * Normalises an email address as SPEC section 4 says: trimmed, lower-cased, at most 254
  * characters, one `@`, a dot-atom local part and a hostname whose IDN labels are turned
- * into their ASCII form. Returns a reason instead when the address is not acceptable.
+ * into their ASCII form. Returns a reason (English, for config errors) and the problem (for
+ * the pages' own words) instead when the address is not acceptable.
  */
 export function normalizeEmailAddress(
   input: string,
-): { ok: true; email: string } | { ok: false; reason: string } {
+): { ok: true; email: string } | { ok: false; reason: string; problem: EmailProblem } {
   const text = input.trim();
   // Control characters and line breaks would let an address inject mail headers.
-  if (/[\u0000-\u001f\u007f]/.test(text)) return { ok: false, reason: 'contains a control character' };
-  if (/\s/.test(text)) return { ok: false, reason: 'contains whitespace' };
-  if (text.length > 254) return { ok: false, reason: 'is longer than 254 characters' };
+  if (/[\u0000-\u001f\u007f]/.test(text)) return { ok: false, reason: 'contains a control character', problem: 'control' };
+  if (/\s/.test(text)) return { ok: false, reason: 'contains whitespace', problem: 'whitespace' };
+  if (text.length > 254) return { ok: false, reason: 'is longer than 254 characters', problem: 'tooLong' };
   const parts = text.split('@');
-  if (parts.length !== 2) return { ok: false, reason: 'must contain exactly one @' };
+  if (parts.length !== 2) return { ok: false, reason: 'must contain exactly one @', problem: text === '' ? 'empty' : 'atSign' };
   const local = parts[0]!.toLowerCase();
   const domainInput = parts[1]!.toLowerCase();
   if (!DOT_ATOM.test(local) || local.length > 64) {
-    return { ok: false, reason: 'has a local part that is not a plain address (no quotes, commas or comments)' };
+    return { ok: false, reason: 'has a local part that is not a plain address (no quotes, commas or comments)', problem: 'localPart' };
   }
   const domain = domainToASCII(domainInput);
   if (!domain || !isHostname(domain) || !domain.includes('.')) {
-    return { ok: false, reason: 'does not end in a valid domain name' };
+    return { ok: false, reason: 'does not end in a valid domain name', problem: 'domain' };
   }
   const email = `${local}@${domain}`;
-  if (email.length > 254) return { ok: false, reason: 'is longer than 254 characters' };
+  if (email.length > 254) return { ok: false, reason: 'is longer than 254 characters', problem: 'tooLong' };
   return { ok: true, email };
 }
 

@@ -25,7 +25,7 @@ import { parseHostHeader } from '../routes/host-header.js';
 import { effectiveHost, effectiveProtocol, peerAddress } from '../proxy/forwarded-headers.js';
 import { buildUpstreamRequestHeaders } from '../proxy/upstream-request-headers.js';
 import { assignRequestId, createRequestContext, requestContextOf, type RequestContext } from './request-context.js';
-import { acceptsHtml, sendErrorResponse } from './pages.js';
+import { acceptsHtml, pageLocaleFor, sendErrorResponse } from './pages.js';
 import { applyHeaders } from './security-headers.js';
 import { renderForbiddenPage } from './sign-in/sign-in-pages.js';
 import type { RouteRuntime } from '../proxy/route-runtime.js';
@@ -53,6 +53,7 @@ export interface RequestHandlerDeps {
 }
 
 const GATEHOUSE_PREFIX = '/.gatehouse/';
+const GATEHOUSE_ASSETS_PREFIX = '/.gatehouse/assets/';
 
 /**
  * True when the request has more than one Host header line (RFC 9112 section 3.2: answer 400).
@@ -150,7 +151,9 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     // 3. The gateway's own pages.
     if (isGatehousePath(target.path)) {
       context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
-      if (!state.knownHosts.has(`${host.hostname}:${host.port}`)) return fail(req, res, context, state, 'unknown_route', 'unknown host');
+      // An unknown host gets only the stylesheets (its 404 page uses them), never a sign-in page.
+      const known = state.knownHosts.has(`${host.hostname}:${host.port}`);
+      if (!known && !target.path.startsWith(GATEHOUSE_ASSETS_PREFIX)) return fail(req, res, context, state, 'unknown_route', 'unknown host');
       req.url = target.path + target.query;
       return deps.gatehousePages(req, res);
     }
@@ -204,7 +207,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
       case 'forbidden':
         context.outcome = 'not allowed';
         logger.info({ event: 'access.denied', req_id: context.requestId, route: route.name, email: access.email });
-        return sendForbidden(req, res, context, state, access.email, originalUrl(context));
+        return sendForbidden(req, res, context, state, route, access.email, originalUrl(context));
       case 'unavailable':
         logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: access.error.message });
         return fail(req, res, context, state, 'store_unavailable', 'store unavailable');
@@ -271,14 +274,24 @@ function sendSignInRequired(req: http.IncomingMessage, res: http.ServerResponse,
 }
 
 /** Signed in, but not allowed here: say as whom, and offer to sign in as someone else. */
-function sendForbidden(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, state: GatewayState, email: string, originalUrl: string): void {
+function sendForbidden(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  context: RequestContext,
+  state: GatewayState,
+  route: RouteRuntime,
+  email: string,
+  originalUrl: string,
+): void {
   res.statusCode = 403;
   res.setHeader('cache-control', 'no-store');
   let body: string;
   if (acceptsHtml(req)) {
+    const locale = pageLocaleFor(req, state.config.branding);
     applyHeaders(res, state.pageHeaders);
     res.setHeader('content-type', 'text/html; charset=utf-8');
-    body = renderForbiddenPage(state.config.branding, { email, routeName: context.routeName, returnTo: originalUrl, requestId: context.requestId });
+    res.setHeader('content-language', locale.language);
+    body = renderForbiddenPage(locale, { email, appName: route.config.title || route.name, returnTo: originalUrl, requestId: context.requestId });
   } else {
     res.setHeader('content-type', 'application/json; charset=utf-8');
     res.setHeader('x-content-type-options', 'nosniff');

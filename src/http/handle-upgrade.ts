@@ -3,7 +3,7 @@
  * on the raw socket. A protected path without a session is refused with 401 before
  * anything reaches the upstream.
  */
-import type http from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
@@ -32,16 +32,16 @@ export interface UpgradeHandlerDeps {
 }
 
 function refuseUpgrade(socket: Duplex, code: GatewayErrorCode, requestId: string): void {
-  const { status, title, message } = GATEWAY_ERRORS[code];
+  const { status, message } = GATEWAY_ERRORS[code];
   const body = JSON.stringify({ error: code, message, request_id: requestId });
   socket.end(
-    `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
 /** Builds the listener's `upgrade` handler. */
-export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void {
+export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const { proxy, metrics, logger } = deps;
 
   return function handleUpgrade(req, socket, head) {

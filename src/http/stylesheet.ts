@@ -1,57 +1,125 @@
-/** The stylesheet of the gateway pages, served at /.gatehouse/assets/gatehouse.css (kept in code so builds need no asset copying). */
+/**
+ * The stylesheet of the gateway pages, served at /.gatehouse/assets/gatehouse.css (kept in
+ * code so builds need no asset copying). Light and dark follow `prefers-color-scheme`; the
+ * brand colours come from brand.css (brand-colors.ts keeps them readable). On a phone the
+ * card fills the screen. Every text colour here meets WCAG 4.5:1 on its background.
+ */
 export const GATEWAY_STYLESHEET = `
 :root {
-  --brand: #2563eb;
-  --text: #111827;
-  --muted: #4b5563;
+  color-scheme: light dark;
   --bg: #f3f4f6;
   --card: #ffffff;
-  color-scheme: light;
+  --text: #111827;
+  --muted: #4b5563;
+  --line: #e5e7eb;
+  --field: #ffffff;
+  --field-line: #6b7280;
+  --error: #b91c1c;
+  --error-bg: #fef2f2;
+  --notice-bg: #eff6ff;
+  --brand: #2563eb;
+  --on-brand: #ffffff;
+  --link: var(--link-light, #1d4ed8);
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #111827;
+    --card: #1f2937;
+    --text: #f9fafb;
+    --muted: #d1d5db;
+    --line: #374151;
+    --field: #111827;
+    --field-line: #9ca3af;
+    --error: #fca5a5;
+    --error-bg: #3b1219;
+    --notice-bg: #172a46;
+    --link: var(--link-dark, #93c5fd);
+  }
 }
 * { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
 body {
   margin: 0;
   min-height: 100vh;
   display: flex;
+  flex-direction: column;
   align-items: center;
   justify-content: center;
-  padding: 1.5rem;
+  padding: 2rem 1rem;
   background: var(--bg);
   color: var(--text);
-  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  font: 1rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
 }
 main {
   width: 100%;
-  max-width: 28rem;
+  max-width: 27rem;
   background: var(--card);
-  border-radius: 0.75rem;
-  box-shadow: 0 1px 3px rgba(0, 0, 0, 0.12);
+  border-radius: 1rem;
+  box-shadow: 0 1px 2px rgba(0, 0, 0, 0.06), 0 8px 24px rgba(0, 0, 0, 0.08);
   padding: 2rem;
 }
-.brand { display: flex; align-items: center; gap: 0.5rem; margin-bottom: 1.5rem; font-weight: 600; color: var(--muted); }
-.brand img { max-height: 2rem; }
-h1 { font-size: 1.5rem; margin: 0 0 0.75rem; }
-p { margin: 0 0 1rem; color: var(--muted); }
-.status { font-size: 0.875rem; color: var(--muted); }
-code, .request-id { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.875rem; }
-a { color: var(--brand); }
-a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid var(--brand); outline-offset: 2px; }
-table { width: 100%; border-collapse: collapse; font-size: 0.875rem; }
-th, td { text-align: left; padding: 0.25rem 0.5rem; border-bottom: 1px solid #e5e7eb; vertical-align: top; word-break: break-all; }
-th { white-space: nowrap; word-break: normal; }
 main.wide { max-width: 56rem; }
-form { display: flex; flex-direction: column; gap: 0.5rem; margin-bottom: 1rem; }
+.brand { display: flex; align-items: center; gap: 0.5rem; margin: 0 0 1.75rem; font-weight: 600; color: var(--muted); }
+.brand img { max-height: 2rem; max-width: 10rem; }
+h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 0.75rem; overflow-wrap: anywhere; }
+h2 { font-size: 1.125rem; margin: 1.5rem 0 0.5rem; }
+p { margin: 0 0 1rem; }
+strong { overflow-wrap: anywhere; }
+.lead, .help { color: var(--muted); }
+.help { font-size: 0.9375rem; }
+a { color: var(--link); text-underline-offset: 0.15em; }
+:focus-visible { outline: 3px solid var(--link); outline-offset: 2px; }
+form { display: flex; flex-direction: column; gap: 0.5rem; margin: 0 0 1rem; }
 label { font-weight: 600; }
+.hint { color: var(--muted); font-size: 0.875rem; margin: -0.25rem 0 0; }
 input[type=email], input[type=text] {
-  font: inherit; padding: 0.625rem 0.75rem; border: 1px solid #6b7280; border-radius: 0.5rem; width: 100%;
+  font: inherit;
+  font-size: 1.0625rem;
+  padding: 0.75rem 0.875rem;
+  border: 1px solid var(--field-line);
+  border-radius: 0.5rem;
+  width: 100%;
+  background: var(--field);
+  color: var(--text);
 }
-input[aria-invalid=true] { border-color: #b91c1c; }
-input#code { font-size: 1.5rem; letter-spacing: 0.3em; text-align: center; }
+input[aria-invalid=true] { border: 2px solid var(--error); }
+input.code {
+  font: 600 1.75rem/1.2 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  letter-spacing: 0.5em;
+  text-align: center;
+  padding: 0.75rem 0 0.75rem 0.5em;
+}
 button, .button {
-  display: inline-block; font: inherit; font-weight: 600; padding: 0.625rem 1rem; border: 0; border-radius: 0.5rem;
-  background: var(--brand); color: #fff; text-decoration: none; text-align: center; cursor: pointer; margin-top: 0.5rem;
+  display: block;
+  width: 100%;
+  font: inherit;
+  font-weight: 600;
+  padding: 0.75rem 1rem;
+  border: 2px solid transparent;
+  border-radius: 0.5rem;
+  background: var(--brand);
+  color: var(--on-brand);
+  text-decoration: none;
+  text-align: center;
+  cursor: pointer;
+  margin-top: 0.5rem;
 }
-.error { color: #b91c1c; margin: 0; }
-.notice { background: #eff6ff; border-radius: 0.5rem; padding: 0.5rem 0.75rem; color: var(--text); }
-.secondary { font-size: 0.875rem; }
+button.secondary, .button.secondary { background: transparent; color: var(--link); border-color: var(--field-line); }
+.error { color: var(--error); font-weight: 600; margin: 0; }
+.alert { background: var(--error-bg); border-left: 4px solid var(--error); border-radius: 0.5rem; padding: 0.75rem 1rem; }
+.notice { background: var(--notice-bg); border-radius: 0.5rem; padding: 0.75rem 1rem; }
+.resend { margin-top: 1.5rem; padding-top: 1rem; border-top: 1px solid var(--line); }
+.resend p { color: var(--muted); font-size: 0.9375rem; margin: 0.75rem 0 0; }
+.status { font-size: 0.875rem; color: var(--muted); border-top: 1px solid var(--line); padding-top: 1rem; margin: 1.5rem 0 0; }
+code, .request-id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.875rem; overflow-wrap: anywhere; }
+table { width: 100%; border-collapse: collapse; font-size: 0.875rem; }
+th, td { text-align: left; padding: 0.375rem 0.5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+th { white-space: nowrap; }
+@media (max-width: 30rem) {
+  body { padding: 0; justify-content: flex-start; background: var(--card); }
+  main { border-radius: 0; box-shadow: none; padding: 1.5rem 1.25rem; }
+  /* Tables (whoami) read as name-above-value lists on a phone. */
+  th, td { display: block; padding: 0.125rem 0; }
+  th { border-bottom: 0; padding-top: 0.5rem; white-space: normal; }
+}
 `;

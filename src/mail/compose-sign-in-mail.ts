@@ -1,17 +1,24 @@
 /**
- * Builds the sign-in code mail: subject, plain-text and HTML parts, extra headers. Pure: the
- * same input and clock give the same mail, whatever backend sends it.
+ * Builds the sign-in code mail: subject, plain-text and HTML parts, extra headers, in the
+ * guest's language. Pure: the same input gives the same mail, whatever backend sends it.
+ *
+ * Against code-relay phishing (a fake page asks for the guest's address, the attacker asks
+ * the real site for a code and gets the guest to read it out) the mail says which site and
+ * app asked, when, from which browser and client address, and that the code must never be
+ * given to anyone (SPEC section 5).
  *
  * The mail is deliberately plain: no remote images, no tracking pixels or redirecting links,
  * nothing a mail client has to fetch. A guest's inbox should learn nothing about us and we
  * nothing about when they read it.
  */
-import { AUTOMATED_MAIL_HEADERS, renderMailHtml } from './mail-layout.js';
+import { AUTOMATED_MAIL_HEADERS, MAIL_STYLES, renderMailHtml } from './mail-layout.js';
 import { escapeHtml } from '../http/html.js';
+import { describeUserAgent } from '../http/describe-user-agent.js';
+import { describeMoment, describeRemaining, fillHtml, fillText, messagesFor, strong } from '../i18n/catalogue.js';
 import type { SignInCodeMail } from './notifier.js';
 
 /** The parts of a composed mail, ready for a transport. */
-export interface ComposedSignInCodeMail {
+export interface ComposedMail {
   readonly subject: string;
   readonly text: string;
   readonly html: string;
@@ -37,7 +44,7 @@ const UNSAFE_DISPLAY_CHARACTERS = /[\p{Cc}\p{Zl}\p{Zp}\u200e\u200f\u202a-\u202e\
 const BARE_ADDRESS = /^[^\s\p{Cc}@,;<>()"\\[\]:]+@[^\s\p{Cc}@,;<>()"\\[\]:]+$/u;
 
 /**
- * Makes a configured site name safe for a subject line and readable in a body: unsafe
+ * Makes a configured name safe for a subject line and readable in a body: unsafe
  * characters become spaces, runs of spaces collapse. Config may hold anything.
  */
 export function sanitizeSiteNameForMail(siteName: string): string {
@@ -45,96 +52,99 @@ export function sanitizeSiteNameForMail(siteName: string): string {
 }
 
 /**
- * Composes the sign-in code mail. `from` is only checked here (the transport sets it);
- * `now` anchors the "(10 minutes)" part of the expiry line.
- *
- * Throws `MailHeaderInjectionError` when `to`, `from` or the finished subject carries a line
- * break, or `to` is not one bare address. Callers validate addresses before this; this is
- * the backstop against header and recipient injection.
- * Throws `TypeError` when `signInUrl` is not an absolute http(s) URL.
+ * Header and recipient injection backstops shared by every mail: callers validate
+ * addresses before this; a CR/LF in To or From would let the rest become headers.
  */
-export function composeSignInCodeMail(mail: SignInCodeMail, from: string, now: Date = new Date()): ComposedSignInCodeMail {
-  // Header injection: a CR/LF in To or From would let the rest of the value become headers.
-  if (LINE_BREAK.test(mail.to) || LINE_BREAK.test(from)) {
-    throw new MailHeaderInjectionError('a mail address contains a line break');
-  }
-  if (!BARE_ADDRESS.test(mail.to)) {
-    throw new MailHeaderInjectionError('the recipient is not one bare address');
-  }
-  const signInUrl = parseHttpUrl(mail.signInUrl);
-  const siteName = sanitizeSiteNameForMail(mail.siteName) || signInUrl.host;
-  const subject = `${mail.code} is your sign-in code for ${siteName}`;
-  // Header injection through the code (or anything added to the subject later): the site
-  // name is clean by now, so a line break here is a bug upstream; refuse rather than send.
-  if (LINE_BREAK.test(subject)) {
-    throw new MailHeaderInjectionError('the subject contains a line break');
-  }
-
-  const validUntil = describeExpiry(mail.expiresAt, now);
-  const ignoreLine = 'If you did not ask for this code, you can ignore this email: without the code nobody can sign in as you.';
-  const shareLine = `Do not share this code. Nobody from ${siteName} will ever ask you for it.`;
-
-  const text = [
-    `Your sign-in code for ${siteName} is:`,
-    '',
-    `    ${mail.code}`,
-    '',
-    `It is valid until ${validUntil}.`,
-    `Enter it on the sign-in page where you asked for it: ${signInUrl.href}`,
-    '',
-    shareLine,
-    '',
-    ignoreLine,
-    '',
-  ].join('\n');
-
-  const e = escapeHtml;
-  const html = renderMailHtml(
-    subject,
-    `<p style="margin:0 0 16px">Your sign-in code for <strong>${e(siteName)}</strong> is:</p>
-<p style="margin:0 0 16px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:32px;font-weight:700;letter-spacing:6px">${e(mail.code)}</p>
-<p style="margin:0 0 16px">It is valid until ${e(validUntil)}.<br>
-Enter it on the sign-in page where you asked for it: <a href="${e(signInUrl.href)}" style="color:#2563eb">${e(signInUrl.href)}</a></p>
-<p style="margin:0 0 16px">${e(shareLine)}</p>
-<p style="margin:0;color:#52525b;font-size:14px">${e(ignoreLine)}</p>`,
-  );
-
-  return {
-    subject,
-    text,
-    html,
-    headers: AUTOMATED_MAIL_HEADERS,
-  };
+export function assertSafeMailAddresses(to: string, from: string): void {
+  if (LINE_BREAK.test(to) || LINE_BREAK.test(from)) throw new MailHeaderInjectionError('a mail address contains a line break');
+  if (!BARE_ADDRESS.test(to)) throw new MailHeaderInjectionError('the recipient is not one bare address');
 }
 
-/** `14:32 UTC (10 minutes)`, with the date in front when the code outlives today (UTC). */
-export function describeExpiry(expiresAt: Date, now: Date): string {
-  const iso = expiresAt.toISOString();
-  const time = `${iso.slice(11, 16)} UTC`;
-  const sameDay = iso.slice(0, 10) === now.toISOString().slice(0, 10);
-  return `${sameDay ? time : `${iso.slice(0, 10)} ${time}`} (${describeDuration(expiresAt.getTime() - now.getTime())})`;
+/** A subject that could still carry a line break is refused rather than sent. */
+export function assertSafeSubject(subject: string): void {
+  if (LINE_BREAK.test(subject)) throw new MailHeaderInjectionError('the subject contains a line break');
 }
 
-function describeDuration(ms: number): string {
-  const totalMinutes = Math.round(ms / 60_000);
-  if (totalMinutes < 1) return 'less than a minute';
-  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
-  if (totalMinutes < 60) return plural(totalMinutes, 'minute');
-  const hours = Math.floor(totalMinutes / 60);
-  const minutes = totalMinutes % 60;
-  return minutes === 0 ? plural(hours, 'hour') : `${plural(hours, 'hour')} ${plural(minutes, 'minute')}`;
-}
-
-function parseHttpUrl(text: string): URL {
+/** An absolute http(s) URL; a `javascript:` or `data:` link in a mail is a script waiting for a click. */
+export function parseHttpUrl(text: string, what: string): URL {
   let url: URL | undefined;
   try {
     url = new URL(text);
   } catch {
     url = undefined;
   }
-  // A `javascript:` or `data:` link in a mail is a script waiting for a click.
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new TypeError('signInUrl must be an absolute http(s) URL');
-  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new TypeError(`${what} must be an absolute http(s) URL`);
   return url;
+}
+
+/**
+ * Composes the sign-in code mail. `from` is only checked here (the transport sets it).
+ *
+ * Throws `MailHeaderInjectionError` when `to`, `from` or the finished subject carries a line
+ * break, or `to` is not one bare address. Throws `TypeError` when `codePageUrl` or
+ * `siteOrigin` is not an absolute http(s) URL.
+ */
+export function composeSignInCodeMail(mail: SignInCodeMail, from: string): ComposedMail {
+  assertSafeMailAddresses(mail.to, from);
+  const codePage = parseHttpUrl(mail.codePageUrl, 'codePageUrl');
+  const site = parseHttpUrl(mail.siteOrigin, 'siteOrigin').origin;
+  const t = messagesFor(mail.language);
+  const app = sanitizeSiteNameForMail(mail.appName) || codePage.host;
+  const subject = fillText(t.mail.subject, { code: mail.code, app });
+  assertSafeSubject(subject);
+
+  const validity = fillText(t.mail.validity, {
+    duration: describeRemaining(mail.language, mail.expiresAt.getTime() - mail.requestedAt.getTime()),
+    time: describeMoment(mail.language, mail.expiresAt),
+  });
+  // Only names from a fixed list reach the mail: the User-Agent itself is the client's to choose.
+  const agent = describeUserAgent(mail.userAgent);
+  const browser = agent.browser && agent.system ? fillText(t.mail.browserOn, { browser: agent.browser, os: agent.system }) : (agent.browser ?? agent.system ?? t.mail.unknownBrowser);
+  const requestRows: ReadonlyArray<readonly [string, string]> = [
+    [t.mail.site, site],
+    [t.mail.app, app],
+    [t.mail.when, describeMoment(mail.language, mail.requestedAt)],
+    [t.mail.browser, browser],
+    [t.mail.address, mail.clientAddress || '?'],
+  ];
+  const never = fillText(t.mail.never, { app });
+
+  const labelWidth = Math.max(...requestRows.map(([label]) => label.length)) + 2;
+  const text = [
+    fillText(t.mail.intro, { app }),
+    '',
+    `    ${mail.code}`,
+    '',
+    validity,
+    t.mail.enter,
+    '',
+    never,
+    '',
+    `${t.mail.requestHeading}:`,
+    ...requestRows.map(([label, value]) => `  ${`${label}:`.padEnd(labelWidth)}${value}`),
+    '',
+    `${t.mail.openPage}: ${codePage.href}`,
+    '',
+    t.mail.notYou,
+    '',
+  ].join('\n');
+
+  const e = escapeHtml;
+  const html = renderMailHtml(
+    mail.language,
+    subject,
+    `<p style="${MAIL_STYLES.paragraph}">${fillHtml(t.mail.intro, { app: strong(app) })}</p>
+<p style="${MAIL_STYLES.code}">${e(mail.code)}</p>
+<p style="${MAIL_STYLES.paragraph}">${e(validity)}<br>
+${e(t.mail.enter)}</p>
+<p style="${MAIL_STYLES.warning}">${e(never)}</p>
+<p style="${MAIL_STYLES.heading}">${e(t.mail.requestHeading)}</p>
+<table role="presentation" style="${MAIL_STYLES.table}">
+${requestRows.map(([label, value]) => `<tr><td style="${MAIL_STYLES.label}">${e(label)}</td><td style="${MAIL_STYLES.value}">${e(value)}</td></tr>`).join('\n')}
+</table>
+<p style="${MAIL_STYLES.paragraph}"><a href="${e(codePage.href)}" style="${MAIL_STYLES.link}">${e(t.mail.openPage)}</a></p>
+<p style="${MAIL_STYLES.small}">${e(t.mail.notYou)}</p>`,
+  );
+
+  return { subject, text, html, headers: AUTOMATED_MAIL_HEADERS };
 }

@@ -12,8 +12,6 @@ export interface NotifierDependencies {
   readonly logger: Logger;
   /** Waits between SMTP attempts; `DEFAULT_MAIL_RETRY_DELAYS_MS` when not given. */
   readonly retryDelaysMs?: readonly number[];
-  /** Clock for the expiry line in mails; the system clock when not given. */
-  readonly now?: () => Date;
 }
 
 /**
@@ -22,14 +20,14 @@ export interface NotifierDependencies {
  * `tls.ca`, query parameters in `smtp.url`).
  */
 export function createNotifier(config: GatewayConfig['mail'], deps: NotifierDependencies): Notifier {
-  const { logger, retryDelaysMs, now } = deps;
+  const { logger, retryDelaysMs } = deps;
   const transport = config.transport;
   switch (transport) {
     case 'log':
-      return createLogNotifier({ from: config.from, logger, now });
+      return createLogNotifier({ from: config.from, logger });
     case 'smtp':
       if (!config.smtp) throw new Error('mail.smtp is required when mail.transport is "smtp"');
-      return createSmtpNotifier({ from: config.from, smtp: config.smtp, logger, retryDelaysMs, now });
+      return createSmtpNotifier({ from: config.from, smtp: config.smtp, logger, retryDelaysMs });
     default: {
       // The schema only lets known kinds through; this guards configs built some other way.
       const unknown: never = transport;

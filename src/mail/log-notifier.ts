@@ -12,8 +12,6 @@ import type { Notifier } from './notifier.js';
 export interface LogNotifierOptions {
   readonly from: string;
   readonly logger: Logger;
-  /** Clock for the expiry line in the mail. */
-  readonly now?: () => Date;
 }
 
 /**
@@ -23,12 +21,11 @@ export interface LogNotifierOptions {
  */
 export function createLogNotifier(options: LogNotifierOptions): Notifier {
   const { from, logger } = options;
-  const now = options.now ?? (() => new Date());
   return {
     async sendSignInCode(mail) {
       let composed;
       try {
-        composed = composeSignInCodeMail(mail, from, now());
+        composed = composeSignInCodeMail(mail, from);
       } catch (error) {
         logger.error(
           {

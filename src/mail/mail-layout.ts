@@ -1,14 +1,30 @@
 /**
  * What every mail the gateway sends shares: the HTML frame (inline styles only: mail clients
- * drop stylesheets; no remote images, no tracking) and the headers that keep
- * auto-responders quiet.
+ * drop stylesheets; no remote images, no tracking), the styles of its parts, and the headers
+ * that keep auto-responders quiet.
  */
 import { escapeHtml } from '../http/html.js';
+import type { Language } from '../i18n/languages.js';
+
+/** Inline styles of the mail parts (one place, so every mail looks the same). */
+export const MAIL_STYLES = {
+  paragraph: 'margin:0 0 16px',
+  code: 'margin:0 0 16px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:32px;font-weight:700;letter-spacing:6px',
+  warning: 'margin:0 0 16px;padding:12px 16px;background:#fef2f2;border-left:4px solid #b91c1c;border-radius:4px',
+  heading: 'margin:24px 0 8px;font-weight:700',
+  table: 'border-collapse:collapse;margin:0 0 16px;font-size:14px',
+  label: 'padding:2px 16px 2px 0;color:#52525b;vertical-align:top;white-space:nowrap',
+  value: 'padding:2px 0;vertical-align:top;word-break:break-all',
+  link: 'color:#1d4ed8',
+  button: 'display:inline-block;padding:10px 16px;background:#2563eb;color:#ffffff;border-radius:6px;text-decoration:none',
+  quote: 'margin:0 0 16px;padding:8px 12px;border-left:3px solid #d4d4d8;white-space:pre-line',
+  small: 'margin:0;color:#52525b;font-size:14px',
+} as const;
 
 /** Wraps trusted body HTML (built from escaped parts) in the mail's HTML document. */
-export function renderMailHtml(subject: string, bodyHtml: string): string {
+export function renderMailHtml(language: Language, subject: string, bodyHtml: string): string {
   return `<!doctype html>
-<html lang="en">
+<html lang="${language}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

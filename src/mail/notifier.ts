@@ -3,6 +3,7 @@
  * (`log` for development, `smtp` for real), picked by `createNotifier`. Modelled on
  * Authelia's `Notifier`: the sign-in flow depends on this file only, never on nodemailer.
  */
+import type { Language } from '../i18n/languages.js';
 
 /** One sign-in code mail, as the sign-in flow hands it over. */
 export interface SignInCodeMail {
@@ -10,12 +11,22 @@ export interface SignInCodeMail {
   readonly to: string;
   /** The one-time code, in clear: it exists only in this mail and in the guest's head. */
   readonly code: string;
-  /** Name of the site the guest is signing in to (from config); shown in subject and body. */
-  readonly siteName: string;
-  /** Absolute http(s) URL of the sign-in page, so the guest can check where the code belongs. */
-  readonly signInUrl: string;
+  /** The language of the browser that asked (or `branding.language`). */
+  readonly language: Language;
+  /** The app the guest is signing in to (the route's `title`, default its name). */
+  readonly appName: string;
+  /** `scheme://host[:port]` the guest asked on: the mail names the real site (code-relay phishing). */
+  readonly siteOrigin: string;
+  /** Absolute http(s) URL of the code page of the browser that asked. */
+  readonly codePageUrl: string;
+  /** When the code was asked for. */
+  readonly requestedAt: Date;
   /** When the code stops working. */
   readonly expiresAt: Date;
+  /** The asking browser's User-Agent; the mail shows only a known browser and system name from it. */
+  readonly userAgent: string;
+  /** The asking client's address, as `trust_proxy` yields it. */
+  readonly clientAddress: string;
   /** Id of the request that asked for the code, so failures can be matched with audit events. */
   readonly requestId: string;
 }
@@ -23,10 +34,11 @@ export interface SignInCodeMail {
 /** An invitation to a route, sent by `gatehouse invite`. */
 export interface InvitationMailRequest {
   readonly to: string;
-  readonly routeName: string;
   /** The route's external URL: where the guest starts. */
   readonly url: string;
-  readonly siteName: string;
+  /** The route's `title`, default its name. */
+  readonly appName: string;
+  readonly language: Language;
   readonly invitedBy: string;
   readonly expiresAt?: Date;
   readonly note?: string;

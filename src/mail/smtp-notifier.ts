@@ -55,8 +55,6 @@ export interface SmtpNotifierOptions {
   readonly timeoutsMs?: Partial<SmtpTimeoutsMs>;
   /** Default DEFAULT_MAX_PENDING_MAILS. */
   readonly maxPendingMails?: number;
-  /** Clock for the expiry line in the mail. */
-  readonly now?: () => Date;
 }
 
 /**
@@ -68,7 +66,6 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
   const { from, logger } = options;
   const retryDelaysMs = options.retryDelaysMs ?? DEFAULT_MAIL_RETRY_DELAYS_MS;
   const maxPendingMails = options.maxPendingMails ?? DEFAULT_MAX_PENDING_MAILS;
-  const now = options.now ?? (() => new Date());
   const transportOptions = buildSmtpTransportOptions(options.smtp, { ...DEFAULT_SMTP_TIMEOUTS_MS, ...options.timeoutsMs });
   const secrets = listSecrets(options.smtp);
   const transporter = nodemailer.createTransport(transportOptions);
@@ -172,7 +169,7 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
       return send(mail, () => composeInvitationMail(mail, from));
     },
     sendSignInCode(mail) {
-      return send(mail, () => composeSignInCodeMail(mail, from, now()));
+      return send(mail, () => composeSignInCodeMail(mail, from));
     },
     async verify() {
       try {

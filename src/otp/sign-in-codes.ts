@@ -1,15 +1,19 @@
 /**
- * The sign-in code service: issues codes and checks them, enforcing every limit of SPEC
- * section 2 (`otp:`) with the store's atomic operations, so several gateways sharing one
- * Redis enforce them together.
+ * The sign-in code service: issues codes, checks them and says where a browser's sign-in
+ * stands, enforcing every limit of SPEC section 2 (`otp:`) with the store's atomic
+ * operations, so several gateways sharing one Redis enforce them together.
  *
  * Store keys (the backend adds its prefix):
- *   otp:flow:<flowId>       pending sign-in {email, hash, allowed, expiresAt}  TTL ttl
- *   otp:attempts:<flowId>   guesses against that flow's code                    window ttl
- *   otp:cooldown:<email>    a code was sent recently                            TTL resend_after
- *   otp:sent:<email>        codes sent to the address                           max_per_email
- *   otp:ip:<address>        code requests from one client address              max_per_ip
- *   otp:fail:<email>        wrong codes for the address, across all its codes  max_failures_per_email
+ *   otp:flow:<flowId>       the browser's sign-in {email, allowed, expiresAt, state}        TTL ttl + FLOW_MEMORY_MS
+ *   otp:code:<flowId>       keyed hash of its live code, consumed once                      TTL ttl
+ *   otp:attempts:<flowId>   guesses against that flow's code                                window ttl
+ *   otp:cooldown:<email>    a code was sent recently                                        TTL resend_after
+ *   otp:sent:<email>        codes sent to the address                                       max_per_email
+ *   otp:ip:<address>        code requests from one client address                          max_per_ip
+ *   otp:fail:<email>        wrong codes for the address, across all its codes               max_failures_per_email
+ *
+ * A flow outlives its code by FLOW_MEMORY_MS so the code page can tell a guest that their
+ * code expired, was used or was guessed at too often, instead of one vague "not valid".
  *
  * Allowed and not-allowed addresses take exactly the same path here (a not-allowed flow
  * simply can never match), so responses, limits and timing do not reveal who is allowed.
@@ -21,18 +25,27 @@ import { cleanTypedCode, generateOneTimeCode, hashOneTimeCode, oneTimeCodeMatche
 
 export type OtpSettings = GatewayConfig['otp'];
 
+/** How long a flow is remembered after its code expired (the flow cookie lives as long). */
+export const FLOW_MEMORY_MS = 60 * 60_000;
+
+/**
+ * The browser's sign-in, as stored. The code's hash lives apart (`otp:code:`), so that
+ * consuming it is the one atomic step that decides a sign-in, whatever this record says.
+ */
 interface PendingSignIn {
   readonly email: string;
-  readonly hash: string;
   readonly allowed: boolean;
+  /** When the code stops working (0 without a code). */
   readonly expiresAt: number;
+  /** `waiting`: this browser got no code (it asked during the address's cooldown); `used`: signed in with it; `dead`: too many wrong guesses. */
+  readonly state: 'pending' | 'waiting' | 'used' | 'dead';
 }
 
 export type CodeRequestOutcome =
   /** A code was made. The caller answers first, then mails it when `allowed`. */
   | { readonly kind: 'issued'; readonly flowId: string; readonly code: string; readonly expiresAt: number }
-  /** A code for this address went out less than `resend_after` ago: no new one. */
-  | { readonly kind: 'cooldown'; readonly retryAfterSeconds: number }
+  /** A code for this address went out less than `resend_after` ago: no new one. `flowId` is the browser's flow. */
+  | { readonly kind: 'cooldown'; readonly flowId: string; readonly retryAfterSeconds: number }
   /** A limit is reached: 429 with Retry-After. `limit` says which, for the log only. */
   | { readonly kind: 'rate_limited'; readonly limit: 'ip' | 'email' | 'locked'; readonly retryAfterSeconds: number };
 
@@ -42,15 +55,36 @@ export type CodeCheckOutcome =
   | { readonly kind: 'wrong_code'; readonly email: string; readonly attemptsLeft: number; readonly locked: boolean }
   /** Not a code of the right shape: not counted as a guess. */
   | { readonly kind: 'malformed' }
-  /** No pending sign-in for this browser (expired, used, too many guesses, never asked). */
-  | { readonly kind: 'no_pending_code' }
+  /** This browser never asked (or asked too long ago to remember). */
+  | { readonly kind: 'no_sign_in' }
+  /** The flow has no usable code: expired, used, guessed at too often, or none sent to this browser. */
+  | { readonly kind: 'not_pending'; readonly email: string }
   | { readonly kind: 'locked'; readonly email: string; readonly retryAfterSeconds: number };
+
+/** Where a browser's sign-in stands, for the code page. */
+export interface SignInStatus {
+  readonly email: string;
+  /**
+   * `code_sent`: a live code; `no_code`: this browser got none (asked during the cooldown);
+   * `expired`, `used`, `dead` (too many wrong guesses): the code is gone; `locked`: too many
+   * wrong codes for the address.
+   */
+  readonly state: 'code_sent' | 'no_code' | 'expired' | 'used' | 'dead' | 'locked';
+  /** When the live code stops working (`code_sent`). */
+  readonly expiresAt: number;
+  /** Guesses left for the live code (`code_sent`). */
+  readonly attemptsLeft: number;
+  /** Until a new code may be asked for (0: now). */
+  readonly resendInMs: number;
+  /** Until the address is unlocked (`locked`). */
+  readonly lockedForMs: number;
+}
 
 export interface SignInCodeService {
   requestCode(input: { email: string; allowed: boolean; clientAddress: string; flowId?: string }): Promise<CodeRequestOutcome>;
   checkCode(input: { flowId: string; typedCode: string }): Promise<CodeCheckOutcome>;
-  /** The address a browser's pending sign-in is for, to show on the code page. */
-  pendingEmail(flowId: string): Promise<string | undefined>;
+  /** Where the browser's sign-in stands; undefined when there is none. */
+  describeSignIn(flowId: string): Promise<SignInStatus | undefined>;
 }
 
 export interface SignInCodeDeps {
@@ -76,6 +110,23 @@ export function createSignInCodeService(deps: SignInCodeDeps): SignInCodeService
     return { locked: true, retryAfterMs: (await store.ttl(`otp:fail:${email}`)) ?? settings.max_failures_per_email.windowMs };
   }
 
+  async function readFlow(flowId: string): Promise<PendingSignIn | undefined> {
+    const stored = await store.get(`otp:flow:${flowId}`);
+    return stored === undefined ? undefined : (JSON.parse(stored) as PendingSignIn);
+  }
+
+  /** Writes a flow, kept FLOW_MEMORY_MS past its code (or past a code it could still get). */
+  async function writeFlow(flowId: string, flow: PendingSignIn, settings: OtpSettings): Promise<void> {
+    const keepUntil = Math.max(flow.expiresAt, now() + settings.ttl) + FLOW_MEMORY_MS;
+    await store.set(`otp:flow:${flowId}`, JSON.stringify(flow), keepUntil - now());
+  }
+
+  /** The code can no longer be used: the flow says why, the hash is gone. */
+  async function endCode(flowId: string, flow: PendingSignIn, state: 'used' | 'dead', settings: OtpSettings): Promise<void> {
+    await writeFlow(flowId, { ...flow, state }, settings);
+    await store.delete(`otp:code:${flowId}`);
+  }
+
   return {
     async requestCode({ email, allowed, clientAddress, flowId }) {
       const settings = deps.settings();
@@ -85,20 +136,26 @@ export function createSignInCodeService(deps: SignInCodeDeps): SignInCodeService
       // Brute force across codes: a locked address gets no new code until the window ends.
       const failures = await failuresFor(email, settings);
       if (failures.locked) return { kind: 'rate_limited', limit: 'locked', retryAfterSeconds: seconds(failures.retryAfterMs) };
+      const id = flowId ?? newFlowId();
       // Inbox flooding: one code per resend_after, and max_per_email per window.
       if (!(await store.add(`otp:cooldown:${email}`, '1', settings.resend_after))) {
-        return { kind: 'cooldown', retryAfterSeconds: seconds((await store.ttl(`otp:cooldown:${email}`)) ?? settings.resend_after) };
+        const retryAfterSeconds = seconds((await store.ttl(`otp:cooldown:${email}`)) ?? settings.resend_after);
+        // This browser keeps its own code for the address; otherwise it now waits for one.
+        if ((await readFlow(id))?.email !== email) {
+          await writeFlow(id, { email, allowed, expiresAt: 0, state: 'waiting' }, settings);
+          await store.delete(`otp:code:${id}`);
+        }
+        return { kind: 'cooldown', flowId: id, retryAfterSeconds };
       }
       const perEmail = await store.increment(`otp:sent:${email}`, settings.max_per_email.windowMs);
       if (perEmail.count > settings.max_per_email.count) return { kind: 'rate_limited', limit: 'email', retryAfterSeconds: seconds(perEmail.resetInMs) };
 
-      const id = flowId ?? newFlowId();
       const code = generateOneTimeCode(settings.digits, deps.random);
       const expiresAt = now() + settings.ttl;
-      const pending: PendingSignIn = { email, hash: hashOneTimeCode(deps.secrets()[0]!, id, email, code), allowed, expiresAt };
       // A new code replaces the old one (same flow) and gets a fresh attempt budget; the
       // per-address failure count is kept, so asking again never resets brute-force limits.
-      await store.set(`otp:flow:${id}`, JSON.stringify(pending), settings.ttl);
+      await store.set(`otp:code:${id}`, hashOneTimeCode(deps.secrets()[0]!, id, email, code), settings.ttl);
+      await writeFlow(id, { email, allowed, expiresAt, state: 'pending' }, settings);
       await store.delete(`otp:attempts:${id}`);
       return { kind: 'issued', flowId: id, code, expiresAt };
     },
@@ -107,38 +164,50 @@ export function createSignInCodeService(deps: SignInCodeDeps): SignInCodeService
       const settings = deps.settings();
       const code = cleanTypedCode(typedCode, settings.digits);
       if (code === undefined) return { kind: 'malformed' };
-      const stored = await store.get(`otp:flow:${flowId}`);
-      if (stored === undefined) return { kind: 'no_pending_code' };
-      const pending = JSON.parse(stored) as PendingSignIn;
-      if (pending.expiresAt <= now()) {
-        await store.delete(`otp:flow:${flowId}`);
-        return { kind: 'no_pending_code' };
-      }
+      const pending = await readFlow(flowId);
+      if (pending === undefined) return { kind: 'no_sign_in' };
+      if (pending.state !== 'pending' || pending.expiresAt <= now()) return { kind: 'not_pending', email: pending.email };
       const failures = await failuresFor(pending.email, settings);
       if (failures.locked) return { kind: 'locked', email: pending.email, retryAfterSeconds: seconds(failures.retryAfterMs) };
       // Parallel guesses: the counter is atomic, so at most max_attempts guesses are compared.
       const attempts = await store.increment(`otp:attempts:${flowId}`, settings.ttl);
       if (attempts.count > settings.max_attempts) {
-        await store.delete(`otp:flow:${flowId}`);
-        return { kind: 'no_pending_code' };
+        await endCode(flowId, pending, 'dead', settings);
+        return { kind: 'not_pending', email: pending.email };
       }
-      const matches = oneTimeCodeMatches(deps.secrets(), flowId, pending.email, code, pending.hash) && pending.allowed;
+      const hash = await store.get(`otp:code:${flowId}`);
+      if (hash === undefined) return { kind: 'not_pending', email: pending.email };
+      const matches = oneTimeCodeMatches(deps.secrets(), flowId, pending.email, code, hash) && pending.allowed;
       if (!matches) {
         const failed = await store.increment(`otp:fail:${pending.email}`, settings.max_failures_per_email.windowMs);
         const locked = failed.count >= settings.max_failures_per_email.count;
         const attemptsLeft = Math.max(0, settings.max_attempts - attempts.count);
-        if (attemptsLeft === 0 || locked) await store.delete(`otp:flow:${flowId}`);
+        if (attemptsLeft === 0 || locked) await endCode(flowId, pending, 'dead', settings);
         return { kind: 'wrong_code', email: pending.email, attemptsLeft: locked ? 0 : attemptsLeft, locked };
       }
-      // Replay and parallel correct guesses: consuming is atomic, exactly one caller wins.
-      if ((await store.consume(`otp:flow:${flowId}`)) === undefined) return { kind: 'no_pending_code' };
+      // Replay and parallel correct guesses: consuming is atomic, exactly one caller gets
+      // the hash it compared against (a new code sent meanwhile is another hash: no win).
+      if ((await store.consume(`otp:code:${flowId}`)) !== hash) return { kind: 'not_pending', email: pending.email };
+      // Remembered as used, so a second try says so instead of "expired".
+      await writeFlow(flowId, { ...pending, state: 'used' }, settings);
       await store.delete(`otp:attempts:${flowId}`);
       return { kind: 'signed_in', email: pending.email };
     },
 
-    async pendingEmail(flowId) {
-      const stored = await store.get(`otp:flow:${flowId}`);
-      return stored === undefined ? undefined : (JSON.parse(stored) as PendingSignIn).email;
+    async describeSignIn(flowId) {
+      const settings = deps.settings();
+      const flow = await readFlow(flowId);
+      if (flow === undefined) return undefined;
+      const failures = await failuresFor(flow.email, settings);
+      const resendInMs = (await store.ttl(`otp:cooldown:${flow.email}`)) ?? 0;
+      const base = { email: flow.email, expiresAt: 0, attemptsLeft: 0, resendInMs, lockedForMs: 0 };
+      if (failures.locked) return { ...base, state: 'locked', resendInMs: 0, lockedForMs: failures.retryAfterMs };
+      if (flow.state === 'used') return { ...base, state: 'used' };
+      if (flow.state === 'dead') return { ...base, state: 'dead' };
+      if (flow.state === 'waiting') return { ...base, state: 'no_code' };
+      if (flow.expiresAt <= now()) return { ...base, state: 'expired' };
+      const attempts = Number((await store.get(`otp:attempts:${flowId}`)) ?? 0);
+      return { ...base, state: 'code_sent', expiresAt: flow.expiresAt, attemptsLeft: Math.max(0, settings.max_attempts - attempts) };
     },
   };
 }

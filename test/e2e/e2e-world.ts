@@ -79,6 +79,25 @@ export async function startTestApp(): Promise<TestApp> {
   };
 }
 
+export interface E2eMail {
+  readonly raw: ReceivedMail;
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  readonly code: string;
+  /** The link back to the code page. */
+  readonly link: string;
+}
+
+function readMail(raw: ReceivedMail): E2eMail {
+  const parsed = parseRawMail(raw.raw);
+  const code = /\b(\d{6})\b/.exec(parsed.text)?.[1];
+  const link = /https?:\/\/\S+\/\.gatehouse\/code\?\S+/.exec(parsed.text)?.[0];
+  if (!code || !link) throw new Error(`a mail without a code or link:\n${parsed.text}`);
+  return { raw, to: raw.rcptTo.join(','), subject: parsed.header('subject') ?? '', text: parsed.text, html: parsed.html, code, link };
+}
+
 export interface E2eWorld {
   /** The gateway's port; every route is `http://<name>.localhost:<port>/`. */
   readonly port: number;
@@ -87,8 +106,10 @@ export interface E2eWorld {
   readonly app: TestApp;
   /** `http://<host>.localhost:<port><path>` */
   url(host: string, path?: string): string;
-  /** Waits for mail number `index` (0-based) and returns it with its code and text. */
-  mail(index: number): Promise<{ raw: ReceivedMail; to: string; subject: string; text: string; html: string; code: string }>;
+  /** Waits for mail number `index` (0-based, all recipients) and returns it with its code and text. */
+  mail(index: number): Promise<E2eMail>;
+  /** Waits for the `nth` (1-based) mail to `email`. */
+  mailTo(email: string, nth?: number): Promise<E2eMail>;
   /** Moves the gateway's clock forward (code expiry, resend waits, lock windows). */
   advanceClock(ms: number): Promise<void>;
   close(): Promise<void>;
@@ -105,6 +126,7 @@ export interface E2eWorldOptions {
  * Routes of the world:
  *   wiki      http://wiki.localhost:PORT/      the app; *@example.com; /public/** open
  *   partners  http://partners.localhost:PORT/  the app; *@partner.test only
+ *   whoami    http://whoami.localhost:PORT/    the built-in whoami app; *@example.com
  *   broken    http://broken.localhost:PORT/    an upstream nobody listens on (502)
  *   slow      http://slow.localhost:PORT/      the app's /slow, with a 1 s timeout (504)
  */
@@ -138,6 +160,10 @@ routes:
     from: ${host('partners')}/
     to: ${app.origin}
     allow: ["*@partner.test"]
+  - name: whoami
+    from: ${host('whoami')}/
+    to: builtin:whoami
+    allow: ["*@example.com"]
   - name: broken
     from: ${host('broken')}/
     to: http://127.0.0.1:${deadPort}
@@ -164,11 +190,14 @@ routes:
     app,
     url: (name, path = '/') => `${host(name)}${path}`,
     async mail(index) {
-      const raw = await smtp.waitForMessage(index);
-      const parsed = parseRawMail(raw.raw);
-      const code = /\b(\d{6})\b/.exec(parsed.text)?.[1];
-      if (!code) throw new Error(`mail #${index + 1} has no code:\n${parsed.text}`);
-      return { raw, to: raw.rcptTo.join(','), subject: parsed.header('subject') ?? '', text: parsed.text, html: parsed.html, code };
+      return readMail(await smtp.waitForMessage(index));
+    },
+    async mailTo(email, nth = 1) {
+      let seen = 0;
+      for (let index = 0; ; index += 1) {
+        const raw = await smtp.waitForMessage(index);
+        if (raw.rcptTo.includes(email) && (seen += 1) === nth) return readMail(raw);
+      }
     },
     advanceClock: (ms) => gateway.advanceClock(ms),
     async close() {

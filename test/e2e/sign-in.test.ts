@@ -1,17 +1,20 @@
 /**
  * A guest signs in with a real browser (headless Chromium): types, presses Enter, clicks and
  * reads what the page shows. No header is set by hand: Origin, cookies and Accept are
- * Chromium's own.
+ * Chromium's own. Every gateway page on the way is checked by inspectPage (axe-core, 360 px,
+ * screenshots).
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromiumSkipReason, launchChromium, type TestBrowser } from '../helpers/chromium.js';
+import { chromiumSkipReason, launchChromium, type ChromiumBrowser } from '../helpers/chromium.js';
 import { startE2eWorld, type E2eWorld } from './e2e-world.js';
+import { askForCode, assertInApp, heading, signInFromForm, typeCode, typeInto } from './guest.js';
+import { inspectPage } from './inspect-page.js';
 
 describe('a guest in Chromium', () => {
   const skip = chromiumSkipReason();
   let world: E2eWorld;
-  let browser: TestBrowser;
+  let browser: ChromiumBrowser;
   before(async () => {
     if (skip) return;
     world = await startE2eWorld();
@@ -22,24 +25,219 @@ describe('a guest in Chromium', () => {
     await world?.close();
   });
 
-  test('opens a deep link, signs in with the mailed code and lands on the exact URL as themselves', { skip }, async () => {
+  test('opens a deep link, signs in with the mailed code, lands on the exact URL, reloads, goes back, signs out and is asked again', { skip }, async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const deepLink = world.url('wiki', '/docs/setup?tab=linux&q=a%20b');
     await page.goto(deepLink);
-    assert.match(new URL(page.url()).pathname, /^\/\.gatehouse\/login$/);
+    assert.match(page.url(), /\/\.gatehouse\/login\?rd=/);
+    assert.equal(await heading(page), 'Sign in to Team Wiki', 'the page names the app');
+    assert.equal(await page.title(), 'Sign in to Team Wiki · Gatehouse');
+    await inspectPage(page, 'login');
 
-    await page.getByLabel('Email address').fill('bob@example.com');
-    await page.keyboard.press('Enter');
-    await page.getByLabel('Code').waitFor();
-    const mail = await world.mail(0);
-    assert.equal(mail.to, 'bob@example.com');
+    await askForCode(page, 'bob@example.com');
+    assert.equal(await heading(page), 'Check your email');
+    assert.match(await page.locator('main').innerText(), /Enter the code we emailed to bob@example\.com\. The code is valid for 10 minutes\./);
+    const codeField = page.getByLabel('Sign-in code', { exact: true });
+    assert.equal(await codeField.getAttribute('autocomplete'), 'one-time-code');
+    assert.equal(await codeField.getAttribute('inputmode'), 'numeric');
+    assert.ok(await codeField.evaluate((field) => field === document.activeElement), 'the code field has the focus');
+    await inspectPage(page, 'code');
+    // A reload shows the code page again: it is a GET, so no form is re-sent and no second mail goes out.
+    await page.reload();
+    assert.equal(await heading(page), 'Check your email');
 
-    await page.getByLabel('Code').pressSequentially(mail.code);
-    await page.keyboard.press('Enter');
-    await page.waitForURL(deepLink);
-    assert.equal(await page.locator('#who').textContent(), 'bob@example.com');
-    assert.equal(await page.locator('#target').textContent(), '/docs/setup?tab=linux&q=a%20b');
+    const mail = await world.mailTo('bob@example.com');
+    assert.equal(mail.subject, `${mail.code} is your sign-in code for Team Wiki`);
+    await typeCode(page, mail.code);
+    await assertInApp(page, deepLink, 'bob@example.com');
+    assert.equal(await page.locator('#target').innerText(), '/docs/setup?tab=linux&q=a%20b');
+    await page.reload();
+    await assertInApp(page, deepLink, 'bob@example.com');
+
+    // Back from the app: no stale code form, but the news that the guest is signed in.
+    await page.goBack();
+    assert.equal(await heading(page), 'You are signed in');
+    assert.match(await page.locator('main').innerText(), /You are signed in to Team Wiki as bob@example\.com\./);
+    await inspectPage(page, 'signed-in');
+    await page.getByRole('link', { name: 'Continue to Team Wiki' }).click();
+    await assertInApp(page, deepLink, 'bob@example.com');
+
+    await page.getByRole('link', { name: 'Sign out' }).click();
+    assert.equal(await heading(page), 'You are signed out');
+    await inspectPage(page, 'signed-out');
+    await page.goto(deepLink);
+    assert.equal(await heading(page), 'Sign in to Team Wiki', 'signed out, the guest is asked again');
+
+    const started = await world.gateway.waitForLog((line) => line.event === 'session.ended');
+    assert.ok(started);
+    const requested = world.gateway.logs.filter((line) => line.event === 'otp.requested');
+    assert.equal(requested.length, 1, 'the reload sent no second code');
+    await context.close();
+  });
+
+  test('on a 360 px phone the guest signs in with taps and the keyboard, and every page fits the screen', { skip }, async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const page = await context.newPage();
+    const deepLink = world.url('whoami', '/phone?x=1');
+    await page.goto(deepLink);
+    const fits = async () => assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360, `${page.url()} fits 360 px`);
+    await fits();
+    await page.getByLabel('Email address', { exact: true }).tap();
+    await page.keyboard.type('phone@example.com');
+    await page.getByRole('button', { name: 'Send code' }).tap();
+    await page.waitForURL(/\/\.gatehouse\/code\?/);
+    await fits();
+    const mail = await world.mailTo('phone@example.com');
+    await page.getByLabel('Sign-in code', { exact: true }).tap();
+    await page.keyboard.type(mail.code);
+    await Promise.all([page.waitForURL(deepLink), page.getByRole('button', { name: 'Sign in' }).tap()]);
+    // The built-in whoami app: what the app receives, readable on the phone.
+    assert.equal(await heading(page), 'What the app receives');
+    assert.match(await page.locator('main').innerText(), /x-auth-request-email\s+phone@example\.com/);
+    await fits();
+    await inspectPage(page, 'whoami');
+    await context.close();
+  });
+
+  test('with the keyboard alone: the focus starts in the field, Tab reaches the button, Space and Enter submit', { skip }, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const deepLink = world.url('wiki', '/keyboard');
+    await page.goto(deepLink);
+    const focusedName = () => page.evaluate(() => document.activeElement?.getAttribute('name') || document.activeElement?.textContent || '');
+    assert.equal(await focusedName(), 'email');
+    await page.keyboard.type('keys@example.com');
+    await page.keyboard.press('Tab');
+    assert.equal((await focusedName()).trim(), 'Send code');
+    await Promise.all([page.waitForURL(/\/\.gatehouse\/code\?/), page.keyboard.press('Space')]);
+    assert.equal(await focusedName(), 'code');
+    const mail = await world.mailTo('keys@example.com');
+    await page.keyboard.type(mail.code);
+    await Promise.all([page.waitForURL(deepLink), page.keyboard.press('Enter')]);
+    await assertInApp(page, deepLink, 'keys@example.com');
+    await context.close();
+  });
+
+  test('a wrong code, then the right one: the error is announced on the code field', { skip }, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const deepLink = world.url('wiki', '/typo');
+    await page.goto(deepLink);
+    await askForCode(page, 'typo@example.com');
+    const mail = await world.mailTo('typo@example.com');
+    const wrong = mail.code === '000000' ? '111111' : '000000';
+    await typeCode(page, wrong);
+    const field = page.getByLabel('Sign-in code', { exact: true });
+    assert.equal(await field.getAttribute('aria-invalid'), 'true');
+    const describedBy = (await field.getAttribute('aria-describedby'))!.split(' ');
+    const error = page.locator(`#${describedBy.at(-1)}`);
+    assert.equal(await error.innerText(), 'That code is not right. You have 4 more tries.');
+    assert.equal(await error.getAttribute('role'), 'alert');
+    await inspectPage(page, 'code-wrong');
+    await typeCode(page, mail.code);
+    await assertInApp(page, deepLink, 'typo@example.com');
+    await context.close();
+  });
+
+  test('signed in as an address without access: a 403 that names it, and "another address" leads straight to the form', { skip }, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const deepLink = world.url('partners', '/deals?id=7');
+    await page.goto(deepLink);
+    assert.equal(await heading(page), 'Sign in to Partner Portal');
+    await signInFromForm(page, world, 'outsider@example.com');
+    assert.equal(page.url(), deepLink);
+    assert.equal(await heading(page), 'No access to Partner Portal');
+    assert.match(await page.locator('main').innerText(), /You are signed in as outsider@example\.com, and this address has no access to Partner Portal\./);
+    assert.match(await page.locator('.request-id').innerText(), /\S+/);
+    await inspectPage(page, 'forbidden');
+    await page.getByRole('link', { name: 'Sign in with another address' }).click();
+    assert.equal(await heading(page), 'Sign in to Partner Portal');
+    assert.equal(await page.getByLabel('Email address', { exact: true }).inputValue(), '');
+    await signInFromForm(page, world, 'alice@partner.test');
+    await assertInApp(page, deepLink, 'alice@partner.test');
+    await context.close();
+  });
+
+  test("after sign-in an app page's WebSocket works, as the signed-in guest", { skip }, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const live = world.url('wiki', '/live');
+    await page.goto(live);
+    await signInFromForm(page, world, 'live@example.com');
+    assert.equal(page.url(), live);
+    await page.getByText('ping answered for live@example.com').waitFor();
+    await context.close();
+  });
+
+  test('the link in the mail opens the code page in the browser that asked, and the email form in another', { skip }, async () => {
+    const asking = await browser.newContext();
+    const page = await asking.newPage();
+    const deepLink = world.url('wiki', '/from-mail');
+    await page.goto(deepLink);
+    await askForCode(page, 'link@example.com');
+    const mail = await world.mailTo('link@example.com');
+
+    const other = await browser.newContext();
+    const elsewhere = await other.newPage();
+    await elsewhere.goto(mail.link);
+    assert.equal(await heading(elsewhere), 'Sign in to Team Wiki');
+    assert.match(await elsewhere.getByRole('status').innerText(), /A code works only in the browser that asked for it/);
+    await other.close();
+
+    const tab = await asking.newPage();
+    await tab.goto(mail.link);
+    assert.equal(await heading(tab), 'Check your email');
+    await typeCode(tab, mail.code);
+    await assertInApp(tab, deepLink, 'link@example.com');
+    await asking.close();
+  });
+
+  test('the mail says which site, app and browser asked, and that the code must never be given to anyone', { skip }, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(world.url('wiki', '/mail-check'));
+    await askForCode(page, 'reader@example.com');
+    const mail = await world.mailTo('reader@example.com');
+    // This Chromium runs headless and says so in its User-Agent; the mail shows that.
+    assert.match(await page.evaluate(() => navigator.userAgent), /HeadlessChrome\/.*Linux|Linux.*HeadlessChrome\//);
+    const lines = mail.text.split(/\r?\n/).map((line) => line.trim());
+    assert.ok(lines.includes(`Site:       ${world.url('wiki', '')}`), mail.text);
+    assert.ok(lines.includes('App:        Team Wiki'));
+    assert.ok(lines.includes('Browser:    Headless Chrome on Linux'));
+    assert.ok(lines.includes('IP address: 127.0.0.1'));
+    assert.match(mail.text, /Never give this code to anyone/);
+    await context.close();
+  });
+});
+
+describe('a guest in Chromium, on an address typed wrong', () => {
+  const skip = chromiumSkipReason();
+  let world: E2eWorld;
+  let browser: ChromiumBrowser;
+  before(async () => {
+    if (skip) return;
+    world = await startE2eWorld();
+    browser = launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await world?.close();
+  });
+
+  test('an address with a comma gets a 400 page that explains on the field, and nothing is sent', { skip }, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(world.url('wiki', '/x'));
+    await typeInto(page, 'Email address', 'bob@example.com, eve@evil.test');
+    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.keyboard.press('Enter')]);
+    assert.equal(response.status(), 400);
+    const field = page.getByLabel('Email address', { exact: true });
+    assert.equal(await field.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('#email-error').innerText(), 'The email address must not contain spaces.');
+    assert.equal(await field.inputValue(), 'bob@example.com, eve@evil.test', 'what the guest typed is kept to correct');
+    await inspectPage(page, 'login-invalid');
     await context.close();
   });
 });

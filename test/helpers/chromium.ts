@@ -2,11 +2,13 @@
  * Headless Chromium for the end-to-end tests: Debian's `chromium` at /usr/bin/chromium,
  * driven by playwright-core (never a downloaded browser). Without it the browser tests are
  * skipped with a visible notice, except under CI, where that is a failure.
+ *
+ * One Chromium process per test file, started by Playwright on a fresh temporary user-data
+ * dir that it removes at exit; every `newContext` is a profile of its own (cookies, storage,
+ * language, screen), as different people's browsers are.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -35,41 +37,25 @@ export function chromiumSkipReason(): string | undefined {
   return `Chromium is not installed at ${CHROMIUM_PATH} (apt-get install chromium): browser tests skipped`;
 }
 
-export interface TestBrowser {
-  /** A new browser profile (cookies, storage) of its own, like a different person's browser. */
+export interface ChromiumBrowser {
+  /** A new profile (cookies, storage) of its own, like a different person's browser; English and 1280 px unless told. */
   newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
-/**
- * Starts Chromium. Each `newContext` is a fresh persistent profile in its own new
- * user-data dir; `close` closes them all and removes the dirs.
- */
-export function launchChromium(): TestBrowser {
-  const contexts = new Set<BrowserContext>();
-  const dirs: string[] = [];
+/** Starts Chromium (lazily, at the first context). */
+export function launchChromium(): ChromiumBrowser {
+  let browser: Promise<Browser> | undefined;
   return {
     async newContext(options = {}) {
-      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
-      dirs.push(dir);
-      const context = await chromium.launchPersistentContext(dir, {
-        executablePath: CHROMIUM_PATH,
-        headless: true,
-        args: CHROMIUM_FLAGS,
-        viewport: { width: 1280, height: 800 },
-        locale: 'en-US',
-        ...options,
-      });
+      browser ??= chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_FLAGS });
+      const context = await (await browser).newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', ...options });
       // A page that never shows what a test waits for fails in seconds, not at the test timeout.
       context.setDefaultTimeout(10_000);
-      contexts.add(context);
-      context.on('close', () => contexts.delete(context));
       return context;
     },
     async close() {
-      await Promise.all([...contexts].map((context) => context.close()));
-      // Chromium may still be writing its profile as it exits: retry for a moment.
-      for (const dir of dirs) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      if (browser) await (await browser).close();
     },
   };
 }

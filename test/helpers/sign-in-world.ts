@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { startGateway, startUpstream, type TestGateway, type TestUpstream } from './servers.js';
-import { TestBrowser, hiddenField } from './browser.js';
+import { FormClient, hiddenField } from './form-client.js';
 import { uniqueRedisPrefix, REDIS_URL } from './redis.js';
 import { captureLogs, parseRawMail, startTestSmtpServer, type TestSmtpServer } from './mail.js';
 
@@ -18,7 +18,7 @@ export interface SignInWorld {
   readonly logs: ReturnType<typeof captureLogs>;
   /** Moves the gateway's clock forward. */
   advance(ms: number): void;
-  browser(): TestBrowser;
+  client(): FormClient;
   close(): Promise<void>;
 }
 
@@ -74,7 +74,7 @@ ${
     advance: (ms) => {
       offset += ms;
     },
-    browser: () => new TestBrowser(gw.port, 'app.test'),
+    client: () => new FormClient(gw.port, 'app.test'),
     close: async () => {
       await gw.close();
       await upstream.close();
@@ -85,11 +85,7 @@ ${
 
 /** Waits until the SMTP server has `count` messages (mail is sent after the response). */
 export async function waitForMails(smtp: TestSmtpServer, count: number, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (smtp.received.length < count) {
-    if (Date.now() > deadline) throw new Error(`expected ${count} mails, got ${smtp.received.length}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  if (count > 0) await smtp.waitForMessage(count - 1, timeoutMs);
 }
 
 export function codeFromMail(raw: string): string {
@@ -98,15 +94,41 @@ export function codeFromMail(raw: string): string {
   return match[1]!;
 }
 
-/** Signs `browser` in as `email`; returns the response to the code POST. */
-export async function signIn(world: SignInWorld, browser: TestBrowser, email: string, rd = 'http://app.test/'): Promise<ReturnType<TestBrowser['get']>> {
-  const loginPage = await browser.get(`/.gatehouse/login?rd=${encodeURIComponent(rd)}`);
-  assert.equal(loginPage.status, 200);
+type Response = Awaited<ReturnType<FormClient['get']>>;
+
+/**
+ * Asks for a code as the email form does: the POST answers 303 to the code page, which is
+ * then fetched. Returns both; `codePage` is undefined when the POST did not redirect there.
+ */
+export async function submitEmail(
+  client: FormClient,
+  email: string,
+  options: { rd?: string; form?: Response; extra?: Record<string, string>; headers?: Record<string, string> } = {},
+): Promise<{ post: Response; codePage: Response | undefined }> {
+  const form = options.form ?? (await client.get(`/.gatehouse/login?rd=${encodeURIComponent(options.rd ?? '/')}`));
+  const post = await client.postForm('/.gatehouse/login', {
+    email,
+    csrf: hiddenField(form.text(), 'csrf'),
+    rd: options.rd ?? hiddenField(form.text(), 'rd'),
+    ...options.extra,
+  }, options.headers);
+  const location = String(post.headers.location ?? '');
+  if (post.status !== 303 || !location.startsWith('/.gatehouse/code')) return { post, codePage: undefined };
+  return { post, codePage: await client.get(location) };
+}
+
+/** Submits a code from the code page; returns the POST's answer (303 to rd on success). */
+export function submitCode(client: FormClient, codePage: Response, code: string): Promise<Response> {
+  return client.postForm('/.gatehouse/verify', { code, csrf: hiddenField(codePage.text(), 'csrf'), rd: hiddenField(codePage.text(), 'rd') });
+}
+
+/** Signs `client` in as `email`; returns the response to the code POST. */
+export async function signIn(world: SignInWorld, client: FormClient, email: string, rd = 'http://app.test/'): Promise<Response> {
   const mailsBefore = world.smtp.received.length;
-  const codePage = await browser.postForm('/.gatehouse/login', { email, csrf: hiddenField(loginPage.text(), 'csrf'), rd: hiddenField(loginPage.text(), 'rd') });
+  const { post, codePage } = await submitEmail(client, email, { rd });
+  assert.ok(codePage, `the email form answered ${post.status} ${post.text()}`);
   assert.equal(codePage.status, 200, codePage.text());
   await waitForMails(world.smtp, mailsBefore + 1);
   const code = codeFromMail(world.smtp.received.at(-1)!.raw);
-  return browser.postForm('/.gatehouse/verify', { code, csrf: hiddenField(codePage.text(), 'csrf'), rd: hiddenField(codePage.text(), 'rd') });
+  return submitCode(client, codePage, code);
 }
-

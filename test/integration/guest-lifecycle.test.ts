@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, startGateway, startUpstream } from '../helpers/servers.js';
-import { TestBrowser } from '../helpers/browser.js';
+import { FormClient } from '../helpers/form-client.js';
 import { runGatehouse, startGatewayProcess } from '../helpers/process.js';
 import { redisSkipReason, uniqueRedisPrefix, REDIS_URL } from '../helpers/redis.js';
 import { SECRET, signIn, type SignInWorld } from '../helpers/sign-in-world.js';
@@ -66,8 +66,8 @@ async function eventually(check: () => Promise<boolean>, timeoutMs: number, what
 test('invite mails the guest, who can then sign in; uninvite cuts the open session', { timeout: 60_000 }, async (t) => {
   if (skip) return t.skip(skip);
   const w = await lifecycleWorld(t);
-  const browser = new TestBrowser(w.gw.port, 'wiki.test');
-  assert.equal((await browser.get('/')).status, 302);
+  const client = new FormClient(w.gw.port, 'wiki.test');
+  assert.equal((await client.get('/')).status, 302);
 
   const invite = runGatehouse(['invite', 'Guest@Partner.test', '--route', 'wiki', '--expires', '30d', '--note', 'Q3 review', '--by', 'ops@corp.test', '--config', w.configFile]);
   assert.equal(await invite.exited, 0, invite.stderr());
@@ -80,13 +80,13 @@ test('invite mails the guest, who can then sign in; uninvite cuts the open sessi
   // The gateway notices the file change by itself (watch or 2 s poll).
   await eventually(async () => w.logs.records().some((line) => line.event === 'invitations.reloaded' && (line.count as number) >= 1), 8000, 'the invitations file being re-read');
   w.smtp.received.length = 0;
-  assert.equal((await signIn(w.world, browser, 'guest@partner.test', 'http://wiki.test/')).status, 303);
-  assert.equal((await browser.get('/page')).status, 200);
+  assert.equal((await signIn(w.world, client, 'guest@partner.test', 'http://wiki.test/')).status, 303);
+  assert.equal((await client.get('/page')).status, 200);
 
   const uninvite = runGatehouse(['uninvite', 'guest@partner.test', '--config', w.configFile]);
   assert.equal(await uninvite.exited, 0, uninvite.stderr());
   assert.match(uninvite.stderr(), /"event":"invite\.removed"/);
-  await eventually(async () => (await browser.get('/page')).status !== 200, 5000, 'the open session being cut');
+  await eventually(async () => (await client.get('/page')).status !== 200, 5000, 'the open session being cut');
 });
 
 test('an expired invitation stops access at once, also for a session that already exists', { timeout: 60_000 }, async (t) => {
@@ -94,12 +94,12 @@ test('an expired invitation stops access at once, also for a session that alread
   let offset = 0;
   const w = await lifecycleWorld(t, { clock: () => Date.now() + offset });
   writeFileSync(w.guests, `- email: guest@partner.test\n  routes: [wiki]\n  expires: "${new Date(Date.now() + 3_600_000).toISOString()}"\n`);
-  const browser = new TestBrowser(w.gw.port, 'wiki.test');
+  const client = new FormClient(w.gw.port, 'wiki.test');
   await eventually(async () => w.logs.records().some((line) => line.event === 'invitations.reloaded' && (line.count as number) >= 1), 8000, 'the invitations file being read');
-  assert.equal((await signIn(w.world, browser, 'guest@partner.test', 'http://wiki.test/')).status, 303);
-  assert.equal((await browser.get('/x')).status, 200);
+  assert.equal((await signIn(w.world, client, 'guest@partner.test', 'http://wiki.test/')).status, 303);
+  assert.equal((await client.get('/x')).status, 200);
   offset = 2 * 3_600_000;
-  assert.equal((await browser.get('/x', { accept: 'application/json' })).status, 403, 'the invitation expired an hour ago');
+  assert.equal((await client.get('/x', { accept: 'application/json' })).status, 403, 'the invitation expired an hour ago');
 });
 
 test('the admin API needs its token; a revocation on gateway A stops the session on gateway process B within a second', { timeout: 90_000 }, async (t) => {
@@ -113,9 +113,9 @@ test('the admin API needs its token; a revocation on gateway A stops the session
   t.after(() => processB.proc.stop());
   const b = { port: processB.port };
   await eventually(async () => w.logs.records().some((line) => line.event === 'invitations.reloaded' && (line.count as number) >= 1), 8000, 'the invitations file being read');
-  const onA = new TestBrowser(w.gw.port, 'wiki.test');
+  const onA = new FormClient(w.gw.port, 'wiki.test');
   assert.equal((await signIn(w.world, onA, 'guest@partner.test', 'http://wiki.test/')).status, 303);
-  const onB = new TestBrowser(b.port, 'wiki.test');
+  const onB = new FormClient(b.port, 'wiki.test');
   onB.cookies.set('gatehouse', onA.cookies.get('gatehouse')!);
   assert.equal((await onB.get('/x')).status, 200);
 

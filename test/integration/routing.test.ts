@@ -75,10 +75,13 @@ routes:
       const page = await request(gw.port, { path: '/', headers: { host, accept: 'text/html' } });
       assert.equal(page.status, 404, `Host ${host}`);
       assert.match(String(page.headers['content-type']), /^text\/html/);
-      assert.match(page.text(), /Not found/);
+      assert.match(page.text(), /Page not found/);
       const api = await request(gw.port, { path: '/x', headers: { host } });
       assert.equal(api.status, 404);
       assert.equal(api.json<{ error: string }>().error, 'unknown_route');
+      // The 404 page's stylesheets load on any host; the sign-in pages do not exist there.
+      assert.equal((await request(gw.port, { path: '/.gatehouse/assets/gatehouse.css', headers: { host } })).status, 200, `Host ${host}: stylesheet`);
+      assert.equal((await request(gw.port, { path: '/.gatehouse/login', headers: { host, accept: 'text/html' } })).status, 404, `Host ${host}: login`);
     }
     assert.equal(upstream.requests.length, 0);
   });
@@ -275,8 +278,8 @@ routes:
     }
     const post = await request(gw.port, { method: 'POST', path: '/.gatehouse/anything', headers: { host: 'app.test' }, body: 'x=1' });
     assert.equal(post.status, 404);
-    // Unknown hosts do not get the gateway's pages either.
-    const unknown = await request(gw.port, { path: '/.gatehouse/assets/gatehouse.css', headers: { host: 'other.test' } });
+    // Unknown hosts do not get the gateway's pages either (only the stylesheets of their 404 page).
+    const unknown = await request(gw.port, { path: '/.gatehouse/login', headers: { host: 'other.test' } });
     assert.equal(unknown.status, 404);
     assert.equal(upstream.requests.length, 0);
   });

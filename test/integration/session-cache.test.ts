@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, startUpstream } from '../helpers/servers.js';
-import { TestBrowser } from '../helpers/browser.js';
+import { FormClient } from '../helpers/form-client.js';
 import { redisSkipReason, uniqueRedisPrefix, REDIS_URL } from '../helpers/redis.js';
 import { SECRET, signIn, type SignInWorld } from '../helpers/sign-in-world.js';
 import { startTestSmtpServer, captureLogs } from '../helpers/mail.js';
@@ -18,11 +18,11 @@ before(async () => {
 });
 
 /** Requests every 20 ms until one is refused; returns how long after `since` the last success was. */
-async function lastSuccessAfter(browser: TestBrowser, since: number, limitMs: number): Promise<number> {
+async function lastSuccessAfter(client: FormClient, since: number, limitMs: number): Promise<number> {
   let lastSuccess = -Infinity;
   while (Date.now() - since < limitMs) {
     const sentAt = Date.now();
-    const response = await browser.get('/x');
+    const response = await client.get('/x');
     if (response.status === 200) lastSuccess = sentAt - since;
     else {
       assert.equal(response.status, 302);
@@ -57,9 +57,9 @@ routes:
   const b = await startGateway(yaml);
   t.after(() => Promise.all([a.close(), b.close()]));
   const world = { gw: a, upstream, smtp, logs } as unknown as SignInWorld;
-  const onA = new TestBrowser(a.port, 'app.test');
+  const onA = new FormClient(a.port, 'app.test');
   assert.equal((await signIn(world, onA, 'bob@example.com')).status, 303);
-  const onB = new TestBrowser(b.port, 'app.test');
+  const onB = new FormClient(b.port, 'app.test');
   onB.cookies.set('gatehouse', onA.cookies.get('gatehouse')!);
   assert.equal((await onB.get('/x')).status, 200, 'gateway B shares the session');
   assert.equal((await onB.get('/x')).status, 200, 'and now has it cached');
@@ -70,7 +70,7 @@ routes:
   onB.cookies.set('gatehouse', copy);
   const lastSuccess = await lastSuccessAfter(onB, loggedOutAt, 3000);
   assert.ok(lastSuccess < SESSION_CACHE_MAX_AGE_MS, `gateway B let the ended session through ${lastSuccess} ms after logout`);
-  const onAAgain = new TestBrowser(a.port, 'app.test');
+  const onAAgain = new FormClient(a.port, 'app.test');
   onAAgain.cookies.set('gatehouse', copy);
   assert.equal((await onAAgain.get('/x')).status, 302, 'gateway A drops it at once');
 });

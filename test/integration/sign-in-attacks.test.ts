@@ -6,23 +6,30 @@
  */
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestBrowser, hiddenField } from '../helpers/browser.js';
+import { FormClient, hiddenField } from '../helpers/form-client.js';
 import { redisSkipReason } from '../helpers/redis.js';
-import { SECRET, codeFromMail, signIn, startSignInWorld, waitForMails, type SignInWorld } from '../helpers/sign-in-world.js';
+import { SECRET, codeFromMail, signIn, startSignInWorld, submitEmail, waitForMails, type SignInWorld } from '../helpers/sign-in-world.js';
 import { signSessionId } from '../../src/session/signed-cookie-value.js';
 
-async function requestCode(browser: TestBrowser, email: string, rd = '/'): Promise<{ codePage: Awaited<ReturnType<TestBrowser['get']>> }> {
-  const loginPage = await browser.get(`/.gatehouse/login?rd=${encodeURIComponent(rd)}`);
-  const codePage = await browser.postForm('/.gatehouse/login', { email, csrf: hiddenField(loginPage.text(), 'csrf'), rd: hiddenField(loginPage.text(), 'rd') });
-  return { codePage };
+type Response = Awaited<ReturnType<FormClient['get']>>;
+
+async function requestCode(client: FormClient, email: string, rd = '/'): Promise<{ post: Response; codePage: Response }> {
+  const { post, codePage } = await submitEmail(client, email, { rd });
+  assert.ok(codePage, `the email form answered ${post.status}`);
+  return { post, codePage };
+}
+
+/** A code POST that signed the browser in: 303 with a new session cookie (every other answer is a 303 to the code page). */
+function startedSession(response: Response): boolean {
+  return response.status === 303 && (response.headers['set-cookie'] ?? []).some((line) => line.startsWith('gatehouse='));
 }
 
 describe('login CSRF and cross-site POSTs', () => {
   test('a POST without the CSRF token, with another browser\'s token, from a foreign Origin or marked cross-site is refused with 403 and sends no mail', async (t) => {
     const world = await startSignInWorld('memory');
     t.after(() => world.close());
-    const victim = world.browser();
-    const attacker = world.browser();
+    const victim = world.client();
+    const attacker = world.client();
     const attackerPage = await attacker.get('/.gatehouse/login');
     const attackerToken = hiddenField(attackerPage.text(), 'csrf');
     const victimPage = await victim.get('/.gatehouse/login');
@@ -40,11 +47,14 @@ describe('login CSRF and cross-site POSTs', () => {
       assert.equal(response.status, 403, name);
       const verify = await victim.postForm('/.gatehouse/verify', { ...fields, code: '123456' }, headers);
       assert.equal(verify.status, 403, `${name} (verify)`);
+      const logout = await victim.postForm('/.gatehouse/logout', { csrf: fields.csrf ?? '' }, headers);
+      assert.equal(logout.status, 403, `${name} (logout)`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(world.smtp.received.length, 0);
+    assert.ok(!world.logs.records().some((line) => line.event === 'otp.requested'), 'no refused POST reached the code service');
     const ok = await victim.postForm('/.gatehouse/login', { email: 'bob@example.com', csrf: victimToken });
-    assert.equal(ok.status, 200, 'the real form still works');
+    assert.equal(ok.status, 303, 'the real form still works');
+    await waitForMails(world.smtp, 1);
+    assert.equal(world.smtp.received.length, 1, 'the only mail is the real form\'s');
   });
 });
 
@@ -71,18 +81,19 @@ describe('open redirects through rd', () => {
     t.after(() => world.close());
     let mails = 0;
     for (const rd of hostile) {
-      const browser = world.browser();
-      const loginPage = await browser.get(`/.gatehouse/login?rd=${encodeURIComponent(rd)}`);
+      const client = world.client();
+      const loginPage = await client.get(`/.gatehouse/login?rd=${encodeURIComponent(rd)}`);
       assert.equal(hiddenField(loginPage.text(), 'rd'), '/', `login form keeps no hostile rd: ${JSON.stringify(rd)}`);
       // Submitting the hostile value directly must not help either.
-      const codePage = await browser.postForm('/.gatehouse/login', { email: 'bob@example.com', csrf: hiddenField(loginPage.text(), 'csrf'), rd });
-      assert.equal(hiddenField(codePage.text(), 'rd'), '/', `code form keeps no hostile rd: ${JSON.stringify(rd)}`);
+      const { post, codePage } = await submitEmail(client, 'bob@example.com', { form: loginPage, rd });
+      assert.equal(post.headers.location, '/.gatehouse/code?rd=%2F', `the redirect keeps no hostile rd: ${JSON.stringify(rd)}`);
+      assert.equal(hiddenField(codePage!.text(), 'rd'), '/', `code form keeps no hostile rd: ${JSON.stringify(rd)}`);
       mails += 1;
       await waitForMails(world.smtp, mails);
       world.advance(2000);
     }
-    const browser = world.browser();
-    const verified = await signIn(world, browser, 'bob@example.com', 'http://other.test/deep/link?x=1');
+    const client = world.client();
+    const verified = await signIn(world, client, 'bob@example.com', 'http://other.test/deep/link?x=1');
     assert.equal(verified.headers.location, 'http://other.test/deep/link?x=1');
   });
 });
@@ -91,17 +102,18 @@ describe('session fixation and forged cookies', () => {
   test('signing in issues a new session id, never the one the browser brought', async (t) => {
     const world = await startSignInWorld('memory');
     t.after(() => world.close());
-    const attacker = world.browser();
+    const attacker = world.client();
     assert.equal((await signIn(world, attacker, 'alice@partner.test')).status, 303);
     const planted = attacker.cookies.get('gatehouse')!;
 
     world.advance(60_000);
-    const victim = world.browser();
+    const victim = world.client();
     victim.cookies.set('gatehouse', planted);
-    assert.equal((await signIn(world, victim, 'bob@example.com')).status, 303);
+    // On "other" the planted alice session has no access, so the victim gets the email form.
+    assert.equal((await signIn(world, victim, 'carol@example.com', 'http://other.test/')).status, 303);
     assert.notEqual(victim.cookies.get('gatehouse'), planted, 'the victim got a fresh id');
-    await victim.get('/whoami');
-    assert.equal(world.upstream.requests.at(-1)!.headers['x-auth-request-email'], 'bob@example.com');
+    await victim.get('/whoami', { host: 'other.test' });
+    assert.equal(world.upstream.requests.at(-1)!.headers['x-auth-request-email'], 'carol@example.com');
     const requestsBefore = world.upstream.requests.length;
     const attackerAfter = await attacker.get('/whoami');
     assert.equal(attackerAfter.status, 302, "the planted id was retired at sign-in: it never carries the victim's identity");
@@ -111,9 +123,9 @@ describe('session fixation and forged cookies', () => {
   test('forged, tampered and wrongly signed cookies are treated as no session', async (t) => {
     const world = await startSignInWorld('memory');
     t.after(() => world.close());
-    const browser = world.browser();
-    assert.equal((await signIn(world, browser, 'bob@example.com')).status, 303);
-    const real = decodeURIComponent(browser.cookies.get('gatehouse')!);
+    const client = world.client();
+    assert.equal((await signIn(world, client, 'bob@example.com')).status, 303);
+    const real = decodeURIComponent(client.cookies.get('gatehouse')!);
     const id = real.slice(2, real.lastIndexOf('.'));
     const forged = [
       'plainvalue',
@@ -124,7 +136,7 @@ describe('session fixation and forged cookies', () => {
       `${encodeURIComponent(real)}x`,
     ];
     for (const value of forged) {
-      const response = await browser.get('/private', { cookie: `gatehouse=${value}` });
+      const response = await client.get('/private', { cookie: `gatehouse=${value}` });
       assert.equal(response.status, 302, value);
     }
     assert.equal(world.upstream.requests.length, 0);
@@ -142,46 +154,50 @@ for (const store of ['memory', 'redis'] as const) {
       if (skip) return t.skip(skip);
       const world = await startSignInWorld(store);
       t.after(() => world.close());
-      const browser = world.browser();
-      const { codePage } = await requestCode(browser, 'bob@example.com');
+      const client = world.client();
+      const { codePage } = await requestCode(client, 'bob@example.com');
       await waitForMails(world.smtp, 1);
       const code = codeFromMail(world.smtp.received[0]!.raw);
-      const flow = browser.cookies.get('gatehouse_flow')!;
+      const flow = client.cookies.get('gatehouse_flow')!;
       const fields = { code, csrf: hiddenField(codePage.text(), 'csrf'), rd: '/' };
-      assert.equal((await browser.postForm('/.gatehouse/verify', fields)).status, 303);
-      browser.cookies.set('gatehouse_flow', flow);
-      const replay = await world.browser().postForm('/.gatehouse/verify', fields, { cookie: `gatehouse_flow=${flow}; gatehouse_csrf=${browser.cookies.get('gatehouse_csrf')}` });
-      assert.notEqual(replay.status, 303);
-      assert.equal(replay.headers['set-cookie']?.some((line) => line.startsWith('gatehouse=')) ?? false, false);
+      assert.ok(startedSession(await client.postForm('/.gatehouse/verify', fields)));
+      client.cookies.set('gatehouse_flow', flow);
+      const replayer = world.client();
+      const replay = await replayer.postForm('/.gatehouse/verify', fields, { cookie: `gatehouse_flow=${flow}; gatehouse_csrf=${client.cookies.get('gatehouse_csrf')}` });
+      assert.equal(startedSession(replay), false);
+      assert.equal(replay.headers.location, '/.gatehouse/code?rd=%2F');
+      const said = await replayer.get(String(replay.headers.location), { cookie: `gatehouse_flow=${flow}` });
+      assert.match(said.text(), /This code was already used/);
     });
 
     test('a code only works in the browser that asked for it', async (t) => {
       if (skip) return t.skip(skip);
       const world = await startSignInWorld(store);
       t.after(() => world.close());
-      const asker = world.browser();
+      const asker = world.client();
       await requestCode(asker, 'bob@example.com');
       await waitForMails(world.smtp, 1);
       const code = codeFromMail(world.smtp.received[0]!.raw);
-      const thief = world.browser();
+      const thief = world.client();
       const page = await thief.get('/.gatehouse/login');
       const stolen = await thief.postForm('/.gatehouse/verify', { code, csrf: hiddenField(page.text(), 'csrf'), rd: '/' });
-      assert.equal(stolen.status, 400);
+      assert.equal(startedSession(stolen), false);
       assert.equal(thief.cookies.has('gatehouse'), false);
+      assert.match((await thief.get(String(stolen.headers.location))).text(), /works only in the browser that asked for it/);
     });
 
     test('of ten parallel submissions of the right code exactly one signs in', async (t) => {
       if (skip) return t.skip(skip);
       const world = await startSignInWorld(store);
       t.after(() => world.close());
-      const browser = world.browser();
-      const { codePage } = await requestCode(browser, 'bob@example.com');
+      const client = world.client();
+      const { codePage } = await requestCode(client, 'bob@example.com');
       await waitForMails(world.smtp, 1);
       const code = codeFromMail(world.smtp.received[0]!.raw);
       const fields = { code, csrf: hiddenField(codePage.text(), 'csrf'), rd: '/' };
-      const cookie = browser.cookieHeader()!;
-      const results = await Promise.all(Array.from({ length: 10 }, () => browser.postForm('/.gatehouse/verify', fields, { cookie })));
-      assert.equal(results.filter((response) => response.status === 303).length, 1);
+      const cookie = client.cookieHeader()!;
+      const results = await Promise.all(Array.from({ length: 10 }, () => client.postForm('/.gatehouse/verify', fields, { cookie })));
+      assert.equal(results.filter(startedSession).length, 1);
       assert.equal(world.logs.records().filter((line) => line.event === 'session.started').length, 1);
     });
 
@@ -189,19 +205,20 @@ for (const store of ['memory', 'redis'] as const) {
       if (skip) return t.skip(skip);
       const world = await startSignInWorld(store);
       t.after(() => world.close());
-      const browser = world.browser();
-      const { codePage } = await requestCode(browser, 'bob@example.com');
+      const client = world.client();
+      const { codePage } = await requestCode(client, 'bob@example.com');
       await waitForMails(world.smtp, 1);
       const code = codeFromMail(world.smtp.received[0]!.raw);
       const wrong = code === '000000' ? '111111' : '000000';
       const csrf = hiddenField(codePage.text(), 'csrf');
-      const cookie = browser.cookieHeader()!;
-      const results = await Promise.all(Array.from({ length: 30 }, () => browser.postForm('/.gatehouse/verify', { code: wrong, csrf, rd: '/' }, { cookie })));
-      const judged = results.filter((response) => response.status === 401).length;
+      const cookie = client.cookieHeader()!;
+      const results = await Promise.all(Array.from({ length: 30 }, () => client.postForm('/.gatehouse/verify', { code: wrong, csrf, rd: '/' }, { cookie })));
+      const judged = world.logs.records().filter((line) => line.event === 'otp.failed').length;
       assert.ok(judged <= 5, `${judged} guesses were judged`);
-      assert.equal(results.filter((response) => response.status === 303).length, 0);
-      const late = await browser.postForm('/.gatehouse/verify', { code, csrf, rd: '/' }, { cookie });
-      assert.notEqual(late.status, 303, 'after max_attempts even the right code is refused');
+      assert.equal(results.filter(startedSession).length, 0);
+      const late = await client.postForm('/.gatehouse/verify', { code, csrf, rd: '/' }, { cookie });
+      assert.equal(startedSession(late), false, 'after max_attempts even the right code is refused');
+      assert.match((await client.get(String(late.headers.location))).text(), /Too many wrong tries for this code/);
     });
   });
 }
@@ -210,8 +227,8 @@ describe('addresses', () => {
   test('header injection, lists, quotes and repeated fields get a 400 page that explains, and no mail', async (t) => {
     const world = await startSignInWorld('memory');
     t.after(() => world.close());
-    const browser = world.browser();
-    const page = await browser.get('/.gatehouse/login');
+    const client = world.client();
+    const page = await client.get('/.gatehouse/login');
     const csrf = hiddenField(page.text(), 'csrf');
     const bad: Array<string | string[]> = [
       'bob@example.com\r\nBcc: evil@x.test',
@@ -225,12 +242,12 @@ describe('addresses', () => {
       ['bob@example.com', 'evil@x.test'],
     ];
     for (const email of bad) {
-      const response = await browser.postForm('/.gatehouse/login', { email, csrf });
+      const response = await client.postForm('/.gatehouse/login', { email, csrf });
       assert.equal(response.status, 400, JSON.stringify(email));
+      assert.match(response.text(), /aria-invalid="true"/);
       assert.match(response.text(), /role="alert"/);
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(world.smtp.received.length, 0);
+    assert.ok(!world.logs.records().some((line) => line.event === 'otp.requested'), 'no bad address reached the code service');
   });
 });
 
@@ -238,9 +255,9 @@ describe('identity headers next to a real session', () => {
   test('client-sent identity headers in every spelling are replaced by the signed-in address', async (t) => {
     const world = await startSignInWorld('memory');
     t.after(() => world.close());
-    const browser = world.browser();
-    assert.equal((await signIn(world, browser, 'bob@example.com')).status, 303);
-    await browser.get('/x', {
+    const client = world.client();
+    assert.equal((await signIn(world, client, 'bob@example.com')).status, 303);
+    await client.get('/x', {
       'X-Auth-Request-Email': 'admin@example.com',
       x_auth_request_email: 'admin@example.com',
       'X.Auth.Request.User': 'admin@example.com',
@@ -258,33 +275,36 @@ describe('identity headers next to a real session', () => {
 
 describe('no enumeration', () => {
   function comparable(world: SignInWorld, html: string, email: string): string {
-    return html.replaceAll(email, 'EMAIL').replace(/name="csrf" value="[^"]*"/, '');
+    return html.replaceAll(email, 'EMAIL').replace(/name="csrf" value="[^"]*"/g, '');
   }
 
   test('an allowed and a not-allowed address get the same status, page and headers; only the allowed one gets mail', async (t) => {
     const world = await startSignInWorld('memory');
     t.after(() => world.close());
-    const allowed = await requestCode(world.browser(), 'bob@example.com');
-    const notAllowed = await requestCode(world.browser(), 'mallory@elsewhere.test');
-    assert.equal(allowed.codePage.status, notAllowed.codePage.status);
-    assert.equal(comparable(world, allowed.codePage.text(), 'bob@example.com'), comparable(world, notAllowed.codePage.text(), 'mallory@elsewhere.test'));
-    const headerNames = (response: typeof allowed.codePage) => Object.keys(response.headers).filter((name) => name !== 'date').sort();
-    assert.deepEqual(headerNames(allowed.codePage), headerNames(notAllowed.codePage));
-    await waitForMails(world.smtp, 1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(world.smtp.received.length, 1);
-    assert.deepEqual(world.smtp.received[0]!.rcptTo, ['bob@example.com']);
+    const allowed = await requestCode(world.client(), 'bob@example.com');
+    const notAllowed = await requestCode(world.client(), 'mallory@elsewhere.test');
+    for (const part of ['post', 'codePage'] as const) {
+      assert.equal(allowed[part].status, notAllowed[part].status, part);
+      assert.equal(allowed[part].headers.location, notAllowed[part].headers.location, part);
+      assert.equal(comparable(world, allowed[part].text(), 'bob@example.com'), comparable(world, notAllowed[part].text(), 'mallory@elsewhere.test'), part);
+      const headerNames = (response: Response) => Object.keys(response.headers).filter((name) => name !== 'date').sort();
+      assert.deepEqual(headerNames(allowed[part]), headerNames(notAllowed[part]), part);
+    }
+    // A later allowed request's mail arrives: had mallory's been sent, it would have been first.
+    await requestCode(world.client(), 'carol@example.com');
+    await waitForMails(world.smtp, 2);
+    assert.deepEqual(world.smtp.received.map((mail) => mail.rcptTo), [['bob@example.com'], ['carol@example.com']]);
     assert.ok(world.logs.records().some((line) => line.event === 'otp.not_allowed' && line.email === 'mallory@elsewhere.test'));
   });
 
   test('the answer is complete before the mail server is even contacted', async (t) => {
     const world = await startSignInWorld('memory');
     t.after(() => world.close());
-    const { codePage } = await requestCode(world.browser(), 'bob@example.com');
-    const answeredAt = Date.now();
-    assert.equal(codePage.status, 200);
-    assert.equal(world.smtp.dataAttempts(), 0, 'no mail had been sent when the page arrived');
+    const client = world.client();
+    const page = await client.get('/.gatehouse/login');
+    const post = await client.postForm('/.gatehouse/login', { email: 'bob@example.com', csrf: hiddenField(page.text(), 'csrf') });
+    assert.equal(post.status, 303);
+    assert.equal(world.smtp.dataAttempts(), 0, 'no mail had been sent when the answer arrived');
     await waitForMails(world.smtp, 1);
-    assert.ok(Date.now() >= answeredAt);
   });
 });

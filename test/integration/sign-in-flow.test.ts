@@ -4,10 +4,10 @@
  */
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestBrowser, hiddenField } from '../helpers/browser.js';
+import { FormClient, hiddenField } from '../helpers/form-client.js';
 import { redisSkipReason } from '../helpers/redis.js';
 import { parseRawMail } from '../helpers/mail.js';
-import { codeFromMail, signIn, startSignInWorld, waitForMails } from '../helpers/sign-in-world.js';
+import { codeFromMail, signIn, startSignInWorld, submitCode, submitEmail, waitForMails } from '../helpers/sign-in-world.js';
 
 for (const store of ['memory', 'redis'] as const) {
   describe(`sign-in flow (${store} store)`, () => {
@@ -20,27 +20,25 @@ for (const store of ['memory', 'redis'] as const) {
       if (skip) return t.skip(skip);
       const world = await startSignInWorld(store);
       t.after(() => world.close());
-      const browser = world.browser();
+      const client = world.client();
 
-      const first = await browser.get('/private/page?x=1&y=%20two');
+      const first = await client.get('/private/page?x=1&y=%20two');
       assert.equal(first.status, 302);
       const location = new URL(String(first.headers.location));
       assert.equal(location.origin + location.pathname, 'http://app.test/.gatehouse/login');
       assert.equal(location.searchParams.get('rd'), 'http://app.test/private/page?x=1&y=%20two');
       assert.equal(world.upstream.requests.length, 0, 'nothing reached the app before sign-in');
 
-      const loginPage = await browser.get(location.pathname + location.search);
+      const loginPage = await client.get(location.pathname + location.search);
       assert.equal(loginPage.status, 200);
       assert.match(loginPage.text(), /<label for="email">/);
       assert.ok(loginPage.headers['content-security-policy'], 'helmet headers on the gateway pages');
 
-      const codePage = await browser.postForm('/.gatehouse/login', {
-        email: '  Bob@Example.COM ',
-        csrf: hiddenField(loginPage.text(), 'csrf'),
-        rd: hiddenField(loginPage.text(), 'rd'),
-      });
-      assert.equal(codePage.status, 200);
+      const { post, codePage } = await submitEmail(client, '  Bob@Example.COM ', { form: loginPage });
+      assert.equal(post.status, 303, 'the email POST redirects to the code page: a reload never sends another mail');
+      assert.equal(codePage?.status, 200);
       assert.match(codePage.text(), /bob@example\.com/);
+      assert.match(codePage.text(), /autocomplete="one-time-code"/);
       await waitForMails(world.smtp, 1);
       const mail = world.smtp.received[0]!;
       assert.deepEqual(mail.rcptTo, ['bob@example.com']);
@@ -49,7 +47,7 @@ for (const store of ['memory', 'redis'] as const) {
       assert.match(parsed.header('subject') ?? '', new RegExp(code));
       assert.match(parsed.html, new RegExp(code));
 
-      const verified = await browser.postForm('/.gatehouse/verify', { code, csrf: hiddenField(codePage.text(), 'csrf'), rd: hiddenField(codePage.text(), 'rd') });
+      const verified = await submitCode(client, codePage, code);
       assert.equal(verified.status, 303);
       assert.equal(verified.headers.location, 'http://app.test/private/page?x=1&y=%20two');
       const sessionCookie = (verified.headers['set-cookie'] ?? []).find((line) => line.startsWith('gatehouse='));
@@ -57,7 +55,7 @@ for (const store of ['memory', 'redis'] as const) {
       assert.match(sessionCookie, /HttpOnly/i);
       assert.match(sessionCookie, /SameSite=Lax/i);
 
-      const app = await browser.get('/private/page?x=1&y=%20two', { cookie: `${browser.cookieHeader()}; theme=dark` });
+      const app = await client.get('/private/page?x=1&y=%20two', { cookie: `${client.cookieHeader()}; theme=dark` });
       assert.equal(app.status, 200);
       const seen = world.upstream.requests.at(-1)!;
       assert.equal(seen.url, '/private/page?x=1&y=%20two');
@@ -83,9 +81,9 @@ for (const store of ['memory', 'redis'] as const) {
     allow: ["*@example.com"]
     headers: {"X-Auth-Request-User": "legacy:{email}", "X-Remote-Who": "{email}"}`);
       t.after(() => world.close());
-      const browser = world.browser();
-      assert.equal((await signIn(world, browser, 'bob@example.com')).status, 303);
-      assert.equal((await browser.get('/x')).status, 200);
+      const client = world.client();
+      assert.equal((await signIn(world, client, 'bob@example.com')).status, 303);
+      assert.equal((await client.get('/x')).status, 200);
       const raw = world.upstream.requests.at(-1)!.rawHeaders;
       const values = (name: string) => raw.filter((value, index) => index % 2 === 1 && raw[index - 1]!.toLowerCase() === name);
       assert.deepEqual(values('x-auth-request-user'), ['legacy:bob@example.com']);
@@ -97,14 +95,14 @@ for (const store of ['memory', 'redis'] as const) {
       if (skip) return t.skip(skip);
       const world = await startSignInWorld(store);
       t.after(() => world.close());
-      const browser = world.browser();
-      assert.equal((await signIn(world, browser, 'bob@example.com')).status, 303);
-      const cookie = browser.cookieHeader()!;
-      assert.equal((await browser.get('/x')).status, 200);
-      const out = await browser.get('/.gatehouse/logout');
+      const client = world.client();
+      assert.equal((await signIn(world, client, 'bob@example.com')).status, 303);
+      const cookie = client.cookieHeader()!;
+      assert.equal((await client.get('/x')).status, 200);
+      const out = await client.get('/.gatehouse/logout');
       assert.equal(out.status, 200);
       assert.match(out.text(), /signed out/i);
-      const replay = await browser.get('/x', { cookie });
+      const replay = await client.get('/x', { cookie });
       assert.equal(replay.status, 302, 'a copy of the old cookie is dead');
       assert.ok(world.logs.records().some((line) => line.event === 'session.ended'));
     });
@@ -113,12 +111,12 @@ for (const store of ['memory', 'redis'] as const) {
       if (skip) return t.skip(skip);
       const world = await startSignInWorld(store);
       t.after(() => world.close());
-      const browser = world.browser();
-      assert.equal((await signIn(world, browser, 'alice@partner.test')).status, 303);
-      await browser.get('/x');
+      const client = world.client();
+      assert.equal((await signIn(world, client, 'alice@partner.test')).status, 303);
+      await client.get('/x');
       assert.equal(world.upstream.requests.at(-1)!.headers['x-auth-request-groups'], 'partners');
 
-      const other = new TestBrowser(world.gw.port, 'other.test');
+      const other = new FormClient(world.gw.port, 'other.test');
       assert.equal((await signIn(world, other, 'bob@example.com', 'http://other.test/')).status, 303);
       const denied = await other.get('/');
       assert.equal(denied.status, 403);
@@ -134,12 +132,12 @@ for (const store of ['memory', 'redis'] as const) {
       if (skip) return t.skip(skip);
       const world = await startSignInWorld(store);
       t.after(() => world.close());
-      const response = await world.browser().get('/api/items', { accept: 'application/json' });
+      const response = await world.client().get('/api/items', { accept: 'application/json' });
       assert.equal(response.status, 401);
       const body = response.json<{ error: string; login_url: string }>();
       assert.equal(body.error, 'unauthenticated');
       assert.equal(body.login_url, `http://app.test/.gatehouse/login?rd=${encodeURIComponent('http://app.test/api/items')}`);
-      const post = await world.browser().postForm('/form', { a: '1' });
+      const post = await world.client().postForm('/form', { a: '1' });
       assert.equal(post.status, 401, 'a browser POST without a session is 401, not a redirect');
     });
   });
@@ -166,8 +164,8 @@ describe('WebSockets behind sign-in', () => {
     allow: ["*@example.com"]`,
     );
     t.after(() => world.close());
-    const browser = world.browser();
-    assert.equal((await signIn(world, browser, 'bob@example.com')).status, 303);
+    const client = world.client();
+    assert.equal((await signIn(world, client, 'bob@example.com')).status, 303);
 
     const open = (cookie?: string) =>
       new Promise<{ reply?: string; status?: number }>((resolve, reject) => {
@@ -180,7 +178,7 @@ describe('WebSockets behind sign-in', () => {
         ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode }));
         ws.on('error', reject);
       });
-    assert.deepEqual(await open(`${browser.cookieHeader()}; theme=dark`), { reply: 'echo:hi' });
+    assert.deepEqual(await open(`${client.cookieHeader()}; theme=dark`), { reply: 'echo:hi' });
     assert.equal(seen[0]!['x-auth-request-email'], 'bob@example.com');
     assert.equal(seen[0]!.cookie, 'theme=dark');
     assert.deepEqual(await open(), { status: 401 });

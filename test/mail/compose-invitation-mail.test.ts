@@ -13,9 +13,9 @@ const FROM = 'Gatehouse <no-reply@example.com>';
 function mail(overrides: Partial<InvitationMail> = {}): InvitationMail {
   return {
     to: 'guest@partner.example',
-    routeName: 'wiki',
     url: 'https://wiki.example.com/',
-    siteName: 'Example Wiki',
+    appName: 'Example Wiki',
+    language: 'en',
     invitedBy: 'ops@example.com',
     expiresAt: new Date('2025-01-31T14:00:00Z'),
     note: 'For the Q1 audit.',
@@ -28,13 +28,13 @@ describe('composeInvitationMail', () => {
     assert.equal(composeInvitationMail(mail(), FROM).subject, 'ops@example.com invited you to Example Wiki');
   });
 
-  test('both parts name the inviter, the site and route, the link, the expiry, the code sign-in, the note and the ignore line', () => {
+  test('both parts name the inviter, the app, the link, the expiry, the code sign-in, the note and the ignore line', () => {
     const composed = composeInvitationMail(mail(), FROM);
     for (const [part, body] of [['text', composed.text], ['html', composed.html]] as const) {
       assert.match(body, /ops@example\.com/, part);
-      assert.match(body, /Example Wiki \(wiki\)/, part);
+      assert.match(body, /Example Wiki/, part);
       assert.match(body, /https:\/\/wiki\.example\.com\//, part);
-      assert.match(body, /valid until 2025-01-31 14:00 UTC/, part);
+      assert.match(body, /valid until 31 January 2025 at 14:00 UTC/, part);
       assert.match(body, /guest@partner\.example/, part);
       assert.match(body, /one-time code/, part);
       assert.match(body, /For the Q1 audit\./, part);
@@ -54,8 +54,7 @@ describe('composeInvitationMail', () => {
   test('every shown value is escaped in the HTML part', () => {
     const composed = composeInvitationMail(
       mail({
-        siteName: '<b>Wiki</b>',
-        routeName: '"route"&',
+        appName: '<b>Wiki</b> "route"&',
         invitedBy: "<img src=x onerror='alert(1)'>",
         note: '<script>alert(1)</script>\nsecond line',
         url: 'https://wiki.example.com/?a="><script>',
@@ -94,14 +93,24 @@ describe('composeInvitationMail', () => {
     });
   }
 
-  test('line breaks and bidi overrides in the inviter, site or route name never reach the subject', () => {
+  test('line breaks and bidi overrides in the inviter or app name never reach the subject', () => {
     const composed = composeInvitationMail(
-      mail({ invitedBy: 'ops\r\nBcc: eve@evil.example', siteName: 'Wiki\u202egnp.exe', routeName: 'wiki\nX-Evil: 1' }),
+      mail({ invitedBy: 'ops\r\nBcc: eve@evil.example', appName: 'Wiki\u202egnp.exe' }),
       FROM,
     );
     assert.doesNotMatch(composed.subject, /[\r\n\u202e]/);
     assert.equal(composed.subject, 'ops Bcc: eve@evil.example invited you to Wiki gnp.exe');
     assert.doesNotMatch(composed.text, /\u202e/);
+  });
+
+  test('German and French invitations speak the language throughout', () => {
+    const de = composeInvitationMail(mail({ language: 'de' }), FROM);
+    assert.equal(de.subject, 'ops@example.com hat Sie zu Example Wiki eingeladen');
+    assert.match(de.text, /Die Einladung gilt bis 31\. Januar 2025 um 14:00 UTC\./);
+    assert.match(de.html, /<html lang="de">/);
+    const fr = composeInvitationMail(mail({ language: 'fr' }), FROM);
+    assert.equal(fr.subject, 'ops@example.com vous invite à Example Wiki');
+    assert.match(fr.text, /L’invitation est valable jusqu’au 31 janvier 2025 à 14:00 UTC\./);
   });
 
   for (const url of ['javascript:alert(1)', 'data:text/html,hi', '/relative', 'not a url']) {

@@ -1,74 +1,92 @@
 /**
- * The sign-in code mail's content (SPEC section 4, sign-in): code, site name, expiry and the
- * "ignore it" line in both parts; every value escaped in HTML; nothing remote; and header
- * injection stopped at the last line before the transport.
+ * The sign-in code mail's content (SPEC sections 4 and 5): the code, the app, when it
+ * expires; who asked (site, app, time, browser, client address) and that the code is never
+ * to be given to anyone, against code-relay phishing; every value escaped in HTML; nothing
+ * remote; header injection stopped at the last line before the transport; three languages.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  composeSignInCodeMail,
-  describeExpiry,
-  MailHeaderInjectionError,
-  sanitizeSiteNameForMail,
-} from '../../src/mail/compose-sign-in-mail.js';
+import { composeSignInCodeMail, MailHeaderInjectionError, sanitizeSiteNameForMail } from '../../src/mail/compose-sign-in-mail.js';
 import type { SignInCodeMail } from '../../src/mail/notifier.js';
+import { SAMPLE_REQUESTED_AT, sampleSignInCodeMail } from '../helpers/mail-fixtures.js';
 
-const NOW = new Date('2024-05-01T14:22:00Z');
 const FROM = 'Gatehouse <no-reply@example.com>';
-
-function mail(overrides: Partial<SignInCodeMail> = {}): SignInCodeMail {
-  return {
-    to: 'guest@partner.example',
-    code: '123456',
-    siteName: 'Wiki',
-    signInUrl: 'https://wiki.example.com/.gatehouse/login',
-    expiresAt: new Date(NOW.getTime() + 10 * 60_000),
-    requestId: 'req-1',
-    ...overrides,
-  };
-}
+const mail = sampleSignInCodeMail;
 
 describe('composeSignInCodeMail', () => {
-  test('the subject names the code and the site', () => {
-    assert.equal(composeSignInCodeMail(mail(), FROM, NOW).subject, '123456 is your sign-in code for Wiki');
+  test('the subject names the code and the app', () => {
+    assert.equal(composeSignInCodeMail(mail(), FROM).subject, '482913 is your sign-in code for Wiki');
   });
 
-  test('both parts carry the code, the site name, the UTC expiry and the ignore line', () => {
-    const composed = composeSignInCodeMail(mail(), FROM, NOW);
+  test('both parts carry the code, the app, the expiry, who asked, the warning and the way back', () => {
+    const composed = composeSignInCodeMail(mail(), FROM);
     for (const [part, body] of [['text', composed.text], ['html', composed.html]] as const) {
-      assert.match(body, /123456/, part);
-      assert.match(body, /Wiki/, part);
-      assert.match(body, /valid until 14:32 UTC \(10 minutes\)/, part);
-      assert.match(body, /If you did not ask for this code, you can ignore this email/, part);
-      assert.match(body, /https:\/\/wiki\.example\.com\/\.gatehouse\/login/, part);
+      assert.match(body, /482913/, part);
+      assert.match(body, /Your code to sign in to (<strong>)?Wiki/, part);
+      assert.match(body, /valid for 10 minutes, until 1 May 2024 at 14:32 UTC/, part);
+      assert.match(body, /Never give this code to anyone/, part);
+      assert.match(body, /Who asked for this code/, part);
+      assert.match(body, /https:\/\/wiki\.example\.com(?!\/\.gatehouse)/, part);
+      assert.match(body, /1 May 2024 at 14:22 UTC/, part);
+      assert.match(body, /Chrome on Windows/, part);
+      assert.match(body, /203\.0\.113\.7/, part);
+      assert.match(body, /https:\/\/wiki\.example\.com\/\.gatehouse\/code\?rd=%2F/, part);
+      assert.match(body, /Not you\? Ignore this email/, part);
     }
+  });
+
+  test('a code valid for under a minute says "less than a minute", never "0 minutes"', () => {
+    const composed = composeSignInCodeMail(mail({ expiresAt: new Date(SAMPLE_REQUESTED_AT.getTime() + 20_000) }), FROM);
+    assert.match(composed.text, /valid for less than a minute/);
+    assert.doesNotMatch(composed.text, /\b0 minutes/);
+  });
+
+  test("the client's User-Agent reaches the mail only as a known browser name, never as its own text", () => {
+    const composed = composeSignInCodeMail(mail({ userAgent: 'Evil/1.0 <script>click https://evil.test</script>' }), FROM);
+    for (const body of [composed.text, composed.html]) {
+      assert.match(body, /Unknown browser/);
+      assert.doesNotMatch(body, /evil\.test|Evil\/1\.0|<script>/);
+    }
+    assert.match(composeSignInCodeMail(mail({ userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1' }), FROM).text, /Safari on iOS/);
   });
 
   test('every value is HTML-escaped in the HTML part', () => {
     const composed = composeSignInCodeMail(
-      mail({ siteName: '<script>alert(1)</script> & "Co"', signInUrl: 'https://wiki.example.com/?a=1&b="x"' }),
+      mail({ appName: '<script>alert(1)</script> & "Co"', codePageUrl: 'https://wiki.example.com/.gatehouse/code?rd=/a&b="x"' }),
       FROM,
-      NOW,
     );
     assert.doesNotMatch(composed.html, /<script>/);
     assert.match(composed.html, /&lt;script&gt;alert\(1\)&lt;\/script&gt; &amp; &quot;Co&quot;/);
-    assert.match(composed.html, /href="https:\/\/wiki\.example\.com\/\?a=1&amp;b=%22x%22"/);
+    assert.match(composed.html, /href="https:\/\/wiki\.example\.com\/\.gatehouse\/code\?rd=\/a&amp;b=%22x%22"/);
     // The plain-text part is not HTML: it shows the name as configured.
     assert.match(composed.text, /<script>alert\(1\)<\/script>/);
   });
 
-  test('the HTML part loads nothing remote and tracks nothing', () => {
-    const { html } = composeSignInCodeMail(mail(), FROM, NOW);
+  test('the HTML part loads nothing remote and links only to the code page', () => {
+    const { html } = composeSignInCodeMail(mail(), FROM);
     assert.doesNotMatch(html, /<img|<link|<script|<iframe|src=|url\(/i);
-    // The only link is the sign-in page itself, with no added parameters.
-    assert.deepEqual([...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]), ['https://wiki.example.com/.gatehouse/login']);
+    assert.deepEqual([...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]), ['https://wiki.example.com/.gatehouse/code?rd=%2F']);
   });
 
   test('auto-replies are suppressed by headers', () => {
-    assert.deepEqual(composeSignInCodeMail(mail(), FROM, NOW).headers, {
+    assert.deepEqual(composeSignInCodeMail(mail(), FROM).headers, {
       'Auto-Submitted': 'auto-generated',
       'X-Auto-Response-Suppress': 'All',
     });
+  });
+
+  test('German and French mails speak the language throughout', () => {
+    const de = composeSignInCodeMail(mail({ language: 'de' }), FROM);
+    assert.equal(de.subject, '482913 ist Ihr Anmeldecode für Wiki');
+    assert.match(de.text, /Er gilt 10 Minuten lang, bis 1\. Mai 2024 um 14:32 UTC\./);
+    assert.match(de.text, /Geben Sie diesen Code niemals weiter/);
+    assert.match(de.text, /Chrome auf Windows/);
+    assert.match(de.html, /<html lang="de">/);
+    const fr = composeSignInCodeMail(mail({ language: 'fr' }), FROM);
+    assert.equal(fr.subject, '482913 est votre code de connexion pour Wiki');
+    assert.match(fr.text, /Il est valable 10 minutes, jusqu’au 1 mai 2024 à 14:32 UTC\./);
+    assert.match(fr.text, /Ne donnez jamais ce code à personne/);
+    assert.match(fr.text, /Chrome sous Windows/);
   });
 
   const injectionCases: { name: string; mail: SignInCodeMail; from?: string }[] = [
@@ -82,30 +100,31 @@ describe('composeSignInCodeMail', () => {
   ];
   for (const { name, mail: input, from } of injectionCases) {
     test(`${name} is refused with a header injection error`, () => {
-      assert.throws(() => composeSignInCodeMail(input, from ?? FROM, NOW), MailHeaderInjectionError);
+      assert.throws(() => composeSignInCodeMail(input, from ?? FROM), MailHeaderInjectionError);
     });
   }
 
   test('the error for a refused recipient does not quote it', () => {
     assert.throws(
-      () => composeSignInCodeMail(mail({ to: 'secret-local@x.test\r\nBcc: y@z.test' }), FROM, NOW),
+      () => composeSignInCodeMail(mail({ to: 'secret-local@x.test\r\nBcc: y@z.test' }), FROM),
       (error: Error) => !error.message.includes('secret-local'),
     );
   });
 
-  test('a site name with CR/LF cannot add a header: line breaks become spaces', () => {
-    const composed = composeSignInCodeMail(mail({ siteName: 'Wiki\r\nBcc: evil@x.test' }), FROM, NOW);
-    assert.equal(composed.subject, '123456 is your sign-in code for Wiki Bcc: evil@x.test');
+  test('an app name with CR/LF cannot add a header: line breaks become spaces', () => {
+    const composed = composeSignInCodeMail(mail({ appName: 'Wiki\r\nBcc: evil@x.test' }), FROM);
+    assert.equal(composed.subject, '482913 is your sign-in code for Wiki Bcc: evil@x.test');
     assert.doesNotMatch(composed.subject, /[\r\n]/);
   });
 
-  test('a sign-in URL that is not http(s) is refused', () => {
-    assert.throws(() => composeSignInCodeMail(mail({ signInUrl: 'javascript:alert(1)' }), FROM, NOW), TypeError);
-    assert.throws(() => composeSignInCodeMail(mail({ signInUrl: '/relative' }), FROM, NOW), TypeError);
+  test('a code page or site URL that is not http(s) is refused', () => {
+    assert.throws(() => composeSignInCodeMail(mail({ codePageUrl: 'javascript:alert(1)' }), FROM), TypeError);
+    assert.throws(() => composeSignInCodeMail(mail({ codePageUrl: '/relative' }), FROM), TypeError);
+    assert.throws(() => composeSignInCodeMail(mail({ siteOrigin: 'data:text/html,hi' }), FROM), TypeError);
   });
 
-  test('an empty site name falls back to the sign-in host', () => {
-    assert.equal(composeSignInCodeMail(mail({ siteName: ' \r\n ' }), FROM, NOW).subject, '123456 is your sign-in code for wiki.example.com');
+  test('an empty app name falls back to the host', () => {
+    assert.equal(composeSignInCodeMail(mail({ appName: ' \r\n ' }), FROM).subject, '482913 is your sign-in code for wiki.example.com');
   });
 });
 
@@ -121,20 +140,5 @@ describe('sanitizeSiteNameForMail', () => {
   ];
   for (const [name, input, expected] of cases) {
     test(`it ${name}`, () => assert.equal(sanitizeSiteNameForMail(input), expected));
-  }
-});
-
-describe('describeExpiry', () => {
-  const cases: [string, string, string][] = [
-    ['shows minutes for a short code', '2024-05-01T14:32:00Z', '14:32 UTC (10 minutes)'],
-    ['says one minute in the singular', '2024-05-01T14:23:00Z', '14:23 UTC (1 minute)'],
-    ['says less than a minute near the end', '2024-05-01T14:22:20Z', '14:22 UTC (less than a minute)'],
-    ['shows hours and minutes for a long code', '2024-05-01T15:52:00Z', '15:52 UTC (1 hour 30 minutes)'],
-    ['shows whole hours', '2024-05-01T16:22:00Z', '16:22 UTC (2 hours)'],
-    ['adds the date when the code outlives the UTC day', '2024-05-02T00:12:00Z', '2024-05-02 00:12 UTC (9 hours 50 minutes)'],
-    ['shows the time cut to the minute, never later than the real expiry', '2024-05-01T14:32:59Z', '14:32 UTC (11 minutes)'],
-  ];
-  for (const [name, expiresAt, expected] of cases) {
-    test(`it ${name}`, () => assert.equal(describeExpiry(new Date(expiresAt), NOW), expected));
   }
 });

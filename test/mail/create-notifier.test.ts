@@ -9,6 +9,7 @@ import { createNotifier } from '../../src/mail/create-notifier.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { createSilentLogger } from '../../src/log/logger.js';
 import { captureLogs } from '../helpers/mail.js';
+import { sampleSignInCodeMail } from '../helpers/mail-fixtures.js';
 
 type MailConfig = GatewayConfig['mail'];
 const FROM = 'Gatehouse <no-reply@example.com>';
@@ -17,14 +18,7 @@ describe('createNotifier', () => {
   test('the log transport prints mails', async () => {
     const logs = captureLogs();
     const notifier = createNotifier({ from: FROM, transport: 'log' }, { logger: logs.logger });
-    await notifier.sendSignInCode({
-      to: 'guest@partner.example',
-      code: '555123',
-      siteName: 'Wiki',
-      signInUrl: 'https://wiki.example.com/.gatehouse/login',
-      expiresAt: new Date(Date.now() + 600_000),
-      requestId: 'req-1',
-    });
+    await notifier.sendSignInCode(sampleSignInCodeMail());
     assert.equal(logs.records()[0]?.event, 'mail.logged');
     await notifier.close();
   });

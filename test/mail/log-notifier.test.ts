@@ -6,26 +6,18 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogNotifier } from '../../src/mail/log-notifier.js';
 import type { SignInCodeMail } from '../../src/mail/notifier.js';
+import { sampleSignInCodeMail } from '../helpers/mail-fixtures.js';
 import { captureLogs } from '../helpers/mail.js';
 
-const NOW = new Date('2024-05-01T14:22:00Z');
 
 function signInMail(overrides: Partial<SignInCodeMail> = {}): SignInCodeMail {
-  return {
-    to: 'guest@partner.example',
-    code: '731905',
-    siteName: 'Wiki',
-    signInUrl: 'https://wiki.example.com/.gatehouse/login',
-    expiresAt: new Date(NOW.getTime() + 10 * 60_000),
-    requestId: 'req-7',
-    ...overrides,
-  };
+  return sampleSignInCodeMail({ code: '731905', requestId: 'req-7', ...overrides });
 }
 
 describe('log notifier', () => {
   test('it prints the mail with its code at info as mail.logged', async () => {
     const logs = captureLogs();
-    const notifier = createLogNotifier({ from: 'Gatehouse <no-reply@example.com>', logger: logs.logger, now: () => NOW });
+    const notifier = createLogNotifier({ from: 'Gatehouse <no-reply@example.com>', logger: logs.logger });
     await notifier.sendSignInCode(signInMail());
     const [record, ...more] = logs.records();
     assert.equal(more.length, 0);
@@ -35,12 +27,12 @@ describe('log notifier', () => {
     assert.equal(record?.subject, '731905 is your sign-in code for Wiki');
     assert.equal(record?.request_id, 'req-7');
     assert.match(String(record?.text), /731905/);
-    assert.match(String(record?.text), /valid until 14:32 UTC \(10 minutes\)/);
+    assert.match(String(record?.text), /valid for 10 minutes, until 1 May 2024 at 14:32 UTC/);
   });
 
   test('a mail that fails the header injection backstop is logged as mail.failed, not printed', async () => {
     const logs = captureLogs();
-    const notifier = createLogNotifier({ from: 'Gatehouse <no-reply@example.com>', logger: logs.logger, now: () => NOW });
+    const notifier = createLogNotifier({ from: 'Gatehouse <no-reply@example.com>', logger: logs.logger });
     await notifier.sendSignInCode(signInMail({ to: 'guest@partner.example\r\nBcc: evil@x.test' }));
     const [record, ...more] = logs.records();
     assert.equal(more.length, 0);

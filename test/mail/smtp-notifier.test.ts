@@ -10,6 +10,7 @@ import net, { type AddressInfo } from 'node:net';
 import { createSmtpNotifier, type SmtpSettings } from '../../src/mail/smtp-notifier.js';
 import { createNotifier } from '../../src/mail/create-notifier.js';
 import type { Notifier, SignInCodeMail } from '../../src/mail/notifier.js';
+import { sampleSignInCodeMail } from '../helpers/mail-fixtures.js';
 import {
   captureLogs,
   createSelfSignedCertificate,
@@ -20,21 +21,12 @@ import {
   type CapturedLogs,
 } from '../helpers/mail.js';
 
-const NOW = new Date('2024-05-01T14:22:00Z');
 const FROM = 'Gatehouse <no-reply@example.com>';
 const FAST_RETRIES = [2, 2];
 const PASSWORD = 'hunter2-Sm7p!pass';
 
 function signInMail(overrides: Partial<SignInCodeMail> = {}): SignInCodeMail {
-  return {
-    to: 'guest@partner.example',
-    code: '482913',
-    siteName: 'Wiki',
-    signInUrl: 'https://wiki.example.com/.gatehouse/login',
-    expiresAt: new Date(NOW.getTime() + 10 * 60_000),
-    requestId: 'req-42',
-    ...overrides,
-  };
+  return sampleSignInCodeMail(overrides);
 }
 
 function plainSmtp(port: number, extra: Partial<SmtpSettings> = {}): SmtpSettings {
@@ -42,7 +34,7 @@ function plainSmtp(port: number, extra: Partial<SmtpSettings> = {}): SmtpSetting
 }
 
 function notifierFor(smtp: SmtpSettings, logs: CapturedLogs, retryDelaysMs: number[] = FAST_RETRIES): Notifier {
-  return createSmtpNotifier({ from: FROM, smtp, logger: logs.logger, retryDelaysMs, now: () => NOW });
+  return createSmtpNotifier({ from: FROM, smtp, logger: logs.logger, retryDelaysMs });
 }
 
 function failures(logs: CapturedLogs) {
@@ -82,8 +74,8 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
       for (const [part, body] of [['text', parsed.text], ['html', parsed.html]] as const) {
         assert.match(body, /482913/, part);
         assert.match(body, /Wiki/, part);
-        assert.match(body, /valid until 14:32 UTC \(10 minutes\)/, part);
-        assert.match(body, /you can ignore this email/, part);
+        assert.match(body, /valid for 10 minutes, until 1 May 2024 at 14:32 UTC/, part);
+        assert.match(body, /Not you\? Ignore this email/, part);
       }
       assert.match(parsed.html, /^<!doctype html>/);
     } finally {
@@ -97,7 +89,7 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
     const logs = captureLogs();
     const notifier = notifierFor(plainSmtp(server.port), logs);
     try {
-      await notifier.sendSignInCode(signInMail({ siteName: '<script>alert(1)</script>' }));
+      await notifier.sendSignInCode(signInMail({ appName: '<script>alert(1)</script>' }));
       const { html } = parseRawMail(server.received[0]!.raw);
       assert.doesNotMatch(html, /<script>/);
       assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
@@ -112,7 +104,7 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
     const logs = captureLogs();
     const notifier = notifierFor(plainSmtp(server.port), logs);
     try {
-      await notifier.sendSignInCode(signInMail({ siteName: 'Wiki\r\nBcc: evil@x.test\r\nX-Injected: yes' }));
+      await notifier.sendSignInCode(signInMail({ appName: 'Wiki\r\nBcc: evil@x.test\r\nX-Injected: yes' }));
       assert.equal(server.received.length, 1);
       const received = server.received[0]!;
       assert.deepEqual(received.rcptTo, ['guest@partner.example']);
@@ -276,7 +268,7 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
     const port = await findClosedPort();
     const logs = captureLogs();
     // Long retry waits keep the first mails pending, as a dead SMTP server would.
-    const notifier = createSmtpNotifier({ from: FROM, smtp: plainSmtp(port), logger: logs.logger, retryDelaysMs: [60_000], now: () => NOW, maxPendingMails: 3 });
+    const notifier = createSmtpNotifier({ from: FROM, smtp: plainSmtp(port), logger: logs.logger, retryDelaysMs: [60_000], maxPendingMails: 3 });
     try {
       const pending = Array.from({ length: 3 }, (_, i) => notifier.sendSignInCode(signInMail({ requestId: `kept-${i}` })));
       const dropped = Array.from({ length: 2 }, (_, i) => notifier.sendSignInCode(signInMail({ requestId: `dropped-${i}` })));
@@ -333,7 +325,7 @@ describe('SMTP notifier with AUTH', { timeout: 60_000 }, () => {
     const logs = captureLogs();
     const notifier = createNotifier(
       { from: FROM, transport: 'smtp', smtp: { url: `smtp://mailer%40example.com:p%40ss%3Aw%2Frd@127.0.0.1:${server.port}`, tls: { ca: '' } } },
-      { logger: logs.logger, retryDelaysMs: FAST_RETRIES, now: () => NOW },
+      { logger: logs.logger, retryDelaysMs: FAST_RETRIES },
     );
     try {
       await notifier.sendSignInCode(signInMail());
@@ -389,7 +381,7 @@ describe('SMTP notifier with AUTH', { timeout: 60_000 }, () => {
     const logs = captureLogs();
     const notifier = createNotifier(
       { from: FROM, transport: 'smtp', smtp: { url: `smtp://gatehouse:${PASSWORD}@127.0.0.1:${port}`, tls: { ca: '' } } },
-      { logger: logs.logger, retryDelaysMs: FAST_RETRIES, now: () => NOW },
+      { logger: logs.logger, retryDelaysMs: FAST_RETRIES },
     );
     try {
       await notifier.sendSignInCode(signInMail());

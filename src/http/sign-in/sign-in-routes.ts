@@ -1,33 +1,44 @@
 /**
- * The sign-in URLs (SPEC section 3): login form, code request, code check, logout. The
- * order of checks on every POST: fetch metadata and Origin, CSRF token, then the form.
+ * The sign-in URLs (SPEC section 3): email form, code request, code page, code check,
+ * logout. Every POST answers with a redirect (post/redirect/get): a reload never sends
+ * another mail or guess, and Back never lands on a form the browser must re-send. The code
+ * page shows where the browser's sign-in stands, read from the store each time.
+ *
+ * The order of checks on every POST: fetch metadata and Origin, CSRF token, then the form.
  *
  * No enumeration: an allowed and a not-allowed address go through the same steps, get the
- * same page, status and headers, and the mail is sent after the response is decided.
+ * same pages, status and headers, and the mail is sent after the response is decided.
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from '../../log/logger.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { Notifier } from '../../mail/notifier.js';
-import type { SignInCodeService } from '../../otp/sign-in-codes.js';
+import { FLOW_MEMORY_MS, type SignInCodeService } from '../../otp/sign-in-codes.js';
 import { normalizeEmailAddress } from '../../config/values.js';
 import { mayUseSomeRoute, type InvitationCheck } from '../../policy/access-policy.js';
 import { readCookie, serializeCookie } from '../cookies.js';
 import { applyHeaders, type HeaderList } from '../security-headers.js';
-import { sendErrorResponse } from '../pages.js';
+import { pageLocaleFor, sendErrorResponse } from '../pages.js';
 import { requestContextOf, type RequestContext } from '../request-context.js';
 import { cookieIsSecure, type GatewayCookieNames } from '../../session/session-cookies.js';
 import type { SignedInSessionData } from '../../session/session-resolver.js';
 import type { SessionDirectory } from '../../session/session-directory.js';
+import type { RouteTable } from '../../routes/route-table.js';
+import type { RouteRuntime } from '../../proxy/route-runtime.js';
+import type { RequestAuthorizer } from '../authorize-request.js';
 import { csrfTokenFor, csrfTokenIsValid, newCsrfCookieValue, requestOriginIsAllowed } from './csrf.js';
 import { safeRedirectTarget } from './redirect-target.js';
+import { routeForReturnTo } from './route-for-return-to.js';
 import {
+  loginHref,
   renderCodePage,
   renderFormRejectedPage,
+  renderLockedPage,
   renderLoginPage,
+  renderSignedInPage,
   renderSignedOutPage,
   renderTooManyRequestsPage,
-  type FormContext,
+  type SignInPage,
 } from './sign-in-pages.js';
 
 /** What the sign-in pages read from the current config (it changes on reload). */
@@ -37,6 +48,9 @@ export interface SignInSettings {
   readonly cookieNames: GatewayCookieNames;
   /** Origins of all routes: the only places `rd` and a form's Origin may point at. */
   readonly routeOrigins: ReadonlySet<string>;
+  /** To name the app `rd` points at, and ask whether the guest is signed in for it. */
+  readonly routeTable: RouteTable;
+  readonly routes: readonly RouteRuntime[];
   /** express-session for the current cookie settings. */
   readonly sessionMiddleware: RequestHandler;
 }
@@ -46,6 +60,8 @@ export interface SignInRoutesDeps {
   readonly codes: SignInCodeService;
   readonly notifier: () => Notifier;
   readonly secrets: () => readonly string[];
+  /** The proxy's own admission decision: "signed in for this app?" is answered exactly as there. */
+  readonly access: RequestAuthorizer;
   /** The invitations file, for `allow: invited` (absent: nobody is invited). */
   readonly invitations?: () => InvitationCheck;
   /** Where sign-ins are recorded for the admin API (absent in tests that do not need it). */
@@ -59,6 +75,7 @@ export interface SignInRoutesDeps {
 type SessionWithData = Request['session'] & Partial<SignedInSessionData>;
 
 const CSRF_COOKIE_MAX_AGE_SECONDS = 2 * 60 * 60;
+const FLOW_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
 function contextOf(req: Request): RequestContext {
   const context = requestContextOf(req);
@@ -68,6 +85,19 @@ function contextOf(req: Request): RequestContext {
 
 function emailDomain(email: string): string {
   return email.slice(email.indexOf('@') + 1);
+}
+
+/** The code page URL, with what the last POST wants it to say. */
+function codePageHref(returnTo: string, extra: { error?: 'wrong' | 'format'; notice?: 'resent' | 'too_soon' } = {}): string {
+  let href = `/.gatehouse/code?rd=${encodeURIComponent(returnTo)}`;
+  if (extra.error) href += `&error=${extra.error}`;
+  if (extra.notice) href += `&notice=${extra.notice}`;
+  return href;
+}
+
+/** A query value only when it is one of `allowed` (nothing else is ever echoed). */
+function oneOf<T extends string>(value: unknown, allowed: readonly T[]): T | undefined {
+  return allowed.find((candidate) => candidate === value);
 }
 
 export function createSignInRoutes(deps: SignInRoutesDeps): Router {
@@ -81,6 +111,12 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     res.setHeader('cache-control', 'no-store');
     for (const [name, value] of Object.entries(extraHeaders)) res.setHeader(name, value);
     res.status(status).type('html').send(html);
+  }
+
+  /** 303 to a page of ours: the answer to every POST that does not fail outright. */
+  function seeOther(res: Response, location: string): void {
+    res.setHeader('cache-control', 'no-store');
+    res.redirect(303, location);
   }
 
   function setGatewayCookie(req: Request, res: Response, name: string, value: string, maxAgeSeconds: number): void {
@@ -97,19 +133,37 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     );
   }
 
-  /** The form context, setting a CSRF cookie when the browser has none. */
-  function formContext(req: Request, res: Response, rd: unknown): FormContext {
+  /** Everything a sign-in page needs, setting a CSRF cookie when the browser has none. */
+  function pageFor(req: Request, res: Response, rd: unknown): SignInPage & { route: RouteRuntime | undefined } {
     const settings = deps.settings();
     let csrfCookie = readCookie(req.headers.cookie, settings.cookieNames.csrf);
     if (!csrfCookie || csrfCookie.length > 64) {
       csrfCookie = newCsrfCookieValue();
       setGatewayCookie(req, res, settings.cookieNames.csrf, csrfCookie, CSRF_COOKIE_MAX_AGE_SECONDS);
     }
+    const returnTo = safeRedirectTarget(rd, settings.routeOrigins);
+    const route = routeForReturnTo(returnTo, contextOf(req).externalOrigin, settings);
+    const locale = pageLocaleFor(req, settings.config.branding);
+    res.setHeader('content-language', locale.language);
     return {
-      branding: settings.config.branding,
+      locale,
+      appName: route ? route.config.title || route.name : settings.config.branding.product_name,
       csrfToken: csrfTokenFor(csrfCookie, deps.secrets()[0]!),
-      returnTo: safeRedirectTarget(rd, settings.routeOrigins),
+      returnTo,
+      route,
     };
+  }
+
+  /** The address this browser is signed in as for the app `rd` points at, exactly as the proxy would decide. */
+  async function signedInFor(req: Request, route: RouteRuntime | undefined): Promise<string | undefined> {
+    if (!route) return undefined;
+    const access = await deps.access.authorize(req.headers.cookie, route);
+    return access.kind === 'allowed' ? access.identity.email : undefined;
+  }
+
+  function flowIdOf(req: Request): string | undefined {
+    const flowId = readCookie(req.headers.cookie, deps.settings().cookieNames.flow);
+    return flowId && FLOW_ID.test(flowId) ? flowId : undefined;
   }
 
   /** Cross-site POSTs (login CSRF, forced sign-out of a code) are refused before anything else. */
@@ -118,17 +172,20 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const csrfCookie = readCookie(req.headers.cookie, settings.cookieNames.csrf);
     if (!requestOriginIsAllowed(req, settings.routeOrigins) || !csrfTokenIsValid(csrfCookie, body.csrf, deps.secrets())) {
-      contextOf(req).outcome = 'csrf rejected';
-      deps.logger.warn({ event: 'csrf.rejected', req_id: contextOf(req).requestId, path: req.path });
-      const returnTo = safeRedirectTarget(body.rd, settings.routeOrigins);
-      return sendPage(res, 403, renderFormRejectedPage(settings.config.branding, returnTo));
+      const context = contextOf(req);
+      context.outcome = 'csrf rejected';
+      deps.logger.warn({ event: 'csrf.rejected', req_id: context.requestId, path: req.path });
+      const locale = pageLocaleFor(req, settings.config.branding);
+      return sendPage(res, 403, renderFormRejectedPage(locale, safeRedirectTarget(body.rd, settings.routeOrigins), context.requestId));
     }
     next();
   };
 
-  router.get('/.gatehouse/login', (req, res) => {
-    const form = formContext(req, res, req.query.rd);
-    sendPage(res, 200, renderLoginPage(form));
+  router.get('/.gatehouse/login', async (req, res) => {
+    const page = pageFor(req, res, req.query.rd);
+    const email = await signedInFor(req, page.route);
+    if (email) return sendPage(res, 200, renderSignedInPage(page, email));
+    sendPage(res, 200, renderLoginPage(page));
   });
 
   router.post('/.gatehouse/login', parseForm, rejectForgedPost, async (req, res) => {
@@ -136,68 +193,82 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     const { config } = settings;
     const body = req.body as Record<string, unknown>;
     const context = contextOf(req);
-    const form = formContext(req, res, body.rd);
+    const page = pageFor(req, res, body.rd);
     // A repeated field (email=a&email=b) could smuggle a second recipient past validation.
-    if (Array.isArray(body.email)) {
-      return sendPage(res, 400, renderLoginPage(form, { error: 'Enter a single email address.' }));
-    }
-    const normalized = normalizeEmailAddress(typeof body.email === 'string' ? body.email : '');
-    if (!normalized.ok) {
-      const shown = typeof body.email === 'string' ? body.email.slice(0, 254) : '';
-      return sendPage(res, 400, renderLoginPage(form, { email: shown, error: `That email address ${normalized.reason}.` }));
-    }
+    if (Array.isArray(body.email)) return sendPage(res, 400, renderLoginPage(page, { problem: 'repeated' }));
+    const typed = typeof body.email === 'string' ? body.email : '';
+    const normalized = normalizeEmailAddress(typed);
+    if (!normalized.ok) return sendPage(res, 400, renderLoginPage(page, { email: typed.slice(0, 254), problem: normalized.problem }));
     const email = normalized.email;
     const allowed = mayUseSomeRoute(email, config, deps.invitations?.());
-    const existingFlow = readCookie(req.headers.cookie, settings.cookieNames.flow);
-    const outcome = await deps.codes.requestCode({
-      email,
-      allowed,
-      clientAddress: context.clientAddress,
-      flowId: existingFlow && /^[A-Za-z0-9_-]{16,64}$/.test(existingFlow) ? existingFlow : undefined,
-    });
+    const outcome = await deps.codes.requestCode({ email, allowed, clientAddress: context.clientAddress, flowId: flowIdOf(req) });
     deps.logger.info({ event: 'otp.requested', req_id: context.requestId, email, outcome: outcome.kind, client: context.clientAddress });
-    const ttlMinutes = Math.round(config.otp.ttl / 60_000);
 
     if (outcome.kind === 'rate_limited') {
       context.outcome = `rate limited (${outcome.limit})`;
-      if (outcome.limit === 'locked') deps.logger.info({ event: 'otp.locked', req_id: context.requestId, email });
-      return sendPage(res, 429, renderTooManyRequestsPage(config.branding, { retryAfterSeconds: outcome.retryAfterSeconds, returnTo: form.returnTo }), {
-        'retry-after': String(outcome.retryAfterSeconds),
-      });
+      const retryAfter = { 'retry-after': String(outcome.retryAfterSeconds) };
+      if (outcome.limit === 'locked') {
+        deps.logger.info({ event: 'otp.locked', req_id: context.requestId, email });
+        return sendPage(res, 429, renderLockedPage(page, email, outcome.retryAfterSeconds * 1000, context.requestId), retryAfter);
+      }
+      return sendPage(res, 429, renderTooManyRequestsPage(page, outcome.retryAfterSeconds, context.requestId), retryAfter);
     }
-    if (outcome.kind === 'cooldown') {
-      return sendPage(
-        res,
-        200,
-        renderCodePage(form, {
-          email,
-          digits: config.otp.digits,
-          expiresInMinutes: ttlMinutes,
-          notice: `A code was sent moments ago. You can ask for a new one in ${outcome.retryAfterSeconds} seconds.`,
-        }),
-      );
-    }
-    setGatewayCookie(req, res, settings.cookieNames.flow, outcome.flowId, Math.ceil(config.otp.ttl / 1000));
+    const flowCookieSeconds = Math.ceil((config.otp.ttl + FLOW_MEMORY_MS) / 1000);
+    setGatewayCookie(req, res, settings.cookieNames.flow, outcome.flowId, flowCookieSeconds);
+    if (outcome.kind === 'cooldown') return seeOther(res, codePageHref(page.returnTo, { notice: 'too_soon' }));
+
     // Decide and send the answer first; mail afterwards, so timing says nothing about the address.
+    const requestedAt = now();
     res.once('finish', () => {
       if (!allowed) {
         deps.logger.info({ event: 'otp.not_allowed', req_id: context.requestId, email });
         return;
       }
-      const signInUrl = `${context.externalOrigin}/.gatehouse/login?rd=${encodeURIComponent(form.returnTo)}`;
       void deps
         .notifier()
         .sendSignInCode({
           to: email,
           code: outcome.code,
-          siteName: config.branding.product_name,
-          signInUrl,
+          language: page.locale.language,
+          appName: page.appName,
+          siteOrigin: context.externalOrigin,
+          codePageUrl: context.externalOrigin + codePageHref(page.returnTo),
+          requestedAt: new Date(requestedAt),
           expiresAt: new Date(outcome.expiresAt),
+          userAgent: String(req.headers['user-agent'] ?? ''),
+          clientAddress: context.clientAddress,
           requestId: context.requestId,
         })
         .then(() => deps.logger.info({ event: 'otp.sent', req_id: context.requestId, email_domain: emailDomain(email) }));
     });
-    sendPage(res, 200, renderCodePage(form, { email, digits: config.otp.digits, expiresInMinutes: ttlMinutes }));
+    seeOther(res, codePageHref(page.returnTo, body.resend === '1' ? { notice: 'resent' } : {}));
+  });
+
+  router.get('/.gatehouse/code', async (req, res) => {
+    const { config } = deps.settings();
+    const context = contextOf(req);
+    const page = pageFor(req, res, req.query.rd);
+    // Back after signing in, or a second tab: say so instead of showing a stale form.
+    const signedInAs = await signedInFor(req, page.route);
+    if (signedInAs) return sendPage(res, 200, renderSignedInPage(page, signedInAs));
+    const flowId = flowIdOf(req);
+    const status = flowId === undefined ? undefined : await deps.codes.describeSignIn(flowId);
+    // The mail's link opened in another browser (or a sign-in long forgotten): start here.
+    if (!status) return sendPage(res, 200, renderLoginPage(page, { notice: page.locale.t.login.otherBrowser }));
+    const html = renderCodePage(page, {
+      status,
+      digits: config.otp.digits,
+      ttlMs: config.otp.ttl,
+      now: now(),
+      error: oneOf(req.query.error, ['wrong', 'format'] as const),
+      notice: oneOf(req.query.notice, ['resent', 'too_soon'] as const),
+      requestId: context.requestId,
+    });
+    if (status.state === 'locked') {
+      context.outcome = 'locked';
+      return sendPage(res, 429, html, { 'retry-after': String(Math.max(1, Math.ceil(status.lockedForMs / 1000))) });
+    }
+    sendPage(res, 200, html);
   });
 
   router.post('/.gatehouse/verify', parseForm, rejectForgedPost, withSession, async (req, res) => {
@@ -205,62 +276,38 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     const { config } = settings;
     const body = req.body as Record<string, unknown>;
     const context = contextOf(req);
-    const form = formContext(req, res, body.rd);
-    const flowId = readCookie(req.headers.cookie, settings.cookieNames.flow);
-    const typedCode = typeof body.code === 'string' ? body.code : '';
-    const expired = () =>
-      sendPage(res, 400, renderLoginPage(form, { notice: 'Your code has expired or was already used. Enter your address to get a new one.' }));
-    if (!flowId || !/^[A-Za-z0-9_-]{16,64}$/.test(flowId)) return expired();
+    const returnTo = safeRedirectTarget(body.rd, settings.routeOrigins);
+    const flowId = flowIdOf(req);
+    if (!flowId) return seeOther(res, codePageHref(returnTo));
 
-    const outcome = await deps.codes.checkCode({ flowId, typedCode });
-    const ttlMinutes = Math.round(config.otp.ttl / 60_000);
+    const outcome = await deps.codes.checkCode({ flowId, typedCode: typeof body.code === 'string' ? body.code : '' });
     switch (outcome.kind) {
-      case 'malformed': {
-        const email = (await deps.codes.pendingEmail(flowId)) ?? '';
-        return sendPage(
-          res,
-          400,
-          renderCodePage(form, { email, digits: config.otp.digits, expiresInMinutes: ttlMinutes, error: `Enter the ${config.otp.digits}-digit code from the email.` }),
-        );
-      }
-      case 'no_pending_code':
-        return expired();
+      case 'malformed':
+        return seeOther(res, codePageHref(returnTo, { error: 'format' }));
+      case 'no_sign_in':
+      case 'not_pending':
+        return seeOther(res, codePageHref(returnTo));
       case 'locked':
         context.outcome = 'locked';
-        return sendPage(res, 429, renderTooManyRequestsPage(config.branding, { retryAfterSeconds: outcome.retryAfterSeconds, returnTo: form.returnTo }), {
-          'retry-after': String(outcome.retryAfterSeconds),
-        });
-      case 'wrong_code': {
+        return seeOther(res, codePageHref(returnTo));
+      case 'wrong_code':
         deps.logger.info({ event: 'otp.failed', req_id: context.requestId, email: outcome.email, client: context.clientAddress });
         if (outcome.locked) deps.logger.info({ event: 'otp.locked', req_id: context.requestId, email: outcome.email });
-        if (outcome.attemptsLeft === 0) {
-          return sendPage(res, 401, renderLoginPage(form, { email: outcome.email, error: 'That code was not right, and it can no longer be used. Ask for a new one.' }));
-        }
-        return sendPage(
-          res,
-          401,
-          renderCodePage(form, {
-            email: outcome.email,
-            digits: config.otp.digits,
-            expiresInMinutes: ttlMinutes,
-            error: `That code is not right. ${outcome.attemptsLeft} attempt${outcome.attemptsLeft === 1 ? '' : 's'} left.`,
-          }),
-        );
-      }
+        // With tries left the code page says "not right"; otherwise it shows the dead or locked code.
+        return seeOther(res, codePageHref(returnTo, outcome.attemptsLeft > 0 ? { error: 'wrong' } : {}));
       case 'signed_in':
         break;
     }
-    if (!req.session) {
-      // express-session found no usable store: fail closed.
-      return sendPage(res, 503, renderLoginPage(form, { error: 'Sign-in is unavailable right now. Please try again in a moment.' }));
-    }
+    const unavailable = () =>
+      sendErrorResponse(req, res, 'store_unavailable', { requestId: context.requestId, branding: config.branding, pageHeaders: settings.pageHeaders });
+    if (!req.session) return unavailable(); // express-session found no usable store: fail closed.
     // Session fixation: a new id at sign-in, so an id planted before sign-in is worth nothing.
     const replacedId = req.sessionID;
     req.session.regenerate((regenerateError) => {
       deps.onSessionEnded(replacedId);
       if (regenerateError) {
         deps.logger.error({ event: 'session.save_failed', req_id: context.requestId, error: String(regenerateError) });
-        return sendPage(res, 503, renderLoginPage(form, { error: 'Sign-in is unavailable right now. Please try again in a moment.' }));
+        return unavailable();
       }
       const session = req.session as SessionWithData;
       const signedInAt = now();
@@ -269,7 +316,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
       session.save((saveError) => {
         if (saveError) {
           deps.logger.error({ event: 'session.save_failed', req_id: context.requestId, error: String(saveError) });
-          return sendPage(res, 503, renderLoginPage(form, { error: 'Sign-in is unavailable right now. Please try again in a moment.' }));
+          return unavailable();
         }
         deps.logger.info({ event: 'session.started', req_id: context.requestId, email: outcome.email, client: context.clientAddress });
         // For the admin API and `gatehouse sessions`; a failure here must not undo the sign-in.
@@ -282,9 +329,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
             userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
           })
           .catch((error: unknown) => deps.logger.warn({ event: 'session.index_failed', req_id: context.requestId, error: String(error) }));
-        setGatewayCookie(req, res, settings.cookieNames.flow, '', 0);
-        res.setHeader('cache-control', 'no-store');
-        res.redirect(303, form.returnTo);
+        seeOther(res, returnTo);
       });
     });
   });
@@ -292,10 +337,15 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
   const logout: RequestHandler = (req, res) => {
     const settings = deps.settings();
     const context = contextOf(req);
-    const returnTo = safeRedirectTarget(req.query.rd, settings.routeOrigins);
+    const rd = req.method === 'POST' ? (req.body as Record<string, unknown> | undefined)?.rd : req.query.rd;
+    const returnTo = safeRedirectTarget(rd, settings.routeOrigins);
     const finish = () => {
       res.clearCookie(settings.cookieNames.session, { path: '/', domain: settings.config.session.cookie.domain || undefined });
-      sendPage(res, 200, renderSignedOutPage(settings.config.branding, returnTo));
+      // "Use another address": straight to the email form.
+      if (req.query.next === 'login') return seeOther(res, loginHref(returnTo));
+      const route = routeForReturnTo(returnTo, context.externalOrigin, settings);
+      const locale = pageLocaleFor(req, settings.config.branding);
+      sendPage(res, 200, renderSignedOutPage(locale, route ? route.config.title || route.name : settings.config.branding.product_name, returnTo));
     };
     const session = req.session as SessionWithData | undefined;
     if (!session?.email) return finish();
@@ -313,7 +363,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     });
   };
   router.get('/.gatehouse/logout', withSession, logout);
-  router.post('/.gatehouse/logout', withSession, logout);
+  router.post('/.gatehouse/logout', parseForm, rejectForgedPost, withSession, logout);
 
   return router;
 }

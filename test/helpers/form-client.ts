@@ -1,12 +1,17 @@
 /**
- * A minimal browser for sign-in tests: keeps cookies per the Set-Cookie headers it gets,
- * sends them back, reads hidden form fields, follows nothing by itself (tests assert each
- * redirect). Requests go to the gateway's loopback port with the Host the test chooses.
+ * A scripted HTTP client with a cookie jar, like `curl -c jar -b jar`: keeps cookies per the
+ * Set-Cookie headers it gets, sends them back, reads hidden form fields, follows nothing by
+ * itself (tests assert each redirect). Requests go to the gateway's loopback port with the
+ * Host the test chooses.
+ *
+ * It is NOT a browser and must not stand in for one: it sends what the test tells it (its
+ * form POSTs carry a hand-set `Origin`), so it can attack the protocol, but it cannot show
+ * what a real browser sends. What a guest's browser does is tested in test/e2e with Chromium.
  */
 import type http from 'node:http';
 import { request, type SimpleResponse } from './servers.js';
 
-export class TestBrowser {
+export class FormClient {
   readonly cookies = new Map<string, string>();
 
   constructor(
