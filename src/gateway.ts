@@ -16,6 +16,7 @@ import { createAccessLog } from './log/access-log.js';
 import { startWhoamiServer } from './upstreams/whoami.js';
 import { createRequestHandler } from './http/handle-request.js';
 import { createUpgradeHandler } from './http/handle-upgrade.js';
+import { serveWithoutUpgrade } from './http/serve-without-upgrade.js';
 import { createGatehouseApp } from './http/gatehouse-app.js';
 import { requestContextOf } from './http/request-context.js';
 import { createAdminApp, evaluateReadiness, type Readiness, type ReadinessCheck } from './admin/admin-app.js';
@@ -197,7 +198,18 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       },
     }),
   );
-  server.on('upgrade', createUpgradeHandler({ getState, proxy, metrics, logger, access, openSockets: openWebSockets }));
+  server.on(
+    'upgrade',
+    createUpgradeHandler({
+      getState,
+      proxy,
+      metrics,
+      logger,
+      access,
+      openSockets: openWebSockets,
+      serveAsPlainRequest: (req, socket, head) => serveWithoutUpgrade(server, req, socket, head),
+    }),
+  );
   // Malformed HTTP (bad framing, oversized headers): a plain 400, never a stack trace.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return socket.destroy();

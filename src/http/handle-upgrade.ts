@@ -19,6 +19,7 @@ import type { Identity } from '../proxy/identity-headers.js';
 import type { AccessOutcome, RequestAuthorizer } from './authorize-request.js';
 import { GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import { hasRepeatedHostHeader, isGatehousePath } from './handle-request.js';
+import { isWebSocketUpgrade } from './serve-without-upgrade.js';
 
 export interface UpgradeHandlerDeps {
   readonly getState: () => GatewayState;
@@ -29,6 +30,8 @@ export interface UpgradeHandlerDeps {
   readonly access: RequestAuthorizer;
   /** Every proxied WebSocket's client socket, so shutdown can end them. */
   readonly openSockets: Set<Duplex>;
+  /** Serves a request whose Upgrade is not websocket as the plain request it also is (serve-without-upgrade.ts). */
+  readonly serveAsPlainRequest: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 function refuseUpgrade(socket: Duplex, code: GatewayErrorCode, requestId: string): void {
@@ -45,6 +48,8 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: IncomingMe
   const { proxy, metrics, logger } = deps;
 
   return function handleUpgrade(req, socket, head) {
+    // h2c and other upgrades we do not speak: the same request, served as plain HTTP/1.1.
+    if (!isWebSocketUpgrade(req)) return deps.serveAsPlainRequest(req, socket, head);
     const state = deps.getState();
     const trusted = state.proxyTrust.isTrusted(req.socket);
     const requestId = assignRequestId(req, trusted);
@@ -56,7 +61,6 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: IncomingMe
       refuseUpgrade(socket, code, requestId);
     };
 
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return refuse('bad_request', 'not a websocket upgrade');
     const target = normalizeRequestTarget(req.url ?? '');
     if (!target.ok) return refuse('bad_request', `bad target: ${target.reason}`);
     const path = target.path;

@@ -34,7 +34,7 @@ export const de: Catalogue = {
     domain: 'Der Teil nach dem @ muss ein Domainname sein, etwa example.com.',
   },
   code: {
-    title: 'Sehen Sie in Ihr Postfach',
+    title: 'Prüfen Sie Ihr Postfach',
     sentTo: 'Geben Sie den Code ein, den wir an {email} geschickt haben.',
     validFor: 'Der Code gilt {duration} lang.',
     label: 'Anmeldecode',
