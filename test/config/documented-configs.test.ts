@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { loadConfigFile, parseConfigText } from '../../src/config/load-config.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -49,4 +50,46 @@ describe('documented configs validate', () => {
     });
     assert.deepEqual(failures, []);
   });
+
+  test('the README block "Every key at its default" shows every key that has a default, each at its default', () => {
+    const text = readFileSync(join(root, 'README.md'), 'utf8');
+    const at = text.indexOf('Every key at its default');
+    assert.ok(at >= 0, 'README.md has the "Every key at its default" block');
+    const block = /```yaml\n([\s\S]*?)```/.exec(text.slice(at))![1]!;
+    // Values: the block parses to exactly the config of its four required route keys alone.
+    const shown = parseConfigText(block, 'README.md', documentationEnv, root).config;
+    const requiredOnly = parseConfigText(
+      'routes:\n  - name: wiki\n    from: http://localhost:8080/\n    to: builtin:whoami\n    allow: ["*@example.com"]\n',
+      'minimal.yaml',
+      documentationEnv,
+      root,
+    ).config;
+    assert.deepEqual(shown, requiredOnly, 'every value shown is the default');
+    // Keys: every key of the editor schema that has a default is in the block.
+    const schema = JSON.parse(readFileSync(join(root, 'config/gateway.schema.json'), 'utf8')) as SchemaNode;
+    const missing: string[] = [];
+    collectMissingKeys(schema, parseYaml(block) as unknown, '', missing);
+    assert.deepEqual(missing, []);
+  });
 });
+
+interface SchemaNode {
+  readonly default?: unknown;
+  readonly type?: string;
+  readonly properties?: Readonly<Record<string, SchemaNode>>;
+  readonly items?: SchemaNode;
+}
+
+/** Paths of keys with a default that `value` (the block's YAML) leaves out. */
+function collectMissingKeys(node: SchemaNode, value: unknown, path: string, missing: string[]): void {
+  if (node.type === 'array' && node.items?.properties && Array.isArray(value)) {
+    for (const item of value) collectMissingKeys(node.items, item, `${path}[]`, missing);
+    return;
+  }
+  if (!node.properties || typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  for (const [key, child] of Object.entries(node.properties)) {
+    const childPath = path ? `${path}.${key}` : key;
+    if (key in value) collectMissingKeys(child, (value as Record<string, unknown>)[key], childPath, missing);
+    else if ('default' in child) missing.push(childPath);
+  }
+}

@@ -91,6 +91,7 @@ describe('a guest in Chromium', () => {
     const mail = await world.mailTo('phone@example.com');
     await page.getByLabel('Sign-in code', { exact: true }).tap();
     await page.keyboard.type(mail.code);
+    await inspectPage(page, 'code-typed');
     await Promise.all([page.waitForURL(deepLink), page.getByRole('button', { name: 'Sign in' }).tap()]);
     // The built-in whoami app: what the app receives, readable on the phone.
     assert.equal(await heading(page), 'What the app receives');

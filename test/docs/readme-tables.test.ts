@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { GATEWAY_ERRORS } from '../src/http/errors.js';
+import { GATEWAY_ERRORS } from '../../src/http/errors.js';
 
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 /** The rows (cells trimmed) of the first table after `heading`. */
 function tableAfter(heading: string): string[][] {
@@ -29,9 +29,9 @@ test('every log event the source emits is in the README log event table', () => 
     tableAfter('### Log events').flatMap(([events]) => [...events!.matchAll(/`([a-z_.]+)`/g)].map((match) => match[1]!)),
   );
   const emitted = new Set<string>();
-  const sources = readdirSync(new URL('../src', import.meta.url), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
+  const sources = readdirSync(new URL('../../src', import.meta.url), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
   for (const file of sources) {
-    const text = readFileSync(new URL(`../src/${file}`, import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`../../src/${file}`, import.meta.url), 'utf8');
     for (const match of text.matchAll(/event: '([a-z_.]+)'/g)) emitted.add(match[1]!);
   }
   assert.ok(emitted.size > 5);
@@ -40,7 +40,7 @@ test('every log event the source emits is in the README log event table', () => 
 
 test('every way the gateway is started passes the Node flags docs/performance.md relies on', () => {
   const flag = '--initial-old-space-size=64';
-  const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+  const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
   assert.ok(read('bin/gatehouse.js').split('\n')[0]!.includes(flag), 'the installed command (#! line)');
   assert.match(read('Dockerfile'), new RegExp(`^ENTRYPOINT \\[[^\\]]*"${flag}"`, 'm'), 'the Docker image');
   assert.ok((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!.includes(flag), 'npm start');
