@@ -250,6 +250,7 @@ async function main(): Promise<void> {
       key: 'signin',
       name: 'sign-in: code requests (mail to SMTP sink)',
       pid: signInGw.child.pid!,
+      expectNon2xx: true, // each code request answers 303 to the code page
       options: {
         url: `http://127.0.0.1:${signInGw.port}/.gatehouse/login`,
         headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie },

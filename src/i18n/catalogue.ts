@@ -114,6 +114,13 @@ export function describeWait(language: Language, ms: number): string {
  * read everywhere, not the US one.
  */
 export function describeMoment(language: Language, at: Date): string {
-  const format = new Intl.DateTimeFormat(language === 'en' ? 'en-GB' : language, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' });
+  let format = momentFormats.get(language);
+  if (!format) {
+    format = new Intl.DateTimeFormat(language === 'en' ? 'en-GB' : language, { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' });
+    momentFormats.set(language, format);
+  }
   return `${format.format(at)} UTC`;
 }
+
+// Making a formatter costs far more than using one: one per language, kept.
+const momentFormats = new Map<Language, Intl.DateTimeFormat>();
