@@ -5,11 +5,10 @@
  * test (never a sleep): the defaults (10 minute codes, 30 s between codes, 5 tries a code,
  * 10 wrong codes an hour) are the ones guests meet.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { chromiumSkipReason, launchChromium, type ChromiumBrowser } from '../helpers/chromium.js';
-import { startE2eWorld, type E2eWorld } from './e2e-world.js';
+import { useE2eWorld } from './e2e-world.js';
 import { askForCode, assertInApp, heading, typeCode } from './guest.js';
 import { inspectPage } from './inspect-page.js';
 
@@ -25,46 +24,32 @@ async function mainText(page: Page): Promise<string> {
 }
 
 describe('what became of a code, in Chromium', () => {
-  const skip = chromiumSkipReason();
-  let world: E2eWorld;
-  let browser: ChromiumBrowser;
-  before(async () => {
-    if (skip) return;
-    world = await startE2eWorld();
-    browser = launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await world?.close();
-  });
+  const suite = useE2eWorld();
+  const { skip } = suite;
 
   test('an expired code says so, and "Send a new code" mails a new one to the same address', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const deepLink = world.url('wiki', '/expired');
-    await page.goto(deepLink);
+    const deepLink = suite.world.url('wiki', '/expired');
+    const { context, page } = await suite.openPage(deepLink);
     await askForCode(page, 'late@example.com');
-    const first = await world.mailTo('late@example.com');
-    await world.advanceClock(11 * MINUTE);
+    const first = await suite.world.mailTo('late@example.com');
+    await suite.world.advanceClock(11 * MINUTE);
     await typeCode(page, first.code);
     assert.equal(await heading(page), 'This code has expired');
     assert.match(await mainText(page), /Codes work for 10 minutes after they are sent\. Ask for a new one; it goes to late@example\.com\./);
     await inspectPage(page, 'code-expired');
     await pressSendNewCode(page);
     assert.equal(await page.getByRole('status').innerText(), 'We sent a new code. Only the newest code works.');
-    const second = await world.mailTo('late@example.com', 2);
+    const second = await suite.world.mailTo('late@example.com', 2);
     await typeCode(page, second.code);
     await assertInApp(page, deepLink, 'late@example.com');
     await context.close();
   });
 
   test('a used code says so when the mail link is opened again after signing out', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const deepLink = world.url('wiki', '/used');
-    await page.goto(deepLink);
+    const deepLink = suite.world.url('wiki', '/used');
+    const { context, page } = await suite.openPage(deepLink);
     await askForCode(page, 'twice@example.com');
-    const mail = await world.mailTo('twice@example.com');
+    const mail = await suite.world.mailTo('twice@example.com');
     await typeCode(page, mail.code);
     await assertInApp(page, deepLink, 'twice@example.com');
     await page.getByRole('link', { name: 'Sign out' }).click();
@@ -76,23 +61,21 @@ describe('what became of a code, in Chromium', () => {
   });
 
   test('"Send a new code" says how long to wait, sends one once the wait is over, and only the newest code works', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const deepLink = world.url('wiki', '/resend');
-    await page.goto(deepLink);
+    const deepLink = suite.world.url('wiki', '/resend');
+    const { context, page } = await suite.openPage(deepLink);
     await askForCode(page, 'again@example.com');
-    const first = await world.mailTo('again@example.com');
+    const first = await suite.world.mailTo('again@example.com');
     assert.match(await mainText(page), /You can ask for a new code in (29|30) seconds\./);
     await pressSendNewCode(page);
     assert.equal(await page.getByRole('status').innerText(), 'A code was sent moments ago. Wait a little before asking for another.');
     await inspectPage(page, 'code-resend-wait');
 
-    await world.advanceClock(31 * SECOND);
+    await suite.world.advanceClock(31 * SECOND);
     await page.reload();
     assert.doesNotMatch(await mainText(page), /You can ask for a new code in/, 'no wait left');
     await pressSendNewCode(page);
     assert.equal(await page.getByRole('status').innerText(), 'We sent a new code. Only the newest code works.');
-    const second = await world.mailTo('again@example.com', 2);
+    const second = await suite.world.mailTo('again@example.com', 2);
     assert.notEqual(second.code, first.code);
     await typeCode(page, first.code);
     assert.match(await page.locator('#code-error').innerText(), /That code is not right/);
@@ -102,19 +85,17 @@ describe('what became of a code, in Chromium', () => {
   });
 
   test('five wrong tries kill a code; ten wrong codes lock the address for an hour, shown as a page alert, not a field error', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(world.url('wiki', '/guessing'));
+    const { context, page } = await suite.openPage(suite.world.url('wiki', '/guessing'));
     await askForCode(page, 'guess@example.com');
     const wrongFor = (code: string) => (code === '000000' ? '111111' : '000000');
-    const first = await world.mailTo('guess@example.com');
+    const first = await suite.world.mailTo('guess@example.com');
     for (let attempt = 1; attempt <= 5; attempt += 1) await typeCode(page, wrongFor(first.code));
     assert.equal(await heading(page), 'Too many wrong tries for this code');
     await inspectPage(page, 'code-dead');
 
-    await world.advanceClock(31 * SECOND);
+    await suite.world.advanceClock(31 * SECOND);
     await pressSendNewCode(page);
-    const second = await world.mailTo('guess@example.com', 2);
+    const second = await suite.world.mailTo('guess@example.com', 2);
     for (let attempt = 1; attempt <= 5; attempt += 1) await typeCode(page, wrongFor(second.code));
     assert.equal(await heading(page), 'Sign-in is paused for this address');
     const alert = page.getByRole('alert');
@@ -129,16 +110,14 @@ describe('what became of a code, in Chromium', () => {
   });
 
   test('too many codes for one address: a 429 page that says how long to wait', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(world.url('wiki', '/flood'));
+    const { context, page } = await suite.openPage(suite.world.url('wiki', '/flood'));
     await askForCode(page, 'flood@example.com');
     for (let sent = 2; sent <= 5; sent += 1) {
-      await world.advanceClock(31 * SECOND);
+      await suite.world.advanceClock(31 * SECOND);
       await pressSendNewCode(page);
-      await world.mailTo('flood@example.com', sent);
+      await suite.world.mailTo('flood@example.com', sent);
     }
-    await world.advanceClock(31 * SECOND);
+    await suite.world.advanceClock(31 * SECOND);
     const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Send a new code' }).click()]);
     assert.equal(response.status(), 429);
     assert.ok(Number(response.headers()['retry-after']) > 0);

@@ -9,6 +9,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { after, before } from 'node:test';
+import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { chromiumSkipReason, launchChromium, type ChromiumBrowser } from '../helpers/chromium.js';
 import { WebSocketServer } from 'ws';
 import { escapeHtml } from '../../src/http/html.js';
 import { findClosedPort, parseRawMail, startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/mail.js';
@@ -203,6 +206,50 @@ routes:
     async close() {
       await gateway.stop();
       await Promise.all([smtp.close(), app.close()]);
+    },
+  };
+}
+
+export interface E2eSuite {
+  /** Why the suite's tests are skipped (no Chromium), or undefined. Pass as the tests' `skip`. */
+  readonly skip: string | undefined;
+  /** The running world (inside tests and hooks). */
+  readonly world: E2eWorld;
+  /** A new browser profile: a person of their own (English, 1280 px unless told). */
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
+  /** A new profile with one page, already at `url`. */
+  openPage(url: string, options?: BrowserContextOptions): Promise<{ context: BrowserContext; page: Page }>;
+}
+
+/**
+ * Call inside a `describe`: starts a world and Chromium before its tests and stops both
+ * after them. Without Chromium the tests are skipped with the reason (CI fails instead).
+ */
+export function useE2eWorld(options: E2eWorldOptions = {}): E2eSuite {
+  const skip = chromiumSkipReason();
+  let world: E2eWorld | undefined;
+  let browser: ChromiumBrowser | undefined;
+  before(async () => {
+    if (skip) return;
+    world = await startE2eWorld(options);
+    browser = launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await world?.close();
+  });
+  return {
+    skip,
+    get world() {
+      if (!world) throw new Error('the e2e world runs only inside the suite\'s tests');
+      return world;
+    },
+    newContext: (contextOptions) => browser!.newContext(contextOptions),
+    async openPage(url, contextOptions) {
+      const context = await browser!.newContext(contextOptions);
+      const page = await context.newPage();
+      await page.goto(url);
+      return { context, page };
     },
   };
 }

@@ -2,10 +2,9 @@
  * A German and a French guest, each in a Chromium set to their language: the pages and the
  * code mail speak it, `<html lang>` says so, and the error pages do too.
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromiumSkipReason, launchChromium, type ChromiumBrowser } from '../helpers/chromium.js';
-import { startE2eWorld, type E2eWorld } from './e2e-world.js';
+import { useE2eWorld } from './e2e-world.js';
 import { assertInApp, heading, typeInto } from './guest.js';
 import { inspectPage } from './inspect-page.js';
 
@@ -41,25 +40,13 @@ const GUESTS = [
 ] as const;
 
 describe('guests in their own language, in Chromium', () => {
-  const skip = chromiumSkipReason();
-  let world: E2eWorld;
-  let browser: ChromiumBrowser;
-  before(async () => {
-    if (skip) return;
-    world = await startE2eWorld();
-    browser = launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await world?.close();
-  });
+  const suite = useE2eWorld();
+  const { skip } = suite;
 
   for (const guest of GUESTS) {
     test(`a ${guest.locale} browser gets ${guest.language} pages and mail from the email form to the app`, { skip }, async () => {
-      const context = await browser.newContext({ locale: guest.locale });
-      const page = await context.newPage();
-      const deepLink = world.url('wiki', `/${guest.language}/start?x=1`);
-      await page.goto(deepLink);
+      const deepLink = suite.world.url('wiki', `/${guest.language}/start?x=1`);
+      const { context, page } = await suite.openPage(deepLink, { locale: guest.locale });
       assert.equal(await page.getAttribute('html', 'lang'), guest.language);
       assert.equal(await heading(page), guest.loginTitle);
       await inspectPage(page, `login-${guest.language}`);
@@ -68,7 +55,7 @@ describe('guests in their own language, in Chromium', () => {
       await Promise.all([page.waitForURL(/\/\.gatehouse\/code\?/), page.keyboard.press('Enter')]);
       assert.equal(await heading(page), guest.codeTitle);
       assert.match(await page.locator('main').innerText(), guest.lead);
-      const mail = await world.mailTo(guest.email);
+      const mail = await suite.world.mailTo(guest.email);
       assert.equal(mail.subject, guest.subject(mail.code));
       for (const line of guest.mailLines) assert.match(mail.text, line);
       assert.match(mail.html, new RegExp(`<html lang="${guest.language}">`));
@@ -81,7 +68,7 @@ describe('guests in their own language, in Chromium', () => {
       await Promise.all([page.waitForURL(deepLink), page.keyboard.press('Enter')]);
       await assertInApp(page, deepLink, guest.email);
 
-      await page.goto(world.url('nowhere', '/'));
+      await page.goto(suite.world.url('nowhere', '/'));
       assert.equal(await heading(page), guest.notFound);
       await context.close();
     });

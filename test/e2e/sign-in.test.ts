@@ -4,32 +4,19 @@
  * Chromium's own. Every gateway page on the way is checked by inspectPage (axe-core, 360 px,
  * screenshots).
  */
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromiumSkipReason, launchChromium, type ChromiumBrowser } from '../helpers/chromium.js';
-import { startE2eWorld, type E2eWorld } from './e2e-world.js';
+import { useE2eWorld } from './e2e-world.js';
 import { askForCode, assertInApp, heading, signInFromForm, typeCode, typeInto } from './guest.js';
 import { inspectPage } from './inspect-page.js';
 
 describe('a guest in Chromium', () => {
-  const skip = chromiumSkipReason();
-  let world: E2eWorld;
-  let browser: ChromiumBrowser;
-  before(async () => {
-    if (skip) return;
-    world = await startE2eWorld();
-    browser = launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await world?.close();
-  });
+  const suite = useE2eWorld();
+  const { skip } = suite;
 
   test('opens a deep link, signs in with the mailed code, lands on the exact URL, reloads, goes back, signs out and is asked again', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const deepLink = world.url('wiki', '/docs/setup?tab=linux&q=a%20b');
-    await page.goto(deepLink);
+    const deepLink = suite.world.url('wiki', '/docs/setup?tab=linux&q=a%20b');
+    const { context, page } = await suite.openPage(deepLink);
     assert.match(page.url(), /\/\.gatehouse\/login\?rd=/);
     assert.equal(await heading(page), 'Sign in to Team Wiki', 'the page names the app');
     assert.equal(await page.title(), 'Sign in to Team Wiki · Gatehouse');
@@ -47,7 +34,7 @@ describe('a guest in Chromium', () => {
     await page.reload();
     assert.equal(await heading(page), 'Check your email');
 
-    const mail = await world.mailTo('bob@example.com');
+    const mail = await suite.world.mailTo('bob@example.com');
     assert.equal(mail.subject, `${mail.code} is your sign-in code for Team Wiki`);
     await typeCode(page, mail.code);
     await assertInApp(page, deepLink, 'bob@example.com');
@@ -69,18 +56,16 @@ describe('a guest in Chromium', () => {
     await page.goto(deepLink);
     assert.equal(await heading(page), 'Sign in to Team Wiki', 'signed out, the guest is asked again');
 
-    const started = await world.gateway.waitForLog((line) => line.event === 'session.ended');
-    assert.ok(started);
-    const requested = world.gateway.logs.filter((line) => line.event === 'otp.requested');
+    // Log lines are in order: once the sign-out's line is out, every earlier one is too.
+    await suite.world.gateway.waitForLog((line) => line.event === 'session.ended');
+    const requested = suite.world.gateway.logs.filter((line) => line.event === 'otp.requested');
     assert.equal(requested.length, 1, 'the reload sent no second code');
     await context.close();
   });
 
   test('on a 360 px phone the guest signs in with taps and the keyboard, and every page fits the screen', { skip }, async () => {
-    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-    const page = await context.newPage();
-    const deepLink = world.url('whoami', '/phone?x=1');
-    await page.goto(deepLink);
+    const deepLink = suite.world.url('whoami', '/phone?x=1');
+    const { context, page } = await suite.openPage(deepLink, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     const fits = async () => assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360, `${page.url()} fits 360 px`);
     await fits();
     await page.getByLabel('Email address', { exact: true }).tap();
@@ -88,7 +73,7 @@ describe('a guest in Chromium', () => {
     await page.getByRole('button', { name: 'Send code' }).tap();
     await page.waitForURL(/\/\.gatehouse\/code\?/);
     await fits();
-    const mail = await world.mailTo('phone@example.com');
+    const mail = await suite.world.mailTo('phone@example.com');
     await page.getByLabel('Sign-in code', { exact: true }).tap();
     await page.keyboard.type(mail.code);
     await inspectPage(page, 'code-typed');
@@ -102,10 +87,8 @@ describe('a guest in Chromium', () => {
   });
 
   test('with the keyboard alone: the focus starts in the field, Tab reaches the button, Space and Enter submit', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const deepLink = world.url('wiki', '/keyboard');
-    await page.goto(deepLink);
+    const deepLink = suite.world.url('wiki', '/keyboard');
+    const { context, page } = await suite.openPage(deepLink);
     const focusedName = () => page.evaluate(() => document.activeElement?.getAttribute('name') || document.activeElement?.textContent || '');
     assert.equal(await focusedName(), 'email');
     await page.keyboard.type('keys@example.com');
@@ -113,7 +96,7 @@ describe('a guest in Chromium', () => {
     assert.equal((await focusedName()).trim(), 'Send code');
     await Promise.all([page.waitForURL(/\/\.gatehouse\/code\?/), page.keyboard.press('Space')]);
     assert.equal(await focusedName(), 'code');
-    const mail = await world.mailTo('keys@example.com');
+    const mail = await suite.world.mailTo('keys@example.com');
     await page.keyboard.type(mail.code);
     await Promise.all([page.waitForURL(deepLink), page.keyboard.press('Enter')]);
     await assertInApp(page, deepLink, 'keys@example.com');
@@ -121,12 +104,10 @@ describe('a guest in Chromium', () => {
   });
 
   test('a wrong code, then the right one: the error is announced on the code field', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const deepLink = world.url('wiki', '/typo');
-    await page.goto(deepLink);
+    const deepLink = suite.world.url('wiki', '/typo');
+    const { context, page } = await suite.openPage(deepLink);
     await askForCode(page, 'typo@example.com');
-    const mail = await world.mailTo('typo@example.com');
+    const mail = await suite.world.mailTo('typo@example.com');
     const wrong = mail.code === '000000' ? '111111' : '000000';
     await typeCode(page, wrong);
     const field = page.getByLabel('Sign-in code', { exact: true });
@@ -142,12 +123,10 @@ describe('a guest in Chromium', () => {
   });
 
   test('signed in as an address without access: a 403 that names it, and "another address" leads straight to the form', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const deepLink = world.url('partners', '/deals?id=7');
-    await page.goto(deepLink);
+    const deepLink = suite.world.url('partners', '/deals?id=7');
+    const { context, page } = await suite.openPage(deepLink);
     assert.equal(await heading(page), 'Sign in to Partner Portal');
-    await signInFromForm(page, world, 'outsider@example.com');
+    await signInFromForm(page, suite.world, 'outsider@example.com');
     assert.equal(page.url(), deepLink);
     assert.equal(await heading(page), 'No access to Partner Portal');
     assert.match(await page.locator('main').innerText(), /You are signed in as outsider@example\.com, and this address has no access to Partner Portal\./);
@@ -156,33 +135,29 @@ describe('a guest in Chromium', () => {
     await page.getByRole('link', { name: 'Sign in with another address' }).click();
     assert.equal(await heading(page), 'Sign in to Partner Portal');
     assert.equal(await page.getByLabel('Email address', { exact: true }).inputValue(), '');
-    await signInFromForm(page, world, 'alice@partner.test');
+    await signInFromForm(page, suite.world, 'alice@partner.test');
     await assertInApp(page, deepLink, 'alice@partner.test');
     await context.close();
   });
 
   test("after sign-in an app page's WebSocket works, as the signed-in guest", { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const live = world.url('wiki', '/live');
-    await page.goto(live);
-    await signInFromForm(page, world, 'live@example.com');
+    const live = suite.world.url('wiki', '/live');
+    const { context, page } = await suite.openPage(live);
+    await signInFromForm(page, suite.world, 'live@example.com');
     assert.equal(page.url(), live);
     await page.getByText('ping answered for live@example.com').waitFor();
     await context.close();
   });
 
   test('the link in the mail opens the code page in the browser that asked, and the email form in another', { skip }, async () => {
-    const asking = await browser.newContext();
+    const asking = await suite.newContext();
     const page = await asking.newPage();
-    const deepLink = world.url('wiki', '/from-mail');
+    const deepLink = suite.world.url('wiki', '/from-mail');
     await page.goto(deepLink);
     await askForCode(page, 'link@example.com');
-    const mail = await world.mailTo('link@example.com');
+    const mail = await suite.world.mailTo('link@example.com');
 
-    const other = await browser.newContext();
-    const elsewhere = await other.newPage();
-    await elsewhere.goto(mail.link);
+    const { context: other, page: elsewhere } = await suite.openPage(mail.link);
     assert.equal(await heading(elsewhere), 'Sign in to Team Wiki');
     assert.match(await elsewhere.getByRole('status').innerText(), /A code works only in the browser that asked for it/);
     await other.close();
@@ -196,15 +171,13 @@ describe('a guest in Chromium', () => {
   });
 
   test('the mail says which site, app and browser asked, and that the code must never be given to anyone', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(world.url('wiki', '/mail-check'));
+    const { context, page } = await suite.openPage(suite.world.url('wiki', '/mail-check'));
     await askForCode(page, 'reader@example.com');
-    const mail = await world.mailTo('reader@example.com');
+    const mail = await suite.world.mailTo('reader@example.com');
     // This Chromium runs headless and says so in its User-Agent; the mail shows that.
     assert.match(await page.evaluate(() => navigator.userAgent), /HeadlessChrome\/.*Linux|Linux.*HeadlessChrome\//);
     const lines = mail.text.split(/\r?\n/).map((line) => line.trim());
-    assert.ok(lines.includes(`Site:       ${world.url('wiki', '')}`), mail.text);
+    assert.ok(lines.includes(`Site:       ${suite.world.url('wiki', '')}`), mail.text);
     assert.ok(lines.includes('App:        Team Wiki'));
     assert.ok(lines.includes('Browser:    Headless Chrome on Linux'));
     assert.ok(lines.includes('IP address: 127.0.0.1'));
@@ -214,23 +187,11 @@ describe('a guest in Chromium', () => {
 });
 
 describe('a guest in Chromium, on an address typed wrong', () => {
-  const skip = chromiumSkipReason();
-  let world: E2eWorld;
-  let browser: ChromiumBrowser;
-  before(async () => {
-    if (skip) return;
-    world = await startE2eWorld();
-    browser = launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await world?.close();
-  });
+  const suite = useE2eWorld();
+  const { skip } = suite;
 
   test('an address with a comma gets a 400 page that explains on the field, and nothing is sent', { skip }, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(world.url('wiki', '/x'));
+    const { context, page } = await suite.openPage(suite.world.url('wiki', '/x'));
     await typeInto(page, 'Email address', 'bob@example.com, eve@evil.test');
     const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.keyboard.press('Enter')]);
     assert.equal(response.status(), 400);
