@@ -5,7 +5,7 @@
  * `session.revoked`) go to stderr as JSON lines naming who did it.
  */
 import { pino } from 'pino';
-import type { GatewayConfig } from '../config/schema.js';
+import { appNameOf, type GatewayConfig } from '../config/schema.js';
 import { normalizeEmailAddress, parseDurationMs } from '../config/values.js';
 import { addOrUpdateInvitation, removeInvitation } from '../invitations/invitation-store.js';
 import { createNotifier } from '../mail/create-notifier.js';
@@ -87,7 +87,7 @@ export async function runInvite(config: GatewayConfig, emailArg: string | undefi
   await notifier.sendInvitation({
     to: email,
     url: `${route.from.origin}${route.from.pathPrefix || '/'}`,
-    appName: route.title || route.name,
+    appName: appNameOf(route),
     // No browser to ask: the configured language, English when it follows the browser.
     language: config.branding.language === 'auto' ? 'en' : config.branding.language,
     invitedBy: by,

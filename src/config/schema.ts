@@ -382,4 +382,9 @@ export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type RouteConfig = GatewayConfig['routes'][number];
 
+/** The app's name as guests read it on pages and in mails: the route's `title`, else its `name`. */
+export function appNameOf(route: RouteConfig): string {
+  return route.title || route.name;
+}
+
 export { normalizeEmailAddress };

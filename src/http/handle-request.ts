@@ -19,6 +19,7 @@ import type { Logger } from '../log/logger.js';
 import type { AccessLog } from '../log/access-log.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { GatewayState } from '../gateway-state.js';
+import { appNameOf } from '../config/schema.js';
 import type { ProxyEngine, ProxyFailure } from '../proxy/proxy-engine.js';
 import { normalizeRequestTarget } from '../routes/normalize-path.js';
 import { parseHostHeader } from '../routes/host-header.js';
@@ -291,7 +292,7 @@ function sendForbidden(
     applyHeaders(res, state.pageHeaders);
     res.setHeader('content-type', 'text/html; charset=utf-8');
     res.setHeader('content-language', locale.language);
-    body = renderForbiddenPage(locale, { email, appName: route.config.title || route.name, returnTo: originalUrl, requestId: context.requestId });
+    body = renderForbiddenPage(locale, { email, appName: appNameOf(route.config), returnTo: originalUrl, requestId: context.requestId });
   } else {
     res.setHeader('content-type', 'application/json; charset=utf-8');
     res.setHeader('x-content-type-options', 'nosniff');

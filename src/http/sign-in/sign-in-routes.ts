@@ -11,7 +11,7 @@
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from '../../log/logger.js';
-import type { GatewayConfig } from '../../config/schema.js';
+import { appNameOf, type GatewayConfig } from '../../config/schema.js';
 import type { Notifier } from '../../mail/notifier.js';
 import { FLOW_MEMORY_MS, type SignInCodeService } from '../../otp/sign-in-codes.js';
 import { normalizeEmailAddress } from '../../config/values.js';
@@ -147,7 +147,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     res.setHeader('content-language', locale.language);
     return {
       locale,
-      appName: route ? route.config.title || route.name : settings.config.branding.product_name,
+      appName: route ? appNameOf(route.config) : settings.config.branding.product_name,
       csrfToken: csrfTokenFor(csrfCookie, deps.secrets()[0]!),
       returnTo,
       route,
@@ -345,7 +345,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
       if (req.query.next === 'login') return seeOther(res, loginHref(returnTo));
       const route = routeForReturnTo(returnTo, context.externalOrigin, settings);
       const locale = pageLocaleFor(req, settings.config.branding);
-      sendPage(res, 200, renderSignedOutPage(locale, route ? route.config.title || route.name : settings.config.branding.product_name, returnTo));
+      sendPage(res, 200, renderSignedOutPage(locale, route ? appNameOf(route.config) : settings.config.branding.product_name, returnTo));
     };
     const session = req.session as SessionWithData | undefined;
     if (!session?.email) return finish();
