@@ -129,7 +129,7 @@ export interface E2eWorldOptions {
  * Routes of the world:
  *   wiki      http://wiki.localhost:PORT/      the app; *@example.com; /public/** open
  *   partners  http://partners.localhost:PORT/  the app; *@partner.test only
- *   whoami    http://whoami.localhost:PORT/    the built-in whoami app; *@example.com
+ *   wiki-whoami  http://wiki.localhost:PORT/whoami  the built-in whoami app, same host and guests
  *   broken    http://broken.localhost:PORT/    an upstream nobody listens on (502)
  *   slow      http://slow.localhost:PORT/      the app's /slow, with a 1 s timeout (504)
  */
@@ -163,9 +163,11 @@ routes:
     from: ${host('partners')}/
     to: ${app.origin}
     allow: ["*@partner.test"]
-  - name: whoami
-    from: ${host('whoami')}/
+  - name: wiki-whoami
+    title: Team Wiki
+    from: ${host('wiki')}/whoami
     to: builtin:whoami
+    strip_prefix: true
     allow: ["*@example.com"]
   - name: broken
     from: ${host('broken')}/

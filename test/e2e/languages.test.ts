@@ -21,7 +21,10 @@ const GUESTS = [
     subject: (code: string) => `${code} ist Ihr Anmeldecode für Team Wiki`,
     mailLines: [/Geben Sie diesen Code niemals weiter/, /Browser: +Headless Chrome auf Linux/],
     wrong: 'Dieser Code stimmt nicht. Sie haben noch 4 Versuche.',
+    signedOut: 'Sie sind abgemeldet',
     notFound: 'Seite nicht gefunden',
+    // On a phone, with taps.
+    screen: { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true },
   },
   {
     locale: 'fr-FR',
@@ -35,7 +38,9 @@ const GUESTS = [
     subject: (code: string) => `${code} est votre code de connexion pour Team Wiki`,
     mailLines: [/Ne donnez jamais ce code à personne/, /Navigateur\u00a0?: +Headless Chrome sous Linux/],
     wrong: 'Ce code n’est pas le bon. Il vous reste 4 essais.',
+    signedOut: 'Vous êtes déconnecté',
     notFound: 'Page introuvable',
+    screen: { viewport: { width: 1280, height: 800 } },
   },
 ] as const;
 
@@ -44,9 +49,9 @@ describe('guests in their own language, in Chromium', () => {
   const { skip } = suite;
 
   for (const guest of GUESTS) {
-    test(`a ${guest.locale} browser gets ${guest.language} pages and mail from the email form to the app`, { skip }, async () => {
+    test(`a ${guest.locale} browser gets ${guest.language} pages and mail from the email form to the app and out`, { skip }, async () => {
       const deepLink = suite.world.url('wiki', `/${guest.language}/start?x=1`);
-      const { context, page } = await suite.openPage(deepLink, { locale: guest.locale });
+      const { context, page } = await suite.openPage(deepLink, { locale: guest.locale, ...guest.screen });
       assert.equal(await page.getAttribute('html', 'lang'), guest.language);
       assert.equal(await heading(page), guest.loginTitle);
       await inspectPage(page, `login-${guest.language}`);
@@ -67,6 +72,9 @@ describe('guests in their own language, in Chromium', () => {
       await typeInto(page, guest.codeLabel, mail.code);
       await Promise.all([page.waitForURL(deepLink), page.keyboard.press('Enter')]);
       await assertInApp(page, deepLink, guest.email);
+      await page.getByRole('link', { name: 'Sign out' }).click();
+      assert.equal(await heading(page), guest.signedOut);
+      await inspectPage(page, `signed-out-${guest.language}`);
 
       await page.goto(suite.world.url('nowhere', '/'));
       assert.equal(await heading(page), guest.notFound);

@@ -63,8 +63,8 @@ describe('a guest in Chromium', () => {
     await context.close();
   });
 
-  test('on a 360 px phone the guest signs in with taps and the keyboard, and every page fits the screen', { skip }, async () => {
-    const deepLink = suite.world.url('whoami', '/phone?x=1');
+  test('on a 360 px phone the guest signs in with taps and the keyboard, uses the app, signs out, and every page fits', { skip }, async () => {
+    const deepLink = suite.world.url('wiki', '/whoami/phone?x=1');
     const { context, page } = await suite.openPage(deepLink, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     const fits = async () => assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360, `${page.url()} fits 360 px`);
     await fits();
@@ -83,6 +83,12 @@ describe('a guest in Chromium', () => {
     assert.match(await page.locator('main').innerText(), /x-auth-request-email\s+phone@example\.com/);
     await fits();
     await inspectPage(page, 'whoami');
+    // The same sign-in covers the whole host: the wiki itself, and its sign-out link.
+    await page.goto(suite.world.url('wiki', '/home'));
+    await assertInApp(page, suite.world.url('wiki', '/home'), 'phone@example.com');
+    await page.getByRole('link', { name: 'Sign out' }).tap();
+    assert.equal(await heading(page), 'You are signed out');
+    await fits();
     await context.close();
   });
 
@@ -149,25 +155,34 @@ describe('a guest in Chromium', () => {
     await context.close();
   });
 
-  test('the link in the mail opens the code page in the browser that asked, and the email form in another', { skip }, async () => {
-    const asking = await suite.newContext();
-    const page = await asking.newPage();
+  test('the link in the mail opens the code page in the browser that asked; on another device the guest starts there', { skip }, async () => {
     const deepLink = suite.world.url('wiki', '/from-mail');
-    await page.goto(deepLink);
+    const { context: laptop, page } = await suite.openPage(deepLink);
     await askForCode(page, 'link@example.com');
     const mail = await suite.world.mailTo('link@example.com');
 
-    const { context: other, page: elsewhere } = await suite.openPage(mail.link);
-    assert.equal(await heading(elsewhere), 'Sign in to Team Wiki');
-    assert.match(await elsewhere.getByRole('status').innerText(), /A code works only in the browser that asked for it/);
-    await other.close();
-
-    const tab = await asking.newPage();
+    const tab = await laptop.newPage();
     await tab.goto(mail.link);
     assert.equal(await heading(tab), 'Check your email');
     await typeCode(tab, mail.code);
     await assertInApp(tab, deepLink, 'link@example.com');
-    await asking.close();
+    await laptop.close();
+
+    // The same mail opened on a phone: the code belongs to the laptop, so the phone asks anew.
+    const { context: phone, page: elsewhere } = await suite.openPage(mail.link, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    assert.equal(await heading(elsewhere), 'Sign in to Team Wiki');
+    assert.match(await elsewhere.getByRole('status').innerText(), /A code works only in the browser that asked for it/);
+    await inspectPage(elsewhere, 'login-other-browser');
+    await askForCode(elsewhere, 'link@example.com');
+    assert.match(await elsewhere.locator('main').innerText(), /A code for link@example\.com was asked for moments ago, in another window or browser\./);
+    await inspectPage(elsewhere, 'code-none-here');
+    await suite.world.advanceClock(31_000);
+    await elsewhere.reload();
+    await Promise.all([elsewhere.waitForEvent('load'), elsewhere.getByRole('button', { name: 'Send a new code' }).tap()]);
+    const second = await suite.world.mailTo('link@example.com', 2);
+    await typeCode(elsewhere, second.code);
+    await assertInApp(elsewhere, deepLink, 'link@example.com');
+    await phone.close();
   });
 
   test('the mail says which site, app and browser asked, and that the code must never be given to anyone', { skip }, async () => {

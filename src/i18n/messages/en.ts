@@ -58,7 +58,7 @@ export const en = {
     otherAddress: 'Use a different email address',
     wrong: { one: 'That code is not right. You have 1 more try.', other: 'That code is not right. You have {n} more tries.' },
     format: 'Enter the {digits}-digit code from the email.',
-    noCodeYet: 'A code for {email} was asked for moments ago, in another window or browser. Ask for a new one here to sign in in this browser.',
+    noCodeYet: 'A code for {email} was asked for moments ago, in another window or browser. To sign in with this browser, ask for a new one here.',
   },
   codeState: {
     expiredTitle: 'This code has expired',
