@@ -187,7 +187,7 @@ export async function signIn(port: number, smtp: TestSmtpServer, email: string):
   });
   keep(codePage.headers);
   while (smtp.received.length === before) await new Promise((resolve) => setTimeout(resolve, 20));
-  const code = /\b(\d{6})\b/.exec(parseRawMail(smtp.received.at(-1)!.raw).text)![1]!;
+  const code = /\b(\d{6,10})\b/.exec(parseRawMail(smtp.received.at(-1)!.raw).text)![1]!;
   const verified = await send(port, {
     method: 'POST',
     path: '/.gatehouse/verify',

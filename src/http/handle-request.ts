@@ -23,7 +23,7 @@ import { appNameOf } from '../config/schema.js';
 import type { ProxyEngine, ProxyFailure } from '../proxy/proxy-engine.js';
 import { normalizeRequestTarget } from '../routes/normalize-path.js';
 import { parseHostHeader } from '../routes/host-header.js';
-import { effectiveHost, effectiveProtocol, peerAddress } from '../proxy/forwarded-headers.js';
+import { clientAddressOf, effectiveHost, effectiveProtocol } from '../proxy/forwarded-headers.js';
 import { buildUpstreamRequestHeaders } from '../proxy/upstream-request-headers.js';
 import { assignRequestId, createRequestContext, requestContextOf, type RequestContext } from './request-context.js';
 import { acceptsHtml, pageLocaleFor, sendErrorResponse } from './pages.js';
@@ -145,7 +145,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     if (hasRepeatedHostHeader(req)) return fail(req, res, context, state, 'bad_request', 'repeated host');
 
     context.protocol = protocol;
-    context.clientAddress = peerAddress(req);
+    context.clientAddress = clientAddressOf(req, state.proxyTrust, trusted);
     context.hostHeader = hostHeader;
     context.query = target.query;
 

@@ -3,14 +3,23 @@
  * stands, enforcing every limit of SPEC section 2 (`otp:`) with the store's atomic
  * operations, so several gateways sharing one Redis enforce them together.
  *
- * Store keys (the backend adds its prefix):
- *   otp:flow:<flowId>       the browser's sign-in {email, allowed, expiresAt, state}        TTL ttl + FLOW_MEMORY_MS
- *   otp:code:<flowId>       keyed hash of its live code, consumed once                      TTL ttl
- *   otp:attempts:<flowId>   guesses against that flow's code                                window ttl
- *   otp:cooldown:<email>    a code was sent recently                                        TTL resend_after
- *   otp:sent:<email>        codes sent to the address                                       max_per_email
- *   otp:ip:<address>        code requests from one client address                          max_per_ip
- *   otp:fail:<email>        wrong codes for the address, across all its codes               max_failures_per_email
+ * Store keys (the backend adds its prefix). `otp:` keys are made by code requests and may be
+ * refused when a memory store is full; `guard:` keys are the brute-force counters, which
+ * nothing may push out (src/store/create-store.ts):
+ *   otp:flow:<flowId>         the browser's sign-in {email, allowed, expiresAt, state}     TTL ttl + FLOW_MEMORY_MS
+ *   otp:code:<flowId>         keyed hash of its live code, consumed once                   TTL ttl
+ *   otp:attempts:<flowId>     guesses against that flow's code                             window ttl
+ *   otp:cooldown:<email>      a code was sent recently                                     TTL resend_after
+ *   otp:sent:<email>          codes sent to the address                                    max_per_email
+ *   otp:ip:<client>           code requests from one client                                max_per_ip
+ *   guard:fail:<email>        wrong codes for the address, across all its codes            max_failures_per_email
+ *   guard:client:<client>     wrong codes from one client, for any address                 max_failures_per_ip
+ * `<client>` is the client address, IPv6 grouped per /64 (client-key.ts).
+ *
+ * Every guess is counted against both wrong-code budgets before it is compared, and given
+ * back when it was right: of many parallel guesses none is compared past a budget (counting
+ * after comparing let 19 through a cap of 10). docs/security.md has the arithmetic these
+ * budgets give against an attacker who invents addresses.
  *
  * A flow outlives its code by FLOW_MEMORY_MS so the code page can tell a guest that their
  * code expired, was used or was guessed at too often, instead of one vague "not valid".
@@ -22,6 +31,7 @@ import { randomBytes } from 'node:crypto';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Clock, KeyValueStore } from '../store/key-value-store.js';
 import { cleanTypedCode, generateOneTimeCode, hashOneTimeCode, oneTimeCodeMatches } from './one-time-code.js';
+import { clientLimitKey } from './client-key.js';
 
 export type OtpSettings = GatewayConfig['otp'];
 
@@ -46,8 +56,12 @@ export type CodeRequestOutcome =
   | { readonly kind: 'issued'; readonly flowId: string; readonly code: string; readonly expiresAt: number }
   /** A code for this address went out less than `resend_after` ago: no new one. `flowId` is the browser's flow. */
   | { readonly kind: 'cooldown'; readonly flowId: string; readonly retryAfterSeconds: number }
-  /** A limit is reached: 429 with Retry-After. `limit` says which, for the log only. */
-  | { readonly kind: 'rate_limited'; readonly limit: 'ip' | 'email' | 'locked'; readonly retryAfterSeconds: number };
+  /**
+   * A limit is reached: 429 with Retry-After. `limit` says which: `ip` and `email` for the
+   * log only (the page is the same), `locked` (the address) and `client_locked` (too many
+   * wrong codes from this client) each get their own page.
+   */
+  | { readonly kind: 'rate_limited'; readonly limit: 'ip' | 'email' | 'locked' | 'client_locked'; readonly retryAfterSeconds: number };
 
 export type CodeCheckOutcome =
   | { readonly kind: 'signed_in'; readonly email: string }
@@ -59,7 +73,9 @@ export type CodeCheckOutcome =
   | { readonly kind: 'no_sign_in' }
   /** The flow has no usable code: expired, used, guessed at too often, or none sent to this browser. */
   | { readonly kind: 'not_pending'; readonly email: string }
-  | { readonly kind: 'locked'; readonly email: string; readonly retryAfterSeconds: number };
+  | { readonly kind: 'locked'; readonly email: string; readonly retryAfterSeconds: number }
+  /** Too many wrong codes from this client, whatever the address. */
+  | { readonly kind: 'client_locked'; readonly email: string; readonly retryAfterSeconds: number };
 
 /** Where a browser's sign-in stands, for the code page. */
 export interface SignInStatus {
@@ -67,24 +83,24 @@ export interface SignInStatus {
   /**
    * `code_sent`: a live code; `no_code`: this browser got none (asked during the cooldown);
    * `expired`, `used`, `dead` (too many wrong guesses): the code is gone; `locked`: too many
-   * wrong codes for the address.
+   * wrong codes for the address; `client_locked`: too many wrong codes from this client.
    */
-  readonly state: 'code_sent' | 'no_code' | 'expired' | 'used' | 'dead' | 'locked';
+  readonly state: 'code_sent' | 'no_code' | 'expired' | 'used' | 'dead' | 'locked' | 'client_locked';
   /** When the live code stops working (`code_sent`). */
   readonly expiresAt: number;
   /** Guesses left for the live code (`code_sent`). */
   readonly attemptsLeft: number;
   /** Until a new code may be asked for (0: now). */
   readonly resendInMs: number;
-  /** Until the address is unlocked (`locked`). */
+  /** Until the address (`locked`) or the client (`client_locked`) is unlocked. */
   readonly lockedForMs: number;
 }
 
 export interface SignInCodeService {
   requestCode(input: { email: string; allowed: boolean; clientAddress: string; flowId?: string }): Promise<CodeRequestOutcome>;
-  checkCode(input: { flowId: string; typedCode: string }): Promise<CodeCheckOutcome>;
+  checkCode(input: { flowId: string; typedCode: string; clientAddress: string }): Promise<CodeCheckOutcome>;
   /** Where the browser's sign-in stands; undefined when there is none. */
-  describeSignIn(flowId: string): Promise<SignInStatus | undefined>;
+  describeSignIn(flowId: string, clientAddress: string): Promise<SignInStatus | undefined>;
 }
 
 export interface SignInCodeDeps {
@@ -104,10 +120,14 @@ export function createSignInCodeService(deps: SignInCodeDeps): SignInCodeService
   const now = deps.clock ?? Date.now;
   const newFlowId = deps.newFlowId ?? (() => randomBytes(18).toString('base64url'));
 
-  async function failuresFor(email: string, settings: OtpSettings): Promise<{ locked: boolean; retryAfterMs: number }> {
-    const count = Number((await store.get(`otp:fail:${email}`)) ?? 0);
-    if (count < settings.max_failures_per_email.count) return { locked: false, retryAfterMs: 0 };
-    return { locked: true, retryAfterMs: (await store.ttl(`otp:fail:${email}`)) ?? settings.max_failures_per_email.windowMs };
+  const emailFailures = (email: string) => `guard:fail:${email}`;
+  const clientFailures = (client: string) => `guard:client:${client}`;
+
+  /** Whether a wrong-code budget is spent, and for how long still. */
+  async function lockOf(key: string, rate: OtpSettings['max_failures_per_email']): Promise<{ locked: boolean; retryAfterMs: number }> {
+    const count = Number((await store.get(key)) ?? 0);
+    if (count < rate.count) return { locked: false, retryAfterMs: 0 };
+    return { locked: true, retryAfterMs: (await store.ttl(key)) ?? rate.windowMs };
   }
 
   async function readFlow(flowId: string): Promise<PendingSignIn | undefined> {
@@ -130,11 +150,14 @@ export function createSignInCodeService(deps: SignInCodeDeps): SignInCodeService
   return {
     async requestCode({ email, allowed, clientAddress, flowId }) {
       const settings = deps.settings();
-      // Mass mailing / enumeration from one client: per-address-of-client limit first.
-      const perIp = await store.increment(`otp:ip:${clientAddress}`, settings.max_per_ip.windowMs);
+      const client = clientLimitKey(clientAddress);
+      // Mass mailing / enumeration from one client: per-client limit first.
+      const perIp = await store.increment(`otp:ip:${client}`, settings.max_per_ip.windowMs);
       if (perIp.count > settings.max_per_ip.count) return { kind: 'rate_limited', limit: 'ip', retryAfterSeconds: seconds(perIp.resetInMs) };
-      // Brute force across codes: a locked address gets no new code until the window ends.
-      const failures = await failuresFor(email, settings);
+      // Brute force: a client that spent its wrong codes, or a locked address, gets no new code.
+      const clientLock = await lockOf(clientFailures(client), settings.max_failures_per_ip);
+      if (clientLock.locked) return { kind: 'rate_limited', limit: 'client_locked', retryAfterSeconds: seconds(clientLock.retryAfterMs) };
+      const failures = await lockOf(emailFailures(email), settings.max_failures_per_email);
       if (failures.locked) return { kind: 'rate_limited', limit: 'locked', retryAfterSeconds: seconds(failures.retryAfterMs) };
       const id = flowId ?? newFlowId();
       // Inbox flooding: one code per resend_after, and max_per_email per window.
@@ -160,54 +183,77 @@ export function createSignInCodeService(deps: SignInCodeDeps): SignInCodeService
       return { kind: 'issued', flowId: id, code, expiresAt };
     },
 
-    async checkCode({ flowId, typedCode }) {
+    async checkCode({ flowId, typedCode, clientAddress }) {
       const settings = deps.settings();
       const code = cleanTypedCode(typedCode, settings.digits);
       if (code === undefined) return { kind: 'malformed' };
       const pending = await readFlow(flowId);
       if (pending === undefined) return { kind: 'no_sign_in' };
-      if (pending.state !== 'pending' || pending.expiresAt <= now()) return { kind: 'not_pending', email: pending.email };
-      const failures = await failuresFor(pending.email, settings);
-      if (failures.locked) return { kind: 'locked', email: pending.email, retryAfterSeconds: seconds(failures.retryAfterMs) };
+      const { email } = pending;
+      if (pending.state !== 'pending' || pending.expiresAt <= now()) return { kind: 'not_pending', email };
+      const emailKey = emailFailures(email);
+      const clientKey = clientFailures(clientLimitKey(clientAddress));
+      const emailLock = await lockOf(emailKey, settings.max_failures_per_email);
+      if (emailLock.locked) return { kind: 'locked', email, retryAfterSeconds: seconds(emailLock.retryAfterMs) };
+      const clientLock = await lockOf(clientKey, settings.max_failures_per_ip);
+      if (clientLock.locked) return { kind: 'client_locked', email, retryAfterSeconds: seconds(clientLock.retryAfterMs) };
       // Parallel guesses: the counter is atomic, so at most max_attempts guesses are compared.
+      // One past it is refused without ending the code: a right guess among the first ones,
+      // still in flight, must be able to win (the fifth wrong guess ends the code below).
       const attempts = await store.increment(`otp:attempts:${flowId}`, settings.ttl);
-      if (attempts.count > settings.max_attempts) {
-        await endCode(flowId, pending, 'dead', settings);
-        return { kind: 'not_pending', email: pending.email };
-      }
+      if (attempts.count > settings.max_attempts) return { kind: 'not_pending', email };
       const hash = await store.get(`otp:code:${flowId}`);
-      if (hash === undefined) return { kind: 'not_pending', email: pending.email };
-      const matches = oneTimeCodeMatches(deps.secrets(), flowId, pending.email, code, hash) && pending.allowed;
+      if (hash === undefined) return { kind: 'not_pending', email };
+      // Reserve first, compare second: this guess counts as wrong until it is shown right, so
+      // no number of parallel guesses gets more compared than the budgets allow.
+      const [byEmail, byClient] = await Promise.all([
+        store.increment(emailKey, settings.max_failures_per_email.windowMs),
+        store.increment(clientKey, settings.max_failures_per_ip.windowMs),
+      ]);
+      const giveBack = () => Promise.all([store.decrement(emailKey), store.decrement(clientKey)]);
+      if (byEmail.count > settings.max_failures_per_email.count) {
+        await giveBack();
+        return { kind: 'locked', email, retryAfterSeconds: seconds(byEmail.resetInMs) };
+      }
+      if (byClient.count > settings.max_failures_per_ip.count) {
+        await giveBack();
+        return { kind: 'client_locked', email, retryAfterSeconds: seconds(byClient.resetInMs) };
+      }
+      const matches = oneTimeCodeMatches(deps.secrets(), flowId, email, code, hash) && pending.allowed;
       if (!matches) {
-        const failed = await store.increment(`otp:fail:${pending.email}`, settings.max_failures_per_email.windowMs);
-        const locked = failed.count >= settings.max_failures_per_email.count;
+        const locked = byEmail.count >= settings.max_failures_per_email.count;
         const attemptsLeft = Math.max(0, settings.max_attempts - attempts.count);
         if (attemptsLeft === 0 || locked) await endCode(flowId, pending, 'dead', settings);
-        return { kind: 'wrong_code', email: pending.email, attemptsLeft: locked ? 0 : attemptsLeft, locked };
+        return { kind: 'wrong_code', email, attemptsLeft: locked ? 0 : attemptsLeft, locked };
       }
+      // It was right: not a wrong code after all.
+      await giveBack();
       // Replay and parallel correct guesses: consuming is atomic, exactly one caller gets
       // the hash it compared against (a new code sent meanwhile is another hash: no win).
-      if ((await store.consume(`otp:code:${flowId}`)) !== hash) return { kind: 'not_pending', email: pending.email };
+      if ((await store.consume(`otp:code:${flowId}`)) !== hash) return { kind: 'not_pending', email };
       // Remembered as used, so a second try says so instead of "expired".
       await writeFlow(flowId, { ...pending, state: 'used' }, settings);
       await store.delete(`otp:attempts:${flowId}`);
-      return { kind: 'signed_in', email: pending.email };
+      return { kind: 'signed_in', email };
     },
 
-    async describeSignIn(flowId) {
+    async describeSignIn(flowId, clientAddress) {
       const settings = deps.settings();
       const flow = await readFlow(flowId);
       if (flow === undefined) return undefined;
-      const failures = await failuresFor(flow.email, settings);
+      const failures = await lockOf(emailFailures(flow.email), settings.max_failures_per_email);
+      const clientLock = await lockOf(clientFailures(clientLimitKey(clientAddress)), settings.max_failures_per_ip);
       const resendInMs = (await store.ttl(`otp:cooldown:${flow.email}`)) ?? 0;
       const base = { email: flow.email, expiresAt: 0, attemptsLeft: 0, resendInMs, lockedForMs: 0 };
       if (failures.locked) return { ...base, state: 'locked', resendInMs: 0, lockedForMs: failures.retryAfterMs };
+      if (clientLock.locked) return { ...base, state: 'client_locked', resendInMs: 0, lockedForMs: clientLock.retryAfterMs };
       if (flow.state === 'used') return { ...base, state: 'used' };
       if (flow.state === 'dead') return { ...base, state: 'dead' };
       if (flow.state === 'waiting') return { ...base, state: 'no_code' };
       if (flow.expiresAt <= now()) return { ...base, state: 'expired' };
       const attempts = Number((await store.get(`otp:attempts:${flowId}`)) ?? 0);
-      return { ...base, state: 'code_sent', expiresAt: flow.expiresAt, attemptsLeft: Math.max(0, settings.max_attempts - attempts) };
+      if (attempts >= settings.max_attempts) return { ...base, state: 'dead' };
+      return { ...base, state: 'code_sent', expiresAt: flow.expiresAt, attemptsLeft: settings.max_attempts - attempts };
     },
   };
 }

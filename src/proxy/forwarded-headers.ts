@@ -4,7 +4,7 @@
  * because an app that logs or rate-limits by X-Forwarded-For must not be fooled by a client
  * that sends its own.
  */
-import { BlockList } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Cidr } from '../config/values.js';
@@ -43,10 +43,46 @@ function isAddressInList(list: BlockList, address: string | undefined): boolean 
   return list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
 }
 
-/** The client's address as the gateway reports it (IPv4-mapped IPv6 unwrapped). */
-export function peerAddress(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? '';
+/** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) as the IPv4 address it is. */
+function unwrapMapped(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** The connection's peer address (IPv4-mapped IPv6 unwrapped). */
+export function peerAddress(req: IncomingMessage): string {
+  return unwrapMapped(req.socket.remoteAddress ?? '');
+}
+
+/** One X-Forwarded-For entry as a bare address (`[v6]:port` and `v4:port` forms too), or undefined. */
+function forwardedAddress(entry: string): string | undefined {
+  let text = entry.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
+  if (bracketed) text = bracketed[1]!;
+  else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(text)) text = text.slice(0, text.lastIndexOf(':'));
+  return isIP(text) === 0 ? undefined : unwrapMapped(text.toLowerCase());
+}
+
+/**
+ * The client's address, for limits, logs and the session list alike: the peer's, or — when
+ * the peer is a trusted proxy — the nearest address in X-Forwarded-For that is not a trusted
+ * proxy itself. Walking from the right: each trusted hop vouches for the entry before it;
+ * entries left of the first untrusted one were written by parties nobody vouches for, so a
+ * client cannot pick its own address by sending X-Forwarded-For (rate-limit evasion).
+ */
+export function clientAddressOf(req: IncomingMessage, trust: ProxyTrust, peerTrusted: boolean): string {
+  const peer = peerAddress(req);
+  const header = peerTrusted ? req.headers['x-forwarded-for'] : undefined;
+  if (!header) return peer;
+  let nearest = peer;
+  const hops = (Array.isArray(header) ? header.join(',') : header).split(',');
+  for (let i = hops.length - 1; i >= 0; i -= 1) {
+    const hop = forwardedAddress(hops[i]!);
+    // A trusted proxy wrote something that is no address: keep the last one we could vouch for.
+    if (hop === undefined) return nearest;
+    if (!trust.isTrustedAddress(hop)) return hop;
+    nearest = hop;
+  }
+  return nearest;
 }
 
 function firstValue(value: string | string[] | undefined): string | undefined {

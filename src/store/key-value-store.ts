@@ -16,6 +16,11 @@ export interface KeyValueStore {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Stores `value` only if `key` is absent; true when it was stored (SET NX). */
   add(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Stores `value` for `ttlMs` only if `key` exists (SET XX); true when it was stored. A
+   * record that was deleted stays deleted: nothing can write it back by updating it.
+   */
+  replace(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Removes `key`; true when something was removed. */
   delete(key: string): Promise<boolean>;
   /**
@@ -29,6 +34,8 @@ export interface KeyValueStore {
    * `resetInMs` is the time left until the counter disappears.
    */
   increment(key: string, windowMs: number, amount?: number): Promise<{ count: number; resetInMs: number }>;
+  /** Takes one back from an existing counter, keeping its window; nothing when it is gone. */
+  decrement(key: string): Promise<void>;
   /** Milliseconds until `key` expires, or undefined when absent. */
   ttl(key: string): Promise<number | undefined>;
   /**

@@ -152,6 +152,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
       return true;
     },
 
+    async replace(key, value, ttlMs) {
+      const ttl = toTtlMilliseconds(ttlMs);
+      const now = clock();
+      if (liveString(key, now) === undefined) return false;
+      write(key, { value, expiresAt: now + ttl }, now);
+      return true;
+    },
+
     async delete(key) {
       const existed = live(key, clock()) !== undefined;
       entries.delete(key);
@@ -179,6 +187,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
       // Fixed window: the expiry is carried over, so hammering a counter never extends it.
       write(key, { value: String(count), expiresAt: entry.expiresAt }, now);
       return { count, resetInMs: entry.expiresAt - now };
+    },
+
+    async decrement(key) {
+      const now = clock();
+      const entry = liveString(key, now);
+      if (entry === undefined) return;
+      if (!INTEGER.test(entry.value)) throw new TypeError(`the value at "${key}" is not a counter`);
+      entry.value = String(Number(entry.value) - 1);
     },
 
     async ttl(key) {

@@ -82,6 +82,14 @@ end
 return { count, ttl }
 `;
 
+/** DECRBY only on a key that exists (a plain DECR would create a counter without a TTL). */
+const DECREMENT_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('DECRBY', KEYS[1], 1)
+end
+return false
+`;
+
 /**
  * SADD, then extend the set's TTL to at least ARGV[2] ms, in one round trip and atomically.
  * Not `PEXPIRE … GT` alone: GT treats a key without TTL (a set SADD just created) as living
@@ -234,6 +242,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
       return reply === 'OK';
     },
 
+    async replace(key, value, ttlMs) {
+      const ttl = toTtlMilliseconds(ttlMs);
+      // SET XX: one command, so a DEL from anywhere either comes first (nothing written) or after.
+      const reply = await run('SET XX', () => client.set(keyOf(key), value, { expiration: { type: 'PX', value: ttl }, condition: 'XX' }));
+      return reply === 'OK';
+    },
+
     async delete(key) {
       return (await run('DEL', () => client.del(keyOf(key)))) > 0;
     },
@@ -252,6 +267,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
         throw new StoreUnavailableError(`the session store (Redis at ${where}) gave an unexpected answer to INCR`);
       }
       return { count: reply[0], resetInMs: reply[1] };
+    },
+
+    async decrement(key) {
+      await run('DECR', () => client.eval(DECREMENT_SCRIPT, { keys: [keyOf(key)] }));
     },
 
     async ttl(key) {

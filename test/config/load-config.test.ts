@@ -40,7 +40,8 @@ describe('a valid config', () => {
     assert.equal(config.session.idle_timeout, null);
     assert.deepEqual(config.session.cookie, { name: 'gatehouse', domain: '', secure: 'auto', same_site: 'lax' });
     assert.equal(config.session.store, 'memory');
-    assert.equal(config.otp.digits, 6);
+    assert.equal(config.otp.digits, 8);
+    assert.deepEqual(config.otp.max_failures_per_ip, { count: 20, windowMs: 86_400_000 });
     assert.equal(config.otp.ttl, 600_000);
     assert.deepEqual(config.otp.max_per_email, { count: 5, windowMs: 3_600_000 });
     assert.equal(config.mail.transport, 'log');

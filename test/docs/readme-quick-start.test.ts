@@ -40,7 +40,7 @@ test('the README quick start signs in with curl against the example config', { s
   // The newcomer reads the code off the mail.logged line and types it at the prompt.
   const mail = await proc.waitForLog((line) => line.event === 'mail.logged');
   assert.equal(mail.to, 'you@example.com');
-  const code = /^(\d{6}) is your sign-in code for whoami$/.exec(String(mail.subject))?.[1];
+  const code = /^(\d{8}) is your sign-in code for whoami$/.exec(String(mail.subject))?.[1];
   assert.ok(code, `the subject starts with the code: ${String(mail.subject)}`);
   shell.stdin.end(`${code}\n`);
   assert.equal(await exited, 0, output);

@@ -11,6 +11,7 @@ import type { Page } from 'playwright-core';
 import { useE2eWorld } from './e2e-world.js';
 import { askForCode, assertInApp, heading, typeCode } from './guest.js';
 import { inspectPage } from './inspect-page.js';
+import { wrongCode } from '../helpers/codes.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -87,7 +88,7 @@ describe('what became of a code, in Chromium', () => {
   test('five wrong tries kill a code; ten wrong codes lock the address for an hour, shown as a page alert, not a field error', { skip }, async () => {
     const { context, page } = await suite.openPage(suite.world.url('wiki', '/guessing'));
     await askForCode(page, 'guess@example.com');
-    const wrongFor = (code: string) => (code === '000000' ? '111111' : '000000');
+    const wrongFor = wrongCode;
     const first = await suite.world.mailTo('guess@example.com');
     for (let attempt = 1; attempt <= 5; attempt += 1) await typeCode(page, wrongFor(first.code));
     assert.equal(await heading(page), 'Too many wrong tries for this code');

@@ -16,6 +16,7 @@ import { WebSocketServer } from 'ws';
 import { escapeHtml } from '../../src/http/html.js';
 import { findClosedPort, parseRawMail, startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/mail.js';
 import { startGatewayProcess, writeTempConfig, type GatewayProcess } from '../helpers/process.js';
+import { CODE_IN_TEXT } from '../helpers/codes.js';
 
 export const E2E_SECRET = 'e2e-secret-with-at-least-32-characters!!';
 
@@ -95,7 +96,7 @@ export interface E2eMail {
 
 function readMail(raw: ReceivedMail): E2eMail {
   const parsed = parseRawMail(raw.raw);
-  const code = /\b(\d{6})\b/.exec(parsed.text)?.[1];
+  const code = CODE_IN_TEXT.exec(parsed.text)?.[1];
   const link = /https?:\/\/\S+\/\.gatehouse\/code\?\S+/.exec(parsed.text)?.[0];
   if (!code || !link) throw new Error(`a mail without a code or link:\n${parsed.text}`);
   return { raw, to: raw.rcptTo.join(','), subject: parsed.header('subject') ?? '', text: parsed.text, html: parsed.html, code, link };

@@ -19,6 +19,8 @@ export class FormClient {
     readonly host: string,
     /** Extra headers on every request (e.g. a fixed Accept). */
     readonly defaultHeaders: http.OutgoingHttpHeaders = { accept: 'text/html' },
+    /** The loopback source address to connect from (127.x.y.z), so one test can be many clients. */
+    readonly localAddress?: string,
   ) {}
 
   cookieHeader(): string | undefined {
@@ -39,6 +41,7 @@ export class FormClient {
   async get(path: string, headers: http.OutgoingHttpHeaders = {}): Promise<SimpleResponse> {
     const cookie = this.cookieHeader();
     const response = await request(this.port, {
+      localAddress: this.localAddress,
       path,
       headers: { host: this.host, ...this.defaultHeaders, ...(cookie ? { cookie } : {}), ...headers },
     });
@@ -53,6 +56,7 @@ export class FormClient {
     }
     const cookie = this.cookieHeader();
     const response = await request(this.port, {
+      localAddress: this.localAddress,
       method: 'POST',
       path,
       headers: {

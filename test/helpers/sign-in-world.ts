@@ -8,6 +8,7 @@ import { startGateway, startUpstream, type TestGateway, type TestUpstream } from
 import { FormClient, hiddenField } from './form-client.js';
 import { uniqueRedisPrefix, REDIS_URL } from './redis.js';
 import { captureLogs, parseRawMail, startTestSmtpServer, type TestSmtpServer } from './mail.js';
+import { CODE_IN_TEXT } from './codes.js';
 
 export const SECRET = 'test-secret-with-at-least-32-characters!!';
 
@@ -88,8 +89,17 @@ export async function waitForMails(smtp: TestSmtpServer, count: number, timeoutM
   if (count > 0) await smtp.waitForMessage(count - 1, timeoutMs);
 }
 
+/** Waits for the `nth` (1-based) mail to `email` among everything the server receives. */
+export async function mailTo(smtp: TestSmtpServer, email: string, nth = 1, timeoutMs = 10_000): Promise<string> {
+  let seen = 0;
+  for (let index = 0; ; index += 1) {
+    const mail = await smtp.waitForMessage(index, timeoutMs);
+    if (mail.rcptTo.includes(email) && (seen += 1) === nth) return mail.raw;
+  }
+}
+
 export function codeFromMail(raw: string): string {
-  const match = /\b(\d{6})\b/.exec(parseRawMail(raw).text);
+  const match = CODE_IN_TEXT.exec(parseRawMail(raw).text);
   if (!match) throw new Error('no code in the mail');
   return match[1]!;
 }

@@ -10,6 +10,7 @@ import { FormClient, hiddenField } from '../helpers/form-client.js';
 import { redisSkipReason } from '../helpers/redis.js';
 import { SECRET, codeFromMail, signIn, startSignInWorld, submitEmail, waitForMails, type SignInWorld } from '../helpers/sign-in-world.js';
 import { signSessionId } from '../../src/session/signed-cookie-value.js';
+import { wrongCode } from '../helpers/codes.js';
 
 type Response = Awaited<ReturnType<FormClient['get']>>;
 
@@ -209,7 +210,7 @@ for (const store of ['memory', 'redis'] as const) {
       const { codePage } = await requestCode(client, 'bob@example.com');
       await waitForMails(world.smtp, 1);
       const code = codeFromMail(world.smtp.received[0]!.raw);
-      const wrong = code === '000000' ? '111111' : '000000';
+      const wrong = wrongCode(code);
       const csrf = hiddenField(codePage.text(), 'csrf');
       const cookie = client.cookieHeader()!;
       const results = await Promise.all(Array.from({ length: 30 }, () => client.postForm('/.gatehouse/verify', { code: wrong, csrf, rd: '/' }, { cookie })));

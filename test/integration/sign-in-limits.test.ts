@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { FormClient, hiddenField } from '../helpers/form-client.js';
 import { SECRET, codeFromMail, signIn, startSignInWorld, submitEmail, waitForMails, type SignInWorld } from '../helpers/sign-in-world.js';
 import { parseConfigText } from '../../src/config/load-config.js';
+import { wrongCode } from '../helpers/codes.js';
 
 const MINUTE = 60_000;
 
@@ -85,7 +86,7 @@ describe('guessing limits', () => {
     const client = world.client();
     assert.equal((await askForCode(world, client, 'bob@example.com')).status, 303);
     await waitForMails(world.smtp, 1);
-    const wrong = (code: string) => (code === '000000' ? '111111' : '000000');
+    const wrong = wrongCode;
     const firstCode = codeFromMail(world.smtp.received[0]!.raw);
     assert.match((await submitCode(client, wrong(firstCode))).page!.text(), /not right\. You have 2 more tries/);
     assert.match((await submitCode(client, wrong(firstCode))).page!.text(), /not right\. You have 1 more try\./);
@@ -114,7 +115,7 @@ describe('guessing limits', () => {
     await askForCode(world, client, 'bob@example.com');
     await waitForMails(world.smtp, 1);
     const code = codeFromMail(world.smtp.received[0]!.raw);
-    const wrong = code === '000000' ? '111111' : '000000';
+    const wrong = wrongCode(code);
     assert.match((await submitCode(client, wrong)).page!.text(), /You have 1 more try/);
     assert.match((await submitCode(client, wrong)).page!.text(), /Too many wrong tries for this code/);
     const right = await submitCode(client, code);
@@ -131,7 +132,7 @@ describe('guessing limits', () => {
     for (const typed of ['abc', '12']) {
       const malformed = await submitCode(client, typed);
       assert.equal(malformed.post.headers.location, '/.gatehouse/code?rd=%2F&error=format');
-      assert.match(malformed.page!.text(), /Enter the 6-digit code from the email/);
+      assert.match(malformed.page!.text(), /Enter the 8-digit code from the email/);
     }
     const code = codeFromMail(world.smtp.received[0]!.raw);
     assert.equal((await submitCode(client, `${code.slice(0, 3)} ${code.slice(3)}`)).signedIn, true, 'spaces are ignored');

@@ -116,6 +116,46 @@ export function runKeyValueStoreContract(name: string, makeStore: () => Promise<
       assert.equal(await store.delete('expired'), false);
     });
 
+    storeTest('replace writes only over a key that exists, with the new TTL', async ({ store, advance }) => {
+      assert.equal(await store.replace('absent', 'x', 10_000), false);
+      assert.equal(await store.get('absent'), undefined, 'replace never creates a key');
+      await store.set('present', 'old', 60_000);
+      assert.equal(await store.replace('present', 'new', 100), true);
+      assert.equal(await store.get('present'), 'new');
+      await advance(150);
+      assert.equal(await store.get('present'), undefined);
+      assert.equal(await store.replace('present', 'again', 10_000), false, 'an expired key stays gone');
+    });
+
+    storeTest('replace after delete writes nothing back (a revoked record stays revoked)', async ({ store }) => {
+      await store.set('record', 'alive', 60_000);
+      await store.delete('record');
+      assert.equal(await store.replace('record', 'alive again', 60_000), false);
+      assert.equal(await store.get('record'), undefined);
+    });
+
+    storeTest('decrement takes one back from a counter, keeps its window, and creates nothing', async ({ store, advance }) => {
+      await store.decrement('no-counter');
+      assert.equal(await store.get('no-counter'), undefined);
+      await store.increment('counter', 200);
+      await store.increment('counter', 200);
+      await store.decrement('counter');
+      assert.equal(await store.get('counter'), '1');
+      assert.equal((await store.increment('counter', 60_000)).count, 2);
+      await advance(250);
+      assert.equal(await store.get('counter'), undefined, 'the window was kept');
+    });
+
+    storeTest('of many concurrent replaces and a delete, the delete is never undone by a later replace', async ({ store }) => {
+      await store.set('raced', 'v0', 60_000);
+      const writes = Array.from({ length: 20 }, (_, i) => store.replace('raced', `v${i + 1}`, 60_000));
+      await store.delete('raced');
+      await Promise.all(writes);
+      const after = await Promise.all(Array.from({ length: 5 }, () => store.replace('raced', 'late', 60_000)));
+      assert.deepEqual(after, [false, false, false, false, false]);
+      assert.equal(await store.get('raced'), undefined);
+    });
+
     storeTest('consume returns the value once and then undefined', async ({ store }) => {
       await store.set('code', 'secret-hash', 10_000);
       assert.equal(await store.consume('code'), 'secret-hash');

@@ -142,19 +142,27 @@ ${resendBlock(page, status, false)}`,
     case 'dead':
       return stateful(t.codeState.deadTitle, `<p class="lead">${fillHtml(t.codeState.dead, { email })}</p>\n${notice(noticeText)}${resendBlock(page, status, true)}`);
     case 'locked':
-      return renderLockedPage(page, status.email, status.lockedForMs, options.requestId);
+      return renderLockedPage(page, { email: status.email, lockedForMs: status.lockedForMs, requestId: options.requestId });
+    case 'client_locked':
+      return renderLockedPage(page, { lockedForMs: status.lockedForMs, requestId: options.requestId });
   }
 }
 
-/** Too many wrong codes for the address: a page alert (not an error of any field). */
-export function renderLockedPage(page: SignInPage, email: string, lockedForMs: number, requestId: string): string {
+/**
+ * Too many wrong codes, for the address (`email` given) or from this client: a page alert,
+ * never an error of any field.
+ */
+export function renderLockedPage(page: SignInPage, lock: { email?: string; lockedForMs: number; requestId: string }): string {
   const { t, language } = page.locale;
+  const title = lock.email === undefined ? t.codeState.clientLockedTitle : t.codeState.lockedTitle;
+  const duration = describeWait(language, lock.lockedForMs);
+  const text = lock.email === undefined ? fillHtml(t.codeState.clientLocked, { duration }) : fillHtml(t.codeState.locked, { email: strong(lock.email), duration });
   return renderPage(page.locale, {
-    title: t.codeState.lockedTitle,
-    bodyHtml: `<h1>${escapeHtml(t.codeState.lockedTitle)}</h1>
-<div class="alert" role="alert"><p>${fillHtml(t.codeState.locked, { email: strong(email), duration: describeWait(language, lockedForMs) })}</p></div>
+    title,
+    bodyHtml: `<h1>${escapeHtml(title)}</h1>
+<div class="alert" role="alert"><p>${text}</p></div>
 <p><a href="${escapeHtml(loginHref(page.returnTo))}">${escapeHtml(t.code.otherAddress)}</a></p>
-${renderErrorStatus(page.locale, 429, requestId)}`,
+${renderErrorStatus(page.locale, 429, lock.requestId)}`,
   });
 }
 

@@ -207,10 +207,12 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     if (outcome.kind === 'rate_limited') {
       context.outcome = `rate limited (${outcome.limit})`;
       const retryAfter = { 'retry-after': String(outcome.retryAfterSeconds) };
+      const lockedForMs = outcome.retryAfterSeconds * 1000;
       if (outcome.limit === 'locked') {
         deps.logger.info({ event: 'otp.locked', req_id: context.requestId, email });
-        return sendPage(res, 429, renderLockedPage(page, email, outcome.retryAfterSeconds * 1000, context.requestId), retryAfter);
+        return sendPage(res, 429, renderLockedPage(page, { email, lockedForMs, requestId: context.requestId }), retryAfter);
       }
+      if (outcome.limit === 'client_locked') return sendPage(res, 429, renderLockedPage(page, { lockedForMs, requestId: context.requestId }), retryAfter);
       return sendPage(res, 429, renderTooManyRequestsPage(page, outcome.retryAfterSeconds, context.requestId), retryAfter);
     }
     const flowCookieSeconds = Math.ceil((config.otp.ttl + FLOW_MEMORY_MS) / 1000);
@@ -252,7 +254,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     const signedInAs = await signedInFor(req, page.route);
     if (signedInAs) return sendPage(res, 200, renderSignedInPage(page, signedInAs));
     const flowId = flowIdOf(req);
-    const status = flowId === undefined ? undefined : await deps.codes.describeSignIn(flowId);
+    const status = flowId === undefined ? undefined : await deps.codes.describeSignIn(flowId, context.clientAddress);
     // The mail's link opened in another browser (or a sign-in long forgotten): start here.
     if (!status) return sendPage(res, 200, renderLoginPage(page, { notice: page.locale.t.login.otherBrowser }));
     const html = renderCodePage(page, {
@@ -264,7 +266,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
       notice: oneOf(req.query.notice, ['resent', 'too_soon'] as const),
       requestId: context.requestId,
     });
-    if (status.state === 'locked') {
+    if (status.state === 'locked' || status.state === 'client_locked') {
       context.outcome = 'locked';
       return sendPage(res, 429, html, { 'retry-after': String(Math.max(1, Math.ceil(status.lockedForMs / 1000))) });
     }
@@ -280,7 +282,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     const flowId = flowIdOf(req);
     if (!flowId) return seeOther(res, codePageHref(returnTo));
 
-    const outcome = await deps.codes.checkCode({ flowId, typedCode: typeof body.code === 'string' ? body.code : '' });
+    const outcome = await deps.codes.checkCode({ flowId, typedCode: typeof body.code === 'string' ? body.code : '', clientAddress: context.clientAddress });
     switch (outcome.kind) {
       case 'malformed':
         return seeOther(res, codePageHref(returnTo, { error: 'format' }));
@@ -288,7 +290,8 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
       case 'not_pending':
         return seeOther(res, codePageHref(returnTo));
       case 'locked':
-        context.outcome = 'locked';
+      case 'client_locked':
+        context.outcome = outcome.kind === 'locked' ? 'locked' : 'client locked';
         return seeOther(res, codePageHref(returnTo));
       case 'wrong_code':
         deps.logger.info({ event: 'otp.failed', req_id: context.requestId, email: outcome.email, client: context.clientAddress });

@@ -59,6 +59,8 @@ export const de: Catalogue = {
     dead: 'Zu Ihrer Sicherheit gilt dieser Code nicht mehr. Fordern Sie einen neuen an; er geht an {email}.',
     lockedTitle: 'Die Anmeldung ist für diese Adresse pausiert',
     locked: 'Für {email} wurden zu viele falsche Codes eingegeben. Zu Ihrer Sicherheit gilt für diese Adresse noch {duration} lang kein Code. Fordern Sie danach einen neuen an.',
+    clientLockedTitle: 'Die Anmeldung ist für Ihr Netzwerk pausiert',
+    clientLocked: 'Aus Ihrem Netzwerk wurden zu viele falsche Codes eingegeben. Zu Ihrer Sicherheit wird von hier aus noch {duration} lang kein Code angenommen.',
   },
   signedIn: {
     title: 'Sie sind angemeldet',

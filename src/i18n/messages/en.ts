@@ -69,6 +69,8 @@ export const en = {
     dead: 'For your security this code no longer works. Ask for a new one; it goes to {email}.',
     lockedTitle: 'Sign-in is paused for this address',
     locked: 'Too many wrong codes were entered for {email}. For your security no code works for it for the next {duration}. Then ask for a new one.',
+    clientLockedTitle: 'Sign-in is paused for your network',
+    clientLocked: 'Too many wrong codes were entered from your network. For your security no code typed from here is accepted for the next {duration}.',
   },
   signedIn: {
     title: 'You are signed in',

@@ -59,6 +59,8 @@ export const fr: Catalogue = {
     dead: 'Pour votre sécurité, ce code ne fonctionne plus. Demandez-en un nouveau ; il sera envoyé à {email}.',
     lockedTitle: 'La connexion est suspendue pour cette adresse',
     locked: 'Trop de codes erronés ont été saisis pour {email}. Pour votre sécurité, aucun code ne fonctionne pour elle pendant encore {duration}. Demandez-en ensuite un nouveau.',
+    clientLockedTitle: 'La connexion est suspendue pour votre réseau',
+    clientLocked: 'Trop de codes erronés ont été saisis depuis votre réseau. Pour votre sécurité, aucun code saisi d’ici n’est accepté pendant encore {duration}.',
   },
   signedIn: {
     title: 'Vous êtes connecté',
