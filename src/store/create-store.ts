@@ -8,6 +8,19 @@ import type { Clock, KeyValueStore } from './key-value-store.js';
 import { createMemoryStore } from './memory-store.js';
 import { createRedisStore, type RedisStoreHandle } from './redis-store.js';
 
+/** How many keys the memory store holds at most (about 100 MB; docs/security.md). */
+export const MEMORY_STORE_MAX_ENTRIES = 200_000;
+
+/**
+ * The gateway's memory store: bounded, never evicting, and with code requests (`otp:` keys)
+ * allowed three quarters of it, no more, so a flood of them leaves room for sessions and the
+ * brute-force counters (`guard:`). `maxEntries` is for tests.
+ */
+export function createGatewayMemoryStore(options: { clock?: Clock; maxEntries?: number } = {}): KeyValueStore {
+  const maxEntries = options.maxEntries ?? MEMORY_STORE_MAX_ENTRIES;
+  return createMemoryStore({ clock: options.clock, maxEntries, quotas: [{ prefix: 'otp:', maxEntries: Math.floor(maxEntries * 0.75) }] });
+}
+
 /** What the store factory needs besides the config. */
 export interface KeyValueStoreDeps {
   readonly logger?: Logger;
@@ -22,9 +35,7 @@ export interface KeyValueStoreDeps {
  * The Redis store is returned before it connects; see {@link createRedisStore}.
  */
 export function createKeyValueStore(config: GatewayConfig['session']['store'], deps: KeyValueStoreDeps = {}): KeyValueStore | RedisStoreHandle {
-  if (config === 'memory') {
-    return createMemoryStore({ clock: deps.clock });
-  }
+  if (config === 'memory') return createGatewayMemoryStore({ clock: deps.clock });
   // Checked at run time too: the config type says this is all there is, but a caller may
   // hand us something built by hand.
   const redis: unknown = typeof config === 'object' && config !== null ? (config as { redis?: unknown }).redis : undefined;

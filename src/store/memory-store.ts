@@ -3,23 +3,47 @@
  * Nothing here is shared between processes, and a restart loses everything.
  *
  * It is built to stay safe when strangers can make it grow: anyone on the internet can
- * create entries (codes, rate-limit counters, pre-sign-in sessions), so the store is bounded
- * and every entry expires. One Map holds `{ value, expiresAt }` per key; expired entries are
- * dropped when read (lazily) and by a periodic sweep, so memory is returned even for keys
- * nobody reads again.
+ * create entries (codes, rate-limit counters), so the store is bounded and every entry
+ * expires. One Map holds `{ value, expiresAt }` per key; expired entries are dropped when
+ * read (lazily) and by a periodic sweep, so memory is returned even for keys nobody reads
+ * again.
+ *
+ * It never evicts a live entry to make room: evicting would sign guests out and reset the
+ * brute-force counters, which is exactly what a flood of code requests would aim for. When
+ * the store is full, writing a new key fails with StoreFullError (a StoreUnavailableError,
+ * so callers fail closed: a code request gets 503), while every existing key can still be
+ * updated. Keys under a `quotas` prefix (the code requests' own keys) have a smaller bound
+ * of their own, so a flood of them stops short of the whole store and leaves room for new
+ * sessions and counters (SPEC section 4).
  *
  * All operations run synchronously inside one call, so `consume` and `increment` are atomic
  * without locks: no other caller can run between the read and the write.
  */
-import type { Clock, KeyValueStore } from './key-value-store.js';
+import { StoreUnavailableError, type Clock, type KeyValueStore } from './key-value-store.js';
 import { toTtlMilliseconds } from './ttl-milliseconds.js';
+
+/** The store is full: a new key cannot be written (existing ones can). */
+export class StoreFullError extends StoreUnavailableError {
+  constructor(what: string) {
+    super(`the memory store is full (${what}); nothing was evicted`);
+    this.name = 'StoreFullError';
+  }
+}
+
+/** A bound on the keys that start with `prefix`, below the store's own. */
+export interface KeyQuota {
+  readonly prefix: string;
+  readonly maxEntries: number;
+}
 
 /** Options of {@link createMemoryStore}; all optional. */
 export interface MemoryStoreOptions {
   /** Time source; tests inject one to expire entries without sleeping. Default `Date.now`. */
   readonly clock?: Clock;
-  /** Most entries kept at once; the oldest-written are evicted beyond it. Default 200 000. */
+  /** Most entries kept at once; beyond it new keys are refused (StoreFullError). Default 200 000. */
   readonly maxEntries?: number;
+  /** Smaller bounds for keys by prefix (each key counts in the first quota it matches). */
+  readonly quotas?: readonly KeyQuota[];
   /** How often expired entries are swept out. Default 60 000 (one minute). */
   readonly sweepIntervalMs?: number;
 }
@@ -44,8 +68,8 @@ interface Entry {
 const DEFAULT_MAX_ENTRIES = 200_000;
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 /**
- * A full store sweeps before it evicts, but at most this often: under a flood every write
- * finds the store full, and an O(n) sweep per write would turn the flood into a CPU outage.
+ * A full store sweeps before it refuses a new key, but at most this often: under a flood
+ * every write finds the store full, and an O(n) sweep per write would be a CPU outage.
  */
 const MIN_PRESSURE_SWEEP_INTERVAL_MS = 1_000;
 
@@ -53,16 +77,8 @@ const MIN_PRESSURE_SWEEP_INTERVAL_MS = 1_000;
 const INTEGER = /^-?\d+$/;
 
 /**
- * Creates an in-process, bounded, expiring KeyValueStore.
- *
- * Eviction when full: the entry written longest ago goes first (every write moves its key to
- * the end of the Map's insertion order, so the Map *is* the queue: O(1), no extra memory).
- * We chose this over "closest to expiry first" because that needs a heap beside the Map,
- * and because within one kind of entry (same TTL) the two orders are the same. It also keeps
- * what matters under attack: a session or counter that is being used is rewritten and so
- * stays, while entries nobody touched for the longest time (abandoned sign-ins, stale
- * counters) go. Expired entries are swept out before anything live is evicted.
- * For more users than `maxEntries`, use Redis, which has its own memory policy.
+ * Creates an in-process, bounded, expiring KeyValueStore. For more users than `maxEntries`,
+ * use Redis (give it `maxmemory-policy noeviction` for the same guarantee).
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyValueStore {
   const clock = options.clock ?? Date.now;
@@ -76,12 +92,29 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
   }
 
   const entries = new Map<string, Entry>();
+  const quotas = (options.quotas ?? []).map((quota) => {
+    if (!Number.isInteger(quota.maxEntries) || quota.maxEntries < 1) throw new RangeError(`quota maxEntries must be a positive integer (got ${String(quota.maxEntries)})`);
+    return { ...quota, used: 0 };
+  });
   let lastSweepAt = Number.NEGATIVE_INFINITY;
+
+  function quotaOf(key: string): (typeof quotas)[number] | undefined {
+    for (const quota of quotas) if (key.startsWith(quota.prefix)) return quota;
+    return undefined;
+  }
+
+  /** The one way an entry leaves the Map, so the quotas stay counted right. */
+  function remove(key: string): void {
+    if (entries.delete(key)) {
+      const quota = quotaOf(key);
+      if (quota) quota.used -= 1;
+    }
+  }
 
   function sweep(now: number): void {
     lastSweepAt = now;
     for (const [key, entry] of entries) {
-      if (entry.expiresAt <= now) entries.delete(key);
+      if (entry.expiresAt <= now) remove(key);
     }
   }
 
@@ -94,7 +127,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
     const entry = entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
-      entries.delete(key);
+      remove(key);
       return undefined;
     }
     return entry;
@@ -116,17 +149,19 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
     return entry as Entry & { value: Set<string> };
   }
 
-  /** Stores an entry as the most recently written, making room first if the store is full. */
+  /** Stores an entry. A new key needs room (its quota's and the store's); an existing one always has it. */
   function write(key: string, entry: Entry, now: number): void {
-    // Delete first so the key moves to the end of the insertion order (see eviction above).
-    entries.delete(key);
-    if (entries.size >= maxEntries && now - lastSweepAt >= MIN_PRESSURE_SWEEP_INTERVAL_MS) sweep(now);
-    while (entries.size >= maxEntries) {
-      const oldest = entries.keys().next();
-      if (oldest.done === true) break;
-      entries.delete(oldest.value);
+    if (entries.has(key)) {
+      entries.set(key, entry);
+      return;
     }
+    const quota = quotaOf(key);
+    const full = () => entries.size >= maxEntries || (quota !== undefined && quota.used >= quota.maxEntries);
+    if (full() && now - lastSweepAt >= MIN_PRESSURE_SWEEP_INTERVAL_MS) sweep(now);
+    if (entries.size >= maxEntries) throw new StoreFullError(`${maxEntries} entries`);
+    if (quota !== undefined && quota.used >= quota.maxEntries) throw new StoreFullError(`${quota.maxEntries} "${quota.prefix}" entries`);
     entries.set(key, entry);
+    if (quota) quota.used += 1;
   }
 
   return {
@@ -162,14 +197,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
 
     async delete(key) {
       const existed = live(key, clock()) !== undefined;
-      entries.delete(key);
+      remove(key);
       return existed;
     },
 
     async consume(key) {
       const entry = liveString(key, clock());
       if (entry === undefined) return undefined;
-      entries.delete(key);
+      remove(key);
       return entry.value;
     },
 
@@ -219,7 +254,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryKeyVa
       if (entry === undefined) return;
       entry.value.delete(member);
       // As in Redis, a set without members does not exist.
-      if (entry.value.size === 0) entries.delete(key);
+      if (entry.value.size === 0) remove(key);
     },
 
     async setMembers(key) {

@@ -8,6 +8,7 @@ import { startGateway, startUpstream, type TestGateway, type TestUpstream } from
 import { FormClient, hiddenField } from './form-client.js';
 import { uniqueRedisPrefix, REDIS_URL } from './redis.js';
 import { captureLogs, parseRawMail, startTestSmtpServer, type TestSmtpServer } from './mail.js';
+import { createGatewayMemoryStore } from '../../src/store/create-store.js';
 import { CODE_IN_TEXT } from './codes.js';
 
 export const SECRET = 'test-secret-with-at-least-32-characters!!';
@@ -32,11 +33,14 @@ export async function startSignInWorld(
   routesYaml?: string | ((upstreamOrigin: string) => string),
   redisUrl = REDIS_URL,
   sessionYaml = '',
+  options: { memoryMaxEntries?: number } = {},
 ): Promise<SignInWorld> {
   const upstream = await startUpstream();
   const smtp = await startTestSmtpServer();
   const logs = captureLogs();
   let offset = 0;
+  const clock = () => Date.now() + offset;
+  const smallStore = options.memoryMaxEntries === undefined ? undefined : createGatewayMemoryStore({ clock, maxEntries: options.memoryMaxEntries });
   const storeYaml = store === 'memory' ? 'memory' : `\n    redis:\n      url: ${redisUrl}\n      prefix: "${uniqueRedisPrefix()}"`;
   const gw = await startGateway(
     `
@@ -65,7 +69,12 @@ ${
     allow: ["carol@example.com"]`
 }
 `,
-    { logger: logs.logger, clock: () => Date.now() + offset },
+    {
+      logger: logs.logger,
+      clock,
+      // The gateway's own memory store, made smaller so a test can fill it.
+      store: smallStore,
+    },
   );
   return {
     gw,
@@ -78,6 +87,7 @@ ${
     client: () => new FormClient(gw.port, 'app.test'),
     close: async () => {
       await gw.close();
+      await smallStore?.close();
       await upstream.close();
       await smtp.close();
     },

@@ -79,6 +79,31 @@ describe('sending limits', () => {
   });
 });
 
+describe('behind a trusted proxy', () => {
+  test("the limits and logs count the client X-Forwarded-For names, not the proxy's own address", async (t) => {
+    const world = await startSignInWorld('memory', 'trust_proxy: ["127.0.0.1/32"]\notp:\n  max_per_ip: 3/1h');
+    t.after(() => world.close());
+    const through = (client: string) => new FormClient(world.gw.port, 'app.test', { accept: 'text/html', 'x-forwarded-for': `6.6.6.6, ${client}` });
+    for (let i = 0; i < 3; i += 1) assert.equal((await askForCode(world, through('198.51.100.1'), `user${i}@example.com`)).status, 303);
+    assert.equal((await askForCode(world, through('198.51.100.1'), 'user9@example.com')).status, 429, 'this client is over its limit');
+    assert.equal((await askForCode(world, through('198.51.100.2'), 'other@example.com')).status, 303, 'another client behind the same proxy is not');
+    const logged = world.logs.records().filter((line) => line.event === 'otp.requested').map((line) => line.client);
+    assert.deepEqual(logged, ['198.51.100.1', '198.51.100.1', '198.51.100.1', '198.51.100.1', '198.51.100.2']);
+  });
+
+  test('an untrusted peer cannot pick its client address by sending X-Forwarded-For', async (t) => {
+    const world = await startSignInWorld('memory', 'otp:\n  max_per_ip: 2/1h');
+    t.after(() => world.close());
+    for (let i = 0; i < 2; i += 1) {
+      const spoofing = new FormClient(world.gw.port, 'app.test', { accept: 'text/html', 'x-forwarded-for': `198.51.100.${i}` });
+      assert.equal((await askForCode(world, spoofing, `user${i}@example.com`)).status, 303);
+    }
+    const spoofing = new FormClient(world.gw.port, 'app.test', { accept: 'text/html', 'x-forwarded-for': '198.51.100.77' });
+    assert.equal((await askForCode(world, spoofing, 'user7@example.com')).status, 429);
+    assert.ok(world.logs.records().filter((line) => line.event === 'otp.requested').every((line) => line.client === '127.0.0.1'));
+  });
+});
+
 describe('guessing limits', () => {
   test('max_failures_per_email locks the address across codes; a new code does not reset it', async (t) => {
     const world = await startSignInWorld('memory', 'otp:\n  max_failures_per_email: 4/1h\n  max_attempts: 3\n  resend_after: 1s');

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMemoryStore } from '../../src/store/memory-store.js';
+import { createMemoryStore, StoreFullError } from '../../src/store/memory-store.js';
+import { StoreUnavailableError } from '../../src/store/key-value-store.js';
 import { runKeyValueStoreContract } from './key-value-store.contract.js';
 
 /** A clock the test moves by hand, so expiry is tested without sleeping. */
@@ -25,38 +26,42 @@ runKeyValueStoreContract('the memory store', async () => {
 });
 
 describe('the memory store', () => {
-  test('never holds more than maxEntries and evicts the oldest-written entry first', async () => {
+  test('a full store refuses new keys and never evicts a live one; existing keys still update', async () => {
     const store = createMemoryStore({ maxEntries: 3, clock: createManualClock().now });
     try {
-      for (const key of ['a', 'b', 'c', 'd']) await store.set(key, key, 60_000);
+      for (const key of ['session', 'counter', 'other']) await store.set(key, '1', 60_000);
+      await assert.rejects(store.set('flood', 'x', 60_000), StoreFullError);
+      await assert.rejects(store.increment('new-counter', 60_000), StoreUnavailableError, 'callers fail closed on it (503)');
+      await assert.rejects(store.add('new-cooldown', '1', 60_000), StoreFullError);
+      assert.equal(await store.get('session'), '1', 'nothing was evicted');
+      await store.set('session', '2', 60_000);
+      assert.equal((await store.increment('counter', 60_000)).count, 2, 'an existing counter counts on');
+      assert.equal(await store.replace('other', '3', 60_000), true);
       assert.equal(store.size, 3);
-      assert.equal(await store.get('a'), undefined);
-      for (let index = 0; index < 1_000; index += 1) await store.set(`flood-${index}`, 'x', 60_000);
-      assert.equal(store.size, 3);
+      await store.delete('other');
+      await store.set('flood', 'x', 60_000);
+      assert.equal(await store.get('flood'), 'x', 'room again once a key is gone');
     } finally {
       await store.close();
     }
   });
 
-  test('a rewritten entry counts as new, so entries in use outlive idle ones', async () => {
-    const store = createMemoryStore({ maxEntries: 3, clock: createManualClock().now });
+  test('a quota bounds the keys of one prefix below the whole store, leaving room for the rest', async () => {
+    const store = createMemoryStore({ maxEntries: 10, quotas: [{ prefix: 'otp:', maxEntries: 4 }], clock: createManualClock().now });
     try {
-      await store.set('idle', '1', 60_000);
-      await store.set('in-use', '1', 60_000);
-      await store.set('other', '1', 60_000);
-      await store.set('in-use', '2', 60_000); // written last now
-      await store.set('new-1', '1', 60_000); // evicts "idle"
-      await store.set('new-2', '1', 60_000); // evicts "other", not the rewritten "in-use"
-      assert.equal(await store.get('idle'), undefined);
-      assert.equal(await store.get('other'), undefined);
-      assert.equal(await store.get('in-use'), '2');
-      assert.equal(store.size, 3);
+      for (let i = 0; i < 4; i += 1) await store.set(`otp:flow:${i}`, '1', 60_000);
+      await assert.rejects(store.set('otp:flow:4', '1', 60_000), StoreFullError);
+      for (let i = 0; i < 6; i += 1) await store.set(`sess:${i}`, '1', 60_000);
+      assert.equal(store.size, 10);
+      await store.consume('otp:flow:0');
+      await store.set('otp:flow:5', '1', 60_000);
+      await assert.rejects(store.set('otp:flow:6', '1', 60_000), StoreFullError, 'the quota is counted through consume and set');
     } finally {
       await store.close();
     }
   });
 
-  test('a full store drops expired entries before evicting live ones', async () => {
+  test('a full store drops expired entries before refusing a new one', async () => {
     const clock = createManualClock();
     const store = createMemoryStore({ maxEntries: 3, clock: clock.now });
     try {
