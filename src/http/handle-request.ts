@@ -150,17 +150,17 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     context.query = target.query;
 
     // 3. The gateway's own pages.
-    if (isGatehousePath(target.path)) {
+    if (isGatehousePath(target.policyPath)) {
       context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
       // An unknown host gets only the stylesheets (its 404 page uses them), never a sign-in page.
       const known = state.knownHosts.has(`${host.hostname}:${host.port}`);
-      if (!known && !target.path.startsWith(GATEHOUSE_ASSETS_PREFIX)) return fail(req, res, context, state, 'unknown_route', 'unknown host');
-      req.url = target.path + target.query;
+      if (!known && !target.policyPath.startsWith(GATEHOUSE_ASSETS_PREFIX)) return fail(req, res, context, state, 'unknown_route', 'unknown host');
+      req.url = target.policyPath + target.query;
       return deps.gatehousePages(req, res);
     }
 
     // 4. Route.
-    const match = state.routeTable.match(host.hostname, host.port, target.path, target.query);
+    const match = state.routeTable.match(host.hostname, host.port, target.policyPath, target.query, target.path);
     if (!match) return fail(req, res, context, state, 'unknown_route', 'no route');
     const route = state.routes[match.index]!;
     context.routeName = route.name;

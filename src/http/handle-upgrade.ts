@@ -70,8 +70,8 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: IncomingMe
     if (!host) return refuse('bad_request', 'bad host');
     // Stops Host confusion: two Host lines could route here by one and be read by the app as the other.
     if (hasRepeatedHostHeader(req)) return refuse('bad_request', 'repeated host');
-    if (isGatehousePath(target.path)) return refuse('unknown_route', 'gatehouse path');
-    const match = state.routeTable.match(host.hostname, host.port, target.path, target.query);
+    if (isGatehousePath(target.policyPath)) return refuse('unknown_route', 'gatehouse path');
+    const match = state.routeTable.match(host.hostname, host.port, target.policyPath, target.query, target.path);
     if (!match) return refuse('unknown_route', 'no route');
     const route = state.routes[match.index]!;
     if (!route.config.websockets) return refuse('websockets_disabled', 'websockets off', route.name);

@@ -11,8 +11,12 @@
  * Clean paths (the vast majority) take a scan-only fast path that allocates nothing but the result.
  */
 
-/** The outcome of {@link normalizeRequestTarget}. `query` is `''` or starts with `?`. */
-export type NormalizedTarget = { ok: true; path: string; query: string } | { ok: false; reason: string };
+/**
+ * The outcome of {@link normalizeRequestTarget}. `query` is `''` or starts with `?`.
+ * `path` is what is forwarded; `policyPath` is what routing and `public` see: the same path
+ * without `;` path parameters (see {@link withoutPathParameters}).
+ */
+export type NormalizedTarget = { ok: true; path: string; policyPath: string; query: string } | { ok: false; reason: string };
 
 const SLASH = 0x2f;
 const DOT = 0x2e;
@@ -81,9 +85,31 @@ export function normalizeRequestTarget(rawUrl: string): NormalizedTarget {
   const query = queryStart === rawUrl.length ? '' : rawUrl.slice(queryStart);
 
   if (isAlreadyCanonical(rawUrl, queryStart)) {
-    return { ok: true, path: queryStart === rawUrl.length ? rawUrl : rawUrl.slice(0, queryStart), query };
+    const path = queryStart === rawUrl.length ? rawUrl : rawUrl.slice(0, queryStart);
+    return { ok: true, path, policyPath: withoutPathParameters(path), query };
   }
   return normalizePathSlowly(rawUrl, queryStart, query);
+}
+
+/**
+ * The path as the most lenient app behind the gateway would route it: Tomcat, Jetty and
+ * Spring drop `;` path parameters from every segment (`/admin;x/secret` is `/admin/secret`
+ * to them, `/secret.txt;.css` is `/secret.txt`), and some decode `%3B` to `;` first. Policy
+ * must see that path, or `/admin;x/secret` passes a public `/**` rule and `/a.txt;.css` a
+ * public `**\/*.css` one. Segments left empty fold away, as duplicate slashes do.
+ */
+export function withoutPathParameters(path: string): string {
+  if (!path.includes(';') && !path.includes('%3B')) return path;
+  const kept: string[] = [];
+  for (const segment of path.split('/')) {
+    let end = segment.indexOf(';');
+    const encoded = segment.indexOf('%3B');
+    if (encoded !== -1 && (end === -1 || encoded < end)) end = encoded;
+    const name = end === -1 ? segment : segment.slice(0, end);
+    if (name !== '') kept.push(name);
+  }
+  const trailingSlash = path.length > 1 && path.endsWith('/') && kept.length > 0;
+  return `/${kept.join('/')}${trailingSlash ? '/' : ''}`;
 }
 
 /**
@@ -204,8 +230,14 @@ function normalizePathSlowly(rawUrl: string, end: number, query: string): Normal
 
   let path = '/' + segments.join('/');
   if (endsWithSlash && segments.length > 0) path += '/';
-  return { ok: true, path, query };
+  // `%252F` (or `%25%32%46`) is `%2F` to us and `/` to an app that decodes twice (IIS, some
+  // frameworks): a path that still spells an escape after one decoding is refused.
+  if (DOUBLE_ENCODED.test(path)) return reject('double-encoded escape');
+  return { ok: true, path, policyPath: withoutPathParameters(path), query };
 }
+
+/** An escaped `%` followed by two hex digits, in a normalised path (escapes kept are upper-case). */
+const DOUBLE_ENCODED = /%25[0-9A-Fa-f]{2}/;
 
 function hexValue(code: number): number {
   return code < 128 ? (HEX_VALUE[code] as number) : -1;

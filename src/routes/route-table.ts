@@ -4,8 +4,9 @@
  * prepared once in {@link createRouteTable} (prefixes normalised, globs compiled, routes sorted)
  * so a lookup is two Map reads, a few `startsWith` calls and one RegExp test per public glob.
  *
- * The `path` given to `match` must come from `normalizeRequestTarget`: policy (isPublic),
- * routing and the upstream request all use that one path, so they cannot disagree.
+ * The paths given to `match` must come from `normalizeRequestTarget`: routing and policy
+ * (isPublic) use its `policyPath` (no `;` parameters), the upstream gets its `path`, so the
+ * route a request lands on is the one the most lenient app would serve it from.
  */
 import type { RouteConfig } from '../config/schema.js';
 import { canonicalizeConfiguredPathText, normalizeRequestTarget } from './normalize-path.js';
@@ -30,12 +31,13 @@ export interface RouteTable {
   /**
    * @param hostname from `parseHostHeader` (lower-case, no brackets, no trailing dot)
    * @param port from `parseHostHeader` (the scheme's default port when the header names none)
-   * @param path the normalised path from `normalizeRequestTarget`
+   * @param policyPath the `policyPath` from `normalizeRequestTarget`: what routing and `public` see
    * @param query `''` or a string starting with `?`, appended to the upstream target unchanged
+   * @param forwardedPath the `path` from `normalizeRequestTarget` (with `;` parameters), sent upstream
    * @returns the route, or `undefined` when no route serves this host and path (answer 404:
    *   an unknown host is never sent to some default upstream)
    */
-  match(hostname: string, port: number, path: string, query: string): RouteMatch | undefined;
+  match(hostname: string, port: number, policyPath: string, query: string, forwardedPath?: string): RouteMatch | undefined;
 }
 
 interface CompiledRoute {
@@ -47,6 +49,8 @@ interface CompiledRoute {
   /** Prepended to the forwarded path: the http upstream's base path, `''` for none/builtin. */
   readonly upstreamBasePath: string;
   readonly stripPrefix: boolean;
+  /** Segments of `pathPrefix`, for strip_prefix on a path with `;` parameters. */
+  readonly prefixSegments: number;
 }
 
 /**
@@ -83,14 +87,14 @@ export function createRouteTable(routes: readonly RouteConfig[]): RouteTable {
   }
 
   return {
-    match(hostname, port, path, query) {
+    match(hostname, port, policyPath, query, forwardedPath = policyPath) {
       let routesByPort = routesByHostname.get(hostname);
       // Host names are case-insensitive; callers normally pass them lower-cased already.
       if (!routesByPort) routesByPort = routesByHostname.get(hostname.toLowerCase());
       const hostRoutes = routesByPort?.get(port);
       if (!hostRoutes) return undefined;
       for (const candidate of hostRoutes) {
-        if (isPathUnderPrefix(path, candidate.pathPrefix)) return matchRoute(candidate, path, query);
+        if (isPathUnderPrefix(policyPath, candidate.pathPrefix)) return matchRoute(candidate, policyPath, query, forwardedPath);
       }
       return undefined;
     },
@@ -117,6 +121,7 @@ function compileRoute(route: RouteConfig, index: number): CompiledRoute {
     isPublicPath: compilePublicPathMatcher(route, index),
     upstreamBasePath: route.to.kind === 'http' ? route.to.basePath : '',
     stripPrefix: route.strip_prefix && pathPrefix !== '',
+    prefixSegments: pathPrefix === '' ? 0 : pathPrefix.split('/').length - 1,
   };
 }
 
@@ -136,14 +141,32 @@ function isPathUnderPrefix(path: string, prefix: string): boolean {
   return path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f;
 }
 
-function matchRoute(compiled: CompiledRoute, path: string, query: string): RouteMatch {
-  // isPublic is decided on the full normalised path, the one the client named and we route on.
-  const isPublic = compiled.isPublicPath(path);
-  let forwardedPath = path;
+function matchRoute(compiled: CompiledRoute, policyPath: string, query: string, forwardedPath: string): RouteMatch {
+  // isPublic is decided on the full policy path, the one we route on (before strip_prefix).
+  const isPublic = compiled.isPublicPath(policyPath);
+  let sent = forwardedPath;
   if (compiled.stripPrefix) {
-    forwardedPath = path.length === compiled.pathPrefix.length ? '/' : path.slice(compiled.pathPrefix.length);
+    sent =
+      forwardedPath === policyPath
+        ? policyPath.length === compiled.pathPrefix.length ? '/' : policyPath.slice(compiled.pathPrefix.length)
+        : // With `;` parameters the prefix is its segments, whatever parameters they carry.
+          withoutLeadingSegments(forwardedPath, compiled.prefixSegments);
   }
-  // forwardedPath always starts with `/` and basePath never ends with one: no `//` to join.
-  const upstreamTarget = compiled.upstreamBasePath + forwardedPath + query;
+  // `sent` always starts with `/` and basePath never ends with one: no `//` to join.
+  const upstreamTarget = compiled.upstreamBasePath + sent + query;
   return { index: compiled.index, route: compiled.route, isPublic, upstreamTarget };
+}
+
+/** `path` without its first `count` non-empty segments (`/app;x/v1/page`, 2 → `/page`); `/` when none are left. */
+function withoutLeadingSegments(path: string, count: number): string {
+  let at = 0;
+  for (let dropped = 0; dropped < count; ) {
+    const next = path.indexOf('/', at + 1);
+    const segment = next === -1 ? path.slice(at + 1) : path.slice(at + 1, next);
+    // A segment that is only parameters (`/;x`) was not a segment of the policy path.
+    if (!segment.startsWith(';') && !segment.startsWith('%3B')) dropped += 1;
+    if (next === -1) return '/';
+    at = next;
+  }
+  return path.slice(at);
 }

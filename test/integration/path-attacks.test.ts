@@ -77,7 +77,8 @@ const ATTACKS: ReadonlyArray<readonly [path: string, expect: Expectation]> = [
   ['/public/%7e%2d%5F', { forwardedAs: '/public/~-_' }],
   ['/public/a%2bb%3fc', { forwardedAs: '/public/a%2Bb%3Fc' }],
   ['/public/caf%c3%a9', { forwardedAs: '/public/caf%C3%A9' }],
-  ['/public/%252e%252e/admin', { forwardedAs: '/public/%252e%252e/admin' }],
+  ['/public/%252e%252e/admin', 400],
+  ['/public/%25%32%65%25%32%65/admin', 400],
   ['/public/x?a=../../admin&b=%2e%2e', { forwardedAs: '/public/x?a=../../admin&b=%2e%2e' }],
   ['/public', { forwardedAs: '/public' }],
 ];

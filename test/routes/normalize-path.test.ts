@@ -1,10 +1,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeRequestTarget } from '../../src/routes/normalize-path.js';
+import { normalizeRequestTarget, type NormalizedTarget } from '../../src/routes/normalize-path.js';
 
 /** Node gives req.url as latin1: one char per byte. This builds such a string from UTF-8 text. */
 function asLatin1RequestLine(text: string): string {
   return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+/** The result without policyPath (tested on its own below), for the tables of forwarded paths. */
+function withoutPolicyPath(result: NormalizedTarget): unknown {
+  if (!result.ok) return result;
+  const { policyPath: _policyPath, ...rest } = result;
+  return rest;
 }
 
 describe('normalizeRequestTarget', () => {
@@ -32,11 +39,11 @@ describe('normalizeRequestTarget', () => {
     { name: 'dots inside a segment are literal', raw: '/a/..b/c../.x', path: '/a/..b/c../.x' },
     { name: 'a well-known path is kept', raw: '/.well-known/acme-challenge/x', path: '/.well-known/acme-challenge/x' },
     { name: 'a semicolon after a normal name is kept', raw: '/a;jsessionid=1/b', path: '/a;jsessionid=1/b' },
-    { name: 'a double-encoded dot stays encoded and is not a dot segment', raw: '/a/%252e%252e/b', path: '/a/%252e%252e/b' },
+    { name: 'a percent sign that escapes nothing is kept', raw: '/a/100%25/b', path: '/a/100%25/b' },
   ];
   for (const { name, raw, path, query = '' } of accepted) {
     test(`${name}: ${JSON.stringify(raw)} → ${path}`, () => {
-      assert.deepEqual(normalizeRequestTarget(raw), { ok: true, path, query });
+      assert.deepEqual(withoutPolicyPath(normalizeRequestTarget(raw)), { ok: true, path, query });
     });
   }
 
@@ -93,7 +100,7 @@ describe('normalizeRequestTarget', () => {
     for (const { raw } of accepted) {
       const first = normalizeRequestTarget(raw);
       assert.ok(first.ok);
-      assert.deepEqual(normalizeRequestTarget(first.path), { ok: true, path: first.path, query: '' }, raw);
+      assert.deepEqual(withoutPolicyPath(normalizeRequestTarget(first.path)), { ok: true, path: first.path, query: '' }, raw);
     }
   });
 
@@ -112,7 +119,9 @@ describe('normalizeRequestTarget', () => {
       for (let i = 0; i < length; i++) raw += pieces[Math.floor(random() * pieces.length)];
       const result = normalizeRequestTarget(raw);
       if (!result.ok) continue;
-      assert.deepEqual(normalizeRequestTarget(result.path), { ok: true, path: result.path, query: '' }, raw);
+      assert.deepEqual(withoutPolicyPath(normalizeRequestTarget(result.path)), { ok: true, path: result.path, query: '' }, raw);
+      // Policy sees at most as much as is forwarded, never a dot segment either.
+      assert.ok(!/\/\.\.?(?:\/|$)/.test(decodeURIComponent(result.policyPath)), `dot segment in the policy path ${result.policyPath} from ${raw}`);
       // What an upstream sees after decoding must not hold anything it would resolve differently.
       const decoded = decodeURIComponent(result.path);
       assert.ok(!/\/\.\.?(?:\/|$)/.test(decoded), `dot segment left in ${result.path} from ${raw}`);
@@ -120,4 +129,33 @@ describe('normalizeRequestTarget', () => {
       assert.ok(!/%(?:2F|5C|00|2E|[a-f][0-9a-f]|[0-9a-f][a-f])/.test(result.path), `${result.path} from ${raw}`);
     }
   });
+});
+
+describe('the policy path: what routing and public see', () => {
+  const cases: ReadonlyArray<readonly [string, string, string]> = [
+    ['/admin;x/secret', '/admin;x/secret', '/admin/secret'],
+    ['/admin/secret.txt;.css', '/admin/secret.txt;.css', '/admin/secret.txt'],
+    ['/a;jsessionid=1/b;v=2', '/a;jsessionid=1/b;v=2', '/a/b'],
+    ['/admin/;x/secret', '/admin/;x/secret', '/admin/secret'],
+    ['/admin%3Bx/secret', '/admin%3Bx/secret', '/admin/secret'],
+    ['/admin%3bx/secret', '/admin%3Bx/secret', '/admin/secret'],
+    ['/app/;x', '/app/;x', '/app'],
+    ['/plain/path', '/plain/path', '/plain/path'],
+    ['/dir;x/', '/dir;x/', '/dir/'],
+  ];
+  for (const [raw, path, policyPath] of cases) {
+    test(`${raw} is forwarded as ${path} and judged as ${policyPath}`, () => {
+      const result = normalizeRequestTarget(raw);
+      assert.ok(result.ok);
+      assert.equal(result.path, path);
+      assert.equal(result.policyPath, policyPath);
+    });
+  }
+
+  for (const raw of ['/a/%252e%252e/admin', '/a/%252F', '/%25%32%65', '/a%2541']) {
+    test(`a double-encoded escape is refused: ${raw}`, () => {
+      const result = normalizeRequestTarget(raw);
+      assert.equal(result.ok, false);
+    });
+  }
 });

@@ -74,8 +74,8 @@ const attacks: readonly { raw: string; expect: Expectation }[] = [
   { raw: '/public/%78', expect: { path: '/public/x', isPublic: true } },
   { raw: '/public/a/./b/../c', expect: { path: '/public/a/c', isPublic: true } },
   { raw: '/public', expect: { path: '/public', isPublic: true } },
-  // A double-encoded dot stays encoded: a literal name to the upstream, inside /public.
-  { raw: '/public/%252e%252e/admin', expect: { path: '/public/%252e%252e/admin', isPublic: true } },
+  // A double-encoded dot is a dot to an app that decodes twice: refused.
+  { raw: '/public/%252e%252e/admin', expect: { rejected: /double-encoded/ } },
   // The query is not the path: `..` there changes nothing about what is served.
   { raw: '/public/x?../../admin', expect: { path: '/public/x', query: '?../../admin', isPublic: true } },
   { raw: '/admin?/public/x', expect: { path: '/admin', query: '?/public/x', isPublic: false } },

@@ -23,6 +23,6 @@ export function routeForReturnTo(
   const host = parseHostHeader(url.host, url.protocol === 'https:' ? 443 : 80);
   const target = normalizeRequestTarget(url.pathname + url.search);
   if (!host || !target.ok) return undefined;
-  const match = routing.routeTable.match(host.hostname, host.port, target.path, target.query);
+  const match = routing.routeTable.match(host.hostname, host.port, target.policyPath, target.query);
   return match ? routing.routes[match.index] : undefined;
 }
