@@ -15,9 +15,8 @@ import { createClient } from 'redis';
 import { startTestSmtpServer } from '../test/helpers/mail.js';
 import { OTHER_CORE, PIN, PROXY_CORE, cpuMicros, onStop, peakRssMb, send, signIn, startGateway, startPortPrinter, stopEverything } from './harness.js';
 import { createMemoryStore } from '../src/store/memory-store.js';
-import { MemorySessionStore } from '../src/session/memory-session-store.js';
+import { createSessions } from '../src/session/sessions.js';
 import { createRedisStore } from '../src/store/redis-store.js';
-import { readSessionRecord } from '../src/session/create-session-store.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -123,19 +122,12 @@ async function websocketMessagesPerSecond(port: number, headers: Record<string, 
 
 async function memoryStoreScale(): Promise<string> {
   const kv = createMemoryStore({ maxEntries: MEMORY_SESSIONS * 2 });
-  const store = new MemorySessionStore(kv, { lifetimeMs: 86_400_000 });
-  const set = (id: string, data: object) => new Promise<void>((resolve, reject) => store.set(id, data as never, (error) => (error ? reject(error) : resolve())));
+  let counter = 0;
+  const sessions = createSessions(kv, { timeouts: () => ({ lifetime: 86_400_000, idle_timeout: null }), newSessionId: () => `${(counter += 1).toString(36).padStart(8, '0')}abcdefghijklmnopqrstuvwx` });
   global.gc?.();
   const before = process.memoryUsage().rss;
   const now = Date.now();
-  for (let i = 0; i < MEMORY_SESSIONS; i += 1) {
-    await set(`${i.toString(36).padStart(8, '0')}abcdefghijklmnopqrstuvwx`, {
-      cookie: { originalMaxAge: 86_400_000, expires: new Date(now + 86_400_000).toISOString(), httpOnly: true, path: '/', sameSite: 'lax' },
-      email: `guest${i}@example.com`,
-      signedInAt: now,
-      lastSeenAt: now,
-    });
-  }
+  for (let i = 0; i < MEMORY_SESSIONS; i += 1) await sessions.create({ email: `guest${i}@example.com`, signedInAt: now });
   global.gc?.();
   const extraMb = (process.memoryUsage().rss - before) / 1048576;
   await kv.close();
@@ -147,11 +139,13 @@ async function redisLookupScale(): Promise<string> {
   const store = createRedisStore({ url: REDIS_URL, prefix });
   const raw = createClient({ url: REDIS_URL });
   await raw.connect();
-  const value = JSON.stringify({ cookie: { originalMaxAge: 86_400_000, expires: new Date(Date.now() + 86_400_000).toISOString() }, email: 'g@example.com', signedInAt: Date.now() });
+  let nextId = 0;
+  // Sessions made by the session owner itself, under the names the lookups use.
+  const sessions = createSessions(store, { timeouts: () => ({ lifetime: 600_000, idle_timeout: null }), newSessionId: () => `s${nextId++}` });
   const timeLookups = async (): Promise<number> => {
     const rounds = 2000;
     const started = process.hrtime.bigint();
-    for (let i = 0; i < rounds; i += 1) await readSessionRecord(store, `s${i % 1000}`);
+    for (let i = 0; i < rounds; i += 1) await sessions.read(`s${i % 1000}`);
     return Number(process.hrtime.bigint() - started) / 1000 / rounds;
   };
   const results: string[] = [];
@@ -159,10 +153,10 @@ async function redisLookupScale(): Promise<string> {
   try {
     for (const target of [1, 1000, REDIS_SESSIONS]) {
       while (stored < target) {
-        const batch = raw.multi();
         const end = Math.min(target, stored + 5000);
-        for (; stored < end; stored += 1) batch.set(`${prefix}sess:s${stored}`, value, { EX: 600 });
-        await batch.exec();
+        const batch: Array<Promise<string>> = [];
+        for (; stored < end; stored += 1) batch.push(sessions.create({ email: 'g@example.com', signedInAt: Date.now() }));
+        await Promise.all(batch);
       }
       await timeLookups(); // warm
       results.push(`${stored.toLocaleString('en')}: ${(await timeLookups()).toFixed(0)} µs`);

@@ -3,7 +3,6 @@
  * new state and swaps it in one assignment: requests in flight keep the state they started
  * with, new requests see the new one.
  */
-import type { RequestHandler } from 'express';
 import type { GatewayConfig } from './config/schema.js';
 import { createRouteTable, type RouteTable } from './routes/route-table.js';
 import { buildRouteRuntime, type BuiltinUpstreamPorts, type RouteRuntime } from './proxy/route-runtime.js';
@@ -24,8 +23,6 @@ export interface GatewayState {
   readonly proxyTrust: ProxyTrust;
   readonly pageHeaders: HeaderList;
   readonly cookieNames: GatewayCookieNames;
-  /** express-session configured for this config's cookie settings (sign-in pages only). */
-  readonly sessionMiddleware: RequestHandler;
 }
 
 /** Builds the state for a validated config. */
@@ -33,7 +30,6 @@ export function buildGatewayState(
   config: GatewayConfig,
   agents: UpstreamAgentPool,
   builtins: BuiltinUpstreamPorts,
-  makeSessionMiddleware: (config: GatewayConfig, cookieNames: GatewayCookieNames) => RequestHandler,
 ): GatewayState {
   const routes = config.routes.map((route) => buildRouteRuntime(route, agents, builtins));
   agents.retainOnly(new Set(routes.map((route) => route.agent)));
@@ -48,6 +44,5 @@ export function buildGatewayState(
     proxyTrust: createProxyTrust(config.trust_proxy),
     pageHeaders: computeGatewayPageHeaders(gatewayPageHelmetOptions(routeOrigins)),
     cookieNames,
-    sessionMiddleware: makeSessionMiddleware(config, cookieNames),
   };
 }

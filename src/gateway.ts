@@ -21,13 +21,11 @@ import { createGatehouseApp } from './http/gatehouse-app.js';
 import { requestContextOf } from './http/request-context.js';
 import { createAdminApp, evaluateReadiness, type Readiness, type ReadinessCheck } from './admin/admin-app.js';
 import { randomBytes } from 'node:crypto';
-import expressSession, { type SessionData } from 'express-session';
 import { createKeyValueStore } from './store/create-store.js';
 import type { KeyValueStore } from './store/key-value-store.js';
-import { createSessionStore, readSessionRecord } from './session/create-session-store.js';
+import { createSessions } from './session/sessions.js';
 import { createSessionResolver } from './session/session-resolver.js';
 import { createSessionCache } from './session/session-cache.js';
-import type { GatewayCookieNames } from './session/session-cookies.js';
 import { createNotifier } from './mail/create-notifier.js';
 import type { Notifier } from './mail/notifier.js';
 import { createSignInCodeService } from './otp/sign-in-codes.js';
@@ -109,44 +107,25 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
   const randomSecret = randomBytes(32).toString('base64url');
   const secretsOf = (config: GatewayConfig): readonly string[] => (config.session.secret.length > 0 ? config.session.secret : [randomSecret]);
   const kv = deps.store ?? createKeyValueStore(initialConfig.session.store, { logger, clock });
-  const sessionStore = createSessionStore(kv, { lifetimeMs: initialConfig.session.lifetime, clock });
   let notifier: Notifier = deps.notifier ?? createNotifier(initialConfig.mail, { logger });
 
-  const makeSessionMiddleware = (config: GatewayConfig, cookieNames: GatewayCookieNames) =>
-    expressSession({
-      name: cookieNames.session,
-      secret: [...secretsOf(config)],
-      store: sessionStore,
-      resave: false,
-      saveUninitialized: false,
-      rolling: false,
-      unset: 'destroy',
-      cookie: {
-        httpOnly: true,
-        path: '/',
-        sameSite: config.session.cookie.same_site,
-        secure: config.session.cookie.secure,
-        domain: config.session.cookie.domain || undefined,
-        maxAge: config.session.lifetime,
-      },
-    });
-
-  let state: GatewayState = buildGatewayState(initialConfig, agents, builtins, makeSessionMiddleware);
+  let state: GatewayState = buildGatewayState(initialConfig, agents, builtins);
   let draining = false;
   const getState = () => state;
   const openWebSockets = new Set<Duplex>();
 
-  const sessionCache = createSessionCache((id) => readSessionRecord(kv, id));
-  const sessions = createSessionResolver({
+  // The one owner of session records; everything below reads and writes them through it.
+  const sessions = createSessions(kv, { timeouts: () => state.config.session, clock });
+  const sessionCache = createSessionCache((id) => sessions.read(id));
+  const resolver = createSessionResolver({
     cookieName: () => state.cookieNames.session,
     secrets: () => secretsOf(state.config),
     settings: () => state.config.session,
-    sessions: sessionCache,
-    touchSession: (id, data) =>
-      new Promise<void>((resolve, reject) => sessionStore.set(id, data as unknown as SessionData, (error) => (error ? reject(error) : resolve()))),
+    cache: sessionCache,
+    sessions,
     clock,
   });
-  const directory = createSessionDirectory(kv, { clock });
+  const directory = createSessionDirectory(kv, { clock, sessions });
   // The invitations file (allow: invited), re-read when it changes; replaced when a reload names another file.
   let invitations: InvitationRegistry | undefined;
   let invitationsFile: string | undefined;
@@ -159,18 +138,19 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
   };
   useInvitationsFile(initialConfig.invitations.file);
   const invitationCheck = () => invitations ?? NOBODY_INVITED;
-  const access = createRequestAuthorizer({ sessions: () => sessions, config: () => state.config, invitations: invitationCheck, clock });
+  const access = createRequestAuthorizer({ sessions: () => resolver, config: () => state.config, invitations: invitationCheck, clock });
   const codes = createSignInCodeService({ store: kv, settings: () => state.config.otp, secrets: () => secretsOf(state.config), clock });
 
   const gatehouseApp = createGatehouseApp({
     getPageSettings: () => ({ branding: state.config.branding, pageHeaders: state.pageHeaders }),
     requestIdOf: (req) => requestContextOf(req)?.requestId ?? '-',
-    isTrustedProxy: (address) => state.proxyTrust.isTrustedAddress(address),
     logger,
     signInRoutes: createSignInRoutes({
       settings: () => state,
       codes,
       access,
+      sessions,
+      sessionIdOf: (cookieHeader) => resolver.sessionIdOf(cookieHeader),
       notifier: () => notifier,
       secrets: () => secretsOf(state.config),
       onSessionEnded: (id) => sessionCache.invalidate(id),
@@ -294,7 +274,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
         void previous.close();
       }
       useInvitationsFile(config.invitations.file);
-      state = buildGatewayState(config, agents, builtins, makeSessionMiddleware);
+      state = buildGatewayState(config, agents, builtins);
     },
     async shutdown(graceMs) {
       draining = true;

@@ -15,6 +15,7 @@ import type { Logger } from '../log/logger.js';
 import { createAdminApp, type Readiness } from '../admin/admin-app.js';
 import { createAdminApiRouter } from '../admin/admin-api.js';
 import { createKeyValueStore } from '../store/create-store.js';
+import { createSessions } from '../session/sessions.js';
 import { createSessionDirectory } from '../session/session-directory.js';
 import { createInvitationRegistry } from '../invitations/invitation-registry.js';
 
@@ -130,7 +131,7 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
   let adminServer: http.Server | undefined;
   // The admin API works on the shared Redis store, so the primary can serve it for all workers.
   const kv = createKeyValueStore(config.session.store, { logger });
-  const directory = createSessionDirectory(kv);
+  const directory = createSessionDirectory(kv, { sessions: createSessions(kv, { timeouts: () => config.session }) });
   const invitations = config.invitations.file ? createInvitationRegistry({ file: config.invitations.file, logger }) : undefined;
   const closeStores = async () => {
     invitations?.close();

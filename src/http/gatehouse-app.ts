@@ -15,8 +15,6 @@ export interface GatehouseAppDeps {
   /** Current branding and page headers (they change on config reload). */
   readonly getPageSettings: () => { branding: Branding; pageHeaders: HeaderList };
   readonly requestIdOf: (req: Request) => string;
-  /** Express's `trust proxy`: only the configured trusted proxies (one hop). */
-  readonly isTrustedProxy: (address: string | undefined) => boolean;
   readonly signInRoutes: Router;
   readonly logger: Logger;
 }
@@ -39,8 +37,6 @@ export function createGatehouseApp(deps: GatehouseAppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  // req.secure (express-session's `secure: auto`) believes X-Forwarded-Proto only from trusted proxies.
-  app.set('trust proxy', (address: string, hop: number) => hop === 0 && deps.isTrustedProxy(address));
   app.use((_req, res, next) => {
     applyHeaders(res, deps.getPageSettings().pageHeaders);
     next();

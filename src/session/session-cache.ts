@@ -7,26 +7,27 @@
  * this process ends (logout, sign-in replacing an id) are dropped at once.
  */
 import { performance } from 'node:perf_hooks';
+import type { SessionRecord } from './sessions.js';
 
 export const SESSION_CACHE_MAX_AGE_MS = 1000;
 
 export interface SessionCache {
   /** The record for `id`, from the cache when fresh, else from `load` (one store read). */
-  read(id: string): Promise<unknown>;
+  read(id: string): Promise<SessionRecord | undefined>;
   /** The cached record when fresh, without asking the store; undefined otherwise. */
-  peek(id: string): unknown;
+  peek(id: string): SessionRecord | undefined;
   /** Forgets `id` now (this process ended or replaced the session). */
   invalidate(id: string): void;
   clear(): void;
 }
 
 interface Entry {
-  readonly record: unknown;
+  readonly record: SessionRecord;
   readonly loadedAt: number;
 }
 
 export function createSessionCache(
-  load: (id: string) => Promise<unknown>,
+  load: (id: string) => Promise<SessionRecord | undefined>,
   options: { maxAgeMs?: number; maxEntries?: number; now?: () => number } = {},
 ): SessionCache {
   const maxAgeMs = options.maxAgeMs ?? SESSION_CACHE_MAX_AGE_MS;
@@ -34,7 +35,7 @@ export function createSessionCache(
   const now = options.now ?? (() => performance.now());
   const entries = new Map<string, Entry>();
   // Concurrent requests of one guest share a single store read.
-  const inFlight = new Map<string, Promise<unknown>>();
+  const inFlight = new Map<string, Promise<SessionRecord | undefined>>();
 
   return {
     peek(id) {

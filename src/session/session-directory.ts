@@ -1,6 +1,6 @@
 /**
- * The session directory: what the admin API lists and revokes. express-session's own record
- * (`sess:<id>`) says nothing an operator can search by, so each sign-in also leaves a small
+ * The session directory: what the admin API lists and revokes. The session record (owned by
+ * sessions.ts) says nothing an operator can search by, so each sign-in also leaves a small
  * description and index entries beside it, in the same KeyValueStore:
  *
  * - `sessinfo:<id>`          JSON {@link SessionInfoRecord}, TTL until the session expires.
@@ -9,13 +9,14 @@
  * - `sessidx:all`            set of every session id; both sets live at least as long as
  *                            the longest session in them.
  *
- * The session record stays the one source of truth: a session is alive exactly when
- * `sess:<id>` exists. Revoking deletes that key, which is what ends the session on every
- * gateway sharing the store (each re-reads the store at least once a second). The directory
- * keys are descriptions only; stale ones are skipped and pruned when listed.
+ * The session record stays the one source of truth: a session is alive exactly when the
+ * session owner says it exists. Revoking ends it through the owner, which is what ends the
+ * session on every gateway sharing the store (each re-reads the store at least once a
+ * second). The directory keys are descriptions only; stale ones are skipped and pruned when
+ * listed.
  */
-import { sessionKey } from './session-record.js';
 import type { Clock, KeyValueStore } from '../store/key-value-store.js';
+import type { Sessions } from './sessions.js';
 
 /** What the gateway knows about a sign-in when it starts a session. */
 export interface SignInInfo {
@@ -91,6 +92,8 @@ export interface SessionDirectory {
 }
 
 export interface SessionDirectoryOptions {
+  /** The session owner: whether a session lives, and ending one. */
+  readonly sessions: Pick<Sessions, 'end' | 'exists'>;
   /** Time source for TTLs; the memory store's clock in tests. Default `Date.now`. */
   readonly clock?: Clock;
   /** How often pending last-seen times are written. Default 5 000 ms. */
@@ -169,7 +172,8 @@ function iso(ms: number): string {
  * Creates the directory over `kv` (the same store the sessions live in). Starts an unref'd
  * flush timer; call `close()` on shutdown so the last activity is written.
  */
-export function createSessionDirectory(kv: KeyValueStore, options: SessionDirectoryOptions = {}): SessionDirectory {
+export function createSessionDirectory(kv: KeyValueStore, options: SessionDirectoryOptions): SessionDirectory {
+  const { sessions } = options;
   const clock = options.clock ?? Date.now;
   const flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
   const maxPendingSessions = options.maxPendingSessions ?? DEFAULT_MAX_PENDING_SESSIONS;
@@ -227,9 +231,9 @@ export function createSessionDirectory(kv: KeyValueStore, options: SessionDirect
   async function revokeOne(id: string, knownEmail?: string): Promise<RevokedSession | undefined> {
     const info = parseInfo(await kv.get(INFO_PREFIX + id));
     const email = info?.email ?? knownEmail;
-    // Deleting the session record is what ends the session, on every gateway; the rest is
+    // Ending the session record is what ends the session, on every gateway; the rest is
     // bookkeeping, done after so a failure there cannot leave the session alive.
-    const ended = await kv.delete(sessionKey(id));
+    const ended = await sessions.end(id);
     await forget(id, email);
     if (knownEmail !== undefined && info !== undefined && normalizeEmail(info.email) !== normalizeEmail(knownEmail)) {
       await kv.setRemove(emailIndexKey(knownEmail), id);
@@ -298,9 +302,9 @@ export function createSessionDirectory(kv: KeyValueStore, options: SessionDirect
       const wanted = filter.email === undefined ? undefined : normalizeEmail(filter.email);
       const entries = await Promise.all(
         ids.map(async (id): Promise<SessionSummary | undefined> => {
-          const [session, infoText, seenText] = await Promise.all([kv.get(sessionKey(id)), kv.get(INFO_PREFIX + id), kv.get(SEEN_PREFIX + id)]);
+          const [alive, infoText, seenText] = await Promise.all([sessions.exists(id), kv.get(INFO_PREFIX + id), kv.get(SEEN_PREFIX + id)]);
           const info = parseInfo(infoText);
-          if (session === undefined) {
+          if (!alive) {
             // Ended (logged out, expired, revoked elsewhere): prune so the index stays small.
             await forget(id, info?.email ?? wanted);
             return undefined;

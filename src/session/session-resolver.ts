@@ -1,23 +1,15 @@
 /**
- * Resolves the session of a proxied request on the hot path: verify the cookie signature
- * (no store call for a forged cookie), one store read, then the server-side rules —
- * absolute lifetime since sign-in whatever the activity, optional idle timeout. Express and
- * express-session are not involved; they only write sessions, on the sign-in pages.
+ * Resolves the session of a request: verify the cookie signature (no store call for a forged
+ * cookie), one store read through the cache, then the server-side rules — absolute lifetime
+ * since sign-in whatever the activity, optional idle timeout. Reads and touches go through
+ * the session owner (sessions.ts), so a touch can never bring an ended session back.
  */
 import type { GatewayConfig } from '../config/schema.js';
 import type { Clock } from '../store/key-value-store.js';
 import { readCookie } from '../http/cookies.js';
 import { unsignSessionId } from './signed-cookie-value.js';
 import type { SessionCache } from './session-cache.js';
-
-/** What the gateway keeps in a signed-in session (besides express-session's `cookie`). */
-export interface SignedInSessionData {
-  readonly email: string;
-  /** Epoch ms of the sign-in; the absolute lifetime counts from here. */
-  readonly signedInAt: number;
-  /** Epoch ms of the last request seen (kept only with idle_timeout). */
-  lastSeenAt?: number;
-}
+import type { SessionRecord, Sessions } from './sessions.js';
 
 export type ResolvedSession =
   | { readonly kind: 'none' }
@@ -30,9 +22,9 @@ export interface SessionResolverDeps {
   readonly secrets: () => readonly string[];
   readonly settings: () => GatewayConfig['session'];
   /** The session cache in front of the store (one store round trip on a miss). */
-  readonly sessions: Pick<SessionCache, 'read' | 'peek'>;
-  /** Records activity for idle_timeout (throttled by the caller's rules below). */
-  readonly touchSession: (id: string, data: SignedInSessionData & Record<string, unknown>) => Promise<void>;
+  readonly cache: Pick<SessionCache, 'read' | 'peek'>;
+  /** The session owner: activity for idle_timeout is noted through its touch-if-present. */
+  readonly sessions: Pick<Sessions, 'touch'>;
   readonly clock?: Clock;
 }
 
@@ -45,12 +37,8 @@ export interface SessionResolver {
    * Most requests of a signed-in guest take this path.
    */
   resolveNow(cookieHeader: string | undefined): ResolvedSession | undefined;
-}
-
-function isSignedInSession(value: unknown): value is SignedInSessionData & Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Record<string, unknown>;
-  return typeof record.email === 'string' && typeof record.signedInAt === 'number';
+  /** The session id a Cookie header names with a valid signature, or undefined (no store call). */
+  sessionIdOf(cookieHeader: string | undefined): string | undefined;
 }
 
 const NONE: ResolvedSession = { kind: 'none' };
@@ -81,19 +69,19 @@ export function createSessionResolver(deps: SessionResolverDeps): SessionResolve
   }
 
   /** The server-side rules, applied to every request whether the record came from cache or store. */
-  function judge(id: string, stored: unknown): ResolvedSession {
-    if (!isSignedInSession(stored)) return NONE;
+  function judge(id: string, stored: SessionRecord | undefined): ResolvedSession {
+    if (stored === undefined) return NONE;
     const settings = deps.settings();
     const time = now();
     // Absolute lifetime: a stolen or forgotten session dies on schedule, however active.
-    if (time >= stored.signedInAt + settings.lifetime) return NONE;
+    if (time >= stored.signedInAt + settings.lifetime || time >= stored.expiresAt) return NONE;
     if (settings.idle_timeout !== null) {
-      const lastSeen = stored.lastSeenAt ?? stored.signedInAt;
-      if (time >= lastSeen + settings.idle_timeout) return NONE;
+      if (time >= stored.lastSeenAt + settings.idle_timeout) return NONE;
       // One write per minute at most (or a tenth of the idle timeout), not one per request.
-      if (time - lastSeen >= Math.min(60_000, settings.idle_timeout / 10)) {
+      if (time - stored.lastSeenAt >= Math.min(60_000, settings.idle_timeout / 10)) {
         stored.lastSeenAt = time;
-        deps.touchSession(id, stored).catch(() => undefined);
+        // Only if the record still exists: a session ended elsewhere stays ended.
+        deps.sessions.touch(id, stored, time).catch(() => undefined);
       }
     }
     return { kind: 'signed_in', id, email: stored.email, signedInAt: stored.signedInAt };
@@ -105,18 +93,19 @@ export function createSessionResolver(deps: SessionResolverDeps): SessionResolve
   }
 
   return {
+    sessionIdOf: idFromHeader,
     resolveNow(cookieHeader) {
       const id = idFromHeader(cookieHeader);
       if (id === undefined) return NONE;
-      const cached = deps.sessions.peek(id);
+      const cached = deps.cache.peek(id);
       return cached === undefined ? undefined : judge(id, cached);
     },
     async resolve(cookieHeader) {
       const id = idFromHeader(cookieHeader);
       if (id === undefined) return NONE;
-      let stored: unknown;
+      let stored: SessionRecord | undefined;
       try {
-        stored = await deps.sessions.read(id);
+        stored = await deps.cache.read(id);
       } catch (error) {
         return { kind: 'unavailable', error: error instanceof Error ? error : new Error(String(error)) };
       }

@@ -1,7 +1,7 @@
 /**
- * The session cookie's value, as express-session writes it: `s:<id>.<HMAC-SHA256(id)>` in
- * base64 without padding, URL-encoded. The hot path verifies it here without loading
- * express-session; the sign-in pages let express-session write it. A test checks both agree.
+ * The session cookie's value: `s:<id>.<HMAC-SHA256(id)>` in base64 without padding,
+ * URL-encoded — the format express-session writes, kept so the cookie reads the same to any
+ * tool that knows it. The sign-in pages sign with the first secret; every secret verifies.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -9,7 +9,7 @@ function signature(value: string, secret: string): string {
   return createHmac('sha256', secret).update(value).digest('base64').replace(/=+$/, '');
 }
 
-/** Signs a session id with the first secret, exactly like express-session. */
+/** Signs a session id, in express-session's format. */
 export function signSessionId(id: string, secret: string): string {
   return `s:${id}.${signature(id, secret)}`;
 }

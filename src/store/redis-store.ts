@@ -14,8 +14,7 @@
  *   get an answer must fail closed, whatever the reason.
  *
  * Key layout: every key the contract names is stored at `<prefix><key>`, e.g.
- * `gatehouse:otp:flow:<id>`. Sessions written by connect-redis on the same client live at
- * `<prefix>sess:<id>` (see src/session/create-session-store.ts).
+ * `gatehouse:otp:flow:<id>`; sessions at `<prefix>sess:<id>` (src/session/sessions.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { createClient, type RedisClientType } from 'redis';
@@ -38,18 +37,18 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs?: number;
 }
 
-/** The Redis store plus what the session layer and the readiness probe need. */
+/** The Redis store plus what tests and the readiness probe need. */
 export interface RedisStoreHandle extends KeyValueStore {
-  /** The node-redis client, shared with connect-redis so sessions use the same connection. */
+  /** The node-redis client. */
   readonly client: RedisClientType;
-  /** The key prefix this store writes under (connect-redis uses `<prefix>sess:`). */
+  /** The key prefix this store writes under. */
   readonly prefix: string;
   /** True while the client is connected. `ping()` is the end-to-end check. */
   isReady(): boolean;
   /**
    * Runs `command` under this store's rules: rejects at once when Redis is not connected,
    * times out, and turns every failure into StoreUnavailableError. For callers that use
-   * `client` directly (connect-redis, admin listings).
+   * `client` directly.
    */
   runCommand<T>(operation: string, command: () => Promise<T>): Promise<T>;
 }

@@ -9,14 +9,15 @@ import { createAdminApiRouter } from '../../src/admin/admin-api.js';
 import { createAdminClient, AdminClientError } from '../../src/cli/admin-client.js';
 import { formatSessionsJson, formatSessionsTable } from '../../src/cli/format-sessions.js';
 import { createSessionDirectory, type SessionSummary } from '../../src/session/session-directory.js';
-import { sessionKey } from '../../src/session/session-record.js';
+import { namedSessions } from '../helpers/sessions.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 const HOUR = 3_600_000;
 
 const kv = createMemoryStore();
-const directory = createSessionDirectory(kv);
+const named = namedSessions(kv);
+const directory = createSessionDirectory(kv, { sessions: named.sessions });
 const logLines: Array<Record<string, unknown>> = [];
 const logger = pino(
   { level: 'info' },
@@ -51,7 +52,7 @@ beforeEach(async () => {
   await directory.revokeAll();
   for (const [id, email] of [['a1', 'a@example.com'], ['a2', 'a@example.com'], ['b1', 'b@example.com']] as const) {
     const now = Date.now();
-    await kv.set(sessionKey(id), '{"cookie":{}}', HOUR);
+    await named.startAs(id, email, now);
     await directory.recordSignIn(id, { email, signedInAt: now, expiresAt: now + HOUR, clientAddress: '198.51.100.4', userAgent: 'Mozilla/5.0' });
   }
 });
@@ -74,7 +75,7 @@ describe('the admin API', () => {
         assert.equal(body.error, 'unauthorized');
       }
     }
-    assert.notEqual(await kv.get(sessionKey('a1')), undefined);
+    assert.equal(await named.sessions.exists('a1'), true);
     assert.equal(revocationLogs().length, 0);
   });
 
@@ -99,9 +100,9 @@ describe('the admin API', () => {
     const { status, body } = await api('DELETE', '/api/sessions/a1');
     assert.equal(status, 200);
     assert.deepEqual(body, { count: 1 });
-    assert.equal(await kv.get(sessionKey('a1')), undefined);
+    assert.equal(await named.sessions.exists('a1'), false);
     assert.equal(await kv.get('sessinfo:a1'), undefined);
-    assert.notEqual(await kv.get(sessionKey('a2')), undefined);
+    assert.equal(await named.sessions.exists('a2'), true);
     const [line] = revocationLogs();
     assert.equal(line?.by, 'admin-api');
     assert.equal(line?.session_id, 'a1');
@@ -116,9 +117,9 @@ describe('the admin API', () => {
     const { status, body } = await api('DELETE', '/api/sessions?email=A%40example.com');
     assert.equal(status, 200);
     assert.deepEqual(body, { count: 2 });
-    assert.equal(await kv.get(sessionKey('a1')), undefined);
-    assert.equal(await kv.get(sessionKey('a2')), undefined);
-    assert.notEqual(await kv.get(sessionKey('b1')), undefined);
+    assert.equal(await named.sessions.exists('a1'), false);
+    assert.equal(await named.sessions.exists('a2'), false);
+    assert.equal(await named.sessions.exists('b1'), true);
     assert.deepEqual(revocationLogs().map((line) => [line.email, line.count]), [['A@example.com', 2]]);
   });
 
@@ -126,7 +127,7 @@ describe('the admin API', () => {
     const { status, body } = await api('DELETE', '/api/sessions?all=true');
     assert.equal(status, 200);
     assert.deepEqual(body, { count: 3 });
-    for (const id of ['a1', 'a2', 'b1']) assert.equal(await kv.get(sessionKey(id)), undefined);
+    for (const id of ['a1', 'a2', 'b1']) assert.equal(await named.sessions.exists(id), false);
     assert.equal(revocationLogs()[0]?.count, 3);
   });
 
@@ -141,7 +142,7 @@ describe('the admin API', () => {
 
   test('a store failure is a 503 JSON error without a stack', async () => {
     const { StoreUnavailableError } = await import('../../src/store/key-value-store.js');
-    const broken = createSessionDirectory({ ...kv, setMembers: () => Promise.reject(new StoreUnavailableError()) });
+    const broken = createSessionDirectory({ ...kv, setMembers: () => Promise.reject(new StoreUnavailableError()) }, { sessions: named.sessions });
     const app = express();
     app.use('/api', createAdminApiRouter({ directory: broken, token: () => TOKEN, logger }));
     const other = app.listen(0, '127.0.0.1');
@@ -171,7 +172,7 @@ describe('the admin client', () => {
     assert.equal((await client.listSessions()).length, 3);
     assert.deepEqual((await client.listSessions('a@example.com')).map((s) => s.id).sort(), ['a1', 'a2']);
     assert.deepEqual(await client.revokeSession('b1'), { count: 1 });
-    assert.equal(await kv.get(sessionKey('b1')), undefined);
+    assert.equal(await named.sessions.exists('b1'), false);
     assert.deepEqual(await client.revokeEmail('a@example.com'), { count: 2 });
     assert.deepEqual(await client.listSessions(), []);
     assert.deepEqual(await client.revokeAll(), { count: 0 });

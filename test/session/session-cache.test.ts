@@ -1,11 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSessionCache } from '../../src/session/session-cache.js';
+import type { SessionRecord } from '../../src/session/sessions.js';
+
+function record(email: string): SessionRecord {
+  return { email, signedInAt: 0, expiresAt: 3_600_000, lastSeenAt: 0, amr: ['otp'] };
+}
 
 function counter() {
   let now = 0;
   const loads: string[] = [];
-  const records = new Map<string, unknown>([['a', { email: 'a@example.com' }]]);
+  const records = new Map<string, SessionRecord>([['a', record('a@example.com')]]);
   return {
     advance: (ms: number) => (now += ms),
     now: () => now,
@@ -53,7 +58,7 @@ describe('session cache', () => {
 
   test('the cache holds at most maxEntries sessions', async () => {
     const env = counter();
-    for (let i = 0; i < 10; i += 1) env.records.set(`s${i}`, { i });
+    for (let i = 0; i < 10; i += 1) env.records.set(`s${i}`, record(`s${i}@example.com`));
     const cache = createSessionCache(env.load, { maxEntries: 3, now: env.now });
     for (let i = 0; i < 10; i += 1) await cache.read(`s${i}`);
     env.loads.length = 0;
@@ -66,10 +71,10 @@ describe('session cache', () => {
     let fail = true;
     const cache = createSessionCache(async () => {
       if (fail) throw new Error('down');
-      return { ok: true };
+      return record('a@example.com');
     });
     await assert.rejects(cache.read('a'), /down/);
     fail = false;
-    assert.deepEqual(await cache.read('a'), { ok: true });
+    assert.deepEqual(await cache.read('a'), record('a@example.com'));
   });
 });

@@ -4,7 +4,7 @@ import type { KeyValueStore } from '../../src/store/key-value-store.js';
 import { createMemoryStore } from '../../src/store/memory-store.js';
 import { createRedisStore } from '../../src/store/redis-store.js';
 import { createKeyValueStore } from '../../src/store/create-store.js';
-import { sessionKey } from '../../src/session/session-record.js';
+import { namedSessions, type NamedSessions } from '../helpers/sessions.js';
 import { createSessionDirectory, type SessionDirectory } from '../../src/session/session-directory.js';
 import { deleteKeysWithPrefix, redisSkipReason, redisUrl, uniqueTestPrefix, waitUntil } from '../store/redis-test-support.js';
 
@@ -12,16 +12,18 @@ const HOUR = 3_600_000;
 
 interface DirectoryFixture {
   readonly kv: KeyValueStore;
+  readonly named: NamedSessions;
   readonly directory: SessionDirectory;
   readonly now: () => number;
   cleanup(): Promise<void>;
 }
 
-/** Stores a session record the way express-session would, and describes it in the directory. */
+/** Starts a session through the session owner, and describes it in the directory. */
 async function signIn(fixture: DirectoryFixture, id: string, email: string, options: { lifetimeMs?: number; userAgent?: string } = {}): Promise<number> {
   const now = fixture.now();
   const expiresAt = now + (options.lifetimeMs ?? HOUR);
-  await fixture.kv.set(sessionKey(id), JSON.stringify({ cookie: { expires: new Date(expiresAt).toISOString() }, email }), expiresAt - now);
+  fixture.named.timeouts.lifetime = options.lifetimeMs ?? HOUR;
+  await fixture.named.startAs(id, email, now);
   await fixture.directory.recordSignIn(id, { email, signedInAt: now, expiresAt, clientAddress: '203.0.113.7', userAgent: options.userAgent ?? 'curl/8' });
   return now;
 }
@@ -67,7 +69,7 @@ function runDirectorySuite(name: string, makeFixture: () => Promise<DirectoryFix
     directoryTest('skips and prunes sessions whose record is gone', async (fixture) => {
       await signIn(fixture, 'gone', 'a@example.com');
       await signIn(fixture, 'alive', 'a@example.com');
-      await fixture.kv.delete(sessionKey('gone')); // logged out, or expired
+      await fixture.named.sessions.end('gone'); // logged out, or expired
       assert.deepEqual((await fixture.directory.list()).map((s) => s.id), ['alive']);
       assert.deepEqual(await fixture.kv.setMembers('sessidx:all'), ['alive']);
       assert.deepEqual(await fixture.kv.setMembers('sessidx:email:a@example.com'), ['alive']);
@@ -79,11 +81,11 @@ function runDirectorySuite(name: string, makeFixture: () => Promise<DirectoryFix
       await signIn(fixture, 's2', 'a@example.com');
       const result = await fixture.directory.revoke('s1');
       assert.deepEqual(result, { count: 1, sessions: [{ id: 's1', email: 'a@example.com' }] });
-      assert.equal(await fixture.kv.get(sessionKey('s1')), undefined);
+      assert.equal(await fixture.named.sessions.exists('s1'), false);
       assert.equal(await fixture.kv.get('sessinfo:s1'), undefined);
       assert.deepEqual(await fixture.kv.setMembers('sessidx:email:a@example.com'), ['s2']);
       assert.deepEqual(await fixture.kv.setMembers('sessidx:all'), ['s2']);
-      assert.notEqual(await fixture.kv.get(sessionKey('s2')), undefined);
+      assert.equal(await fixture.named.sessions.exists('s2'), true);
     });
 
     directoryTest('revoke of an unknown session reports nothing revoked', async (fixture) => {
@@ -91,9 +93,9 @@ function runDirectorySuite(name: string, makeFixture: () => Promise<DirectoryFix
     });
 
     directoryTest('revoke ends a live session even without a directory record', async (fixture) => {
-      await fixture.kv.set(sessionKey('legacy'), JSON.stringify({ cookie: {} }), HOUR);
+      await fixture.named.startAs('legacy', 'a@example.com', fixture.now());
       assert.deepEqual(await fixture.directory.revoke('legacy'), { count: 1, sessions: [{ id: 'legacy', email: undefined }] });
-      assert.equal(await fixture.kv.get(sessionKey('legacy')), undefined);
+      assert.equal(await fixture.named.sessions.exists('legacy'), false);
     });
 
     directoryTest('revokeEmail ends every session of that email and no other', async (fixture) => {
@@ -103,9 +105,9 @@ function runDirectorySuite(name: string, makeFixture: () => Promise<DirectoryFix
       const result = await fixture.directory.revokeEmail('A@example.com');
       assert.equal(result.count, 2);
       assert.deepEqual(result.sessions.map((s) => s.id).sort(), ['a1', 'a2']);
-      assert.equal(await fixture.kv.get(sessionKey('a1')), undefined);
-      assert.equal(await fixture.kv.get(sessionKey('a2')), undefined);
-      assert.notEqual(await fixture.kv.get(sessionKey('b1')), undefined);
+      assert.equal(await fixture.named.sessions.exists('a1'), false);
+      assert.equal(await fixture.named.sessions.exists('a2'), false);
+      assert.equal(await fixture.named.sessions.exists('b1'), true);
       assert.deepEqual((await fixture.directory.list()).map((s) => s.id), ['b1']);
       assert.deepEqual(await fixture.kv.setMembers('sessidx:email:a@example.com'), []);
     });
@@ -115,8 +117,8 @@ function runDirectorySuite(name: string, makeFixture: () => Promise<DirectoryFix
       await signIn(fixture, 'b1', 'b@example.com');
       const result = await fixture.directory.revokeAll();
       assert.equal(result.count, 2);
-      assert.equal(await fixture.kv.get(sessionKey('a1')), undefined);
-      assert.equal(await fixture.kv.get(sessionKey('b1')), undefined);
+      assert.equal(await fixture.named.sessions.exists('a1'), false);
+      assert.equal(await fixture.named.sessions.exists('b1'), false);
       assert.deepEqual(await fixture.directory.list(), []);
       assert.deepEqual(await fixture.kv.setMembers('sessidx:all'), []);
       assert.deepEqual(await fixture.directory.revokeAll(), { count: 0, sessions: [] });
@@ -165,9 +167,11 @@ function countingStore(kv: KeyValueStore): { store: KeyValueStore; writes: () =>
 runDirectorySuite('the memory store', async () => {
   const now = (): number => 1_700_000_000_000;
   const kv = createMemoryStore({ clock: now });
-  const directory = createSessionDirectory(kv, { clock: now });
+  const named = namedSessions(kv, { clock: now });
+  const directory = createSessionDirectory(kv, { clock: now, sessions: named.sessions });
   return {
     kv,
+    named,
     directory,
     now,
     cleanup: async () => {
@@ -191,9 +195,11 @@ runDirectorySuite(
     const prefix = `${runPrefix}${fixtureCount}:`;
     const kv = createRedisStore({ url: redisUrl, prefix });
     await waitUntil(() => kv.isReady(), 'the store has connected');
-    const directory = createSessionDirectory(kv);
+    const named = namedSessions(kv);
+    const directory = createSessionDirectory(kv, { sessions: named.sessions });
     return {
       kv,
+      named,
       directory,
       now: Date.now,
       cleanup: async () => {
@@ -209,9 +215,10 @@ runDirectorySuite(
 describe('the session directory on a configured store', () => {
   test('works on whatever createKeyValueStore picks', async () => {
     const kv = createKeyValueStore('memory');
-    const directory = createSessionDirectory(kv);
+    const named = namedSessions(kv);
+    const directory = createSessionDirectory(kv, { sessions: named.sessions });
     try {
-      await kv.set(sessionKey('s1'), '{"cookie":{}}', HOUR);
+      await named.startAs('s1', 'a@example.com', Date.now());
       await directory.recordSignIn('s1', { email: 'a@example.com', signedInAt: Date.now(), expiresAt: Date.now() + HOUR, clientAddress: '::1', userAgent: 'ua' });
       assert.equal((await directory.list()).length, 1);
       assert.equal((await directory.revokeEmail('a@example.com')).count, 1);
@@ -231,9 +238,10 @@ describe('session activity batching', () => {
     const time = 1_700_000_000_000;
     const memory = createMemoryStore({ clock: () => time });
     const { store, writes } = countingStore(memory);
-    const directory = createSessionDirectory(store, { clock: () => time });
+    const named = namedSessions(memory, { clock: () => time });
+    const directory = createSessionDirectory(store, { clock: () => time, sessions: named.sessions });
     try {
-      await memory.set(sessionKey('busy'), '{"cookie":{}}', HOUR);
+      await named.startAs('busy', 'a@example.com', time);
       await directory.recordSignIn('busy', { email: 'a@example.com', signedInAt: time, expiresAt: time + HOUR, clientAddress: '::1', userAgent: 'ua' });
       const afterSignIn = writes();
       for (let index = 0; index < 1_000; index += 1) directory.recordActivity('busy', time + index);
@@ -257,7 +265,7 @@ describe('session activity batching', () => {
     const time = 1_700_000_000_000;
     const memory = createMemoryStore({ clock: () => time });
     const { store, writes } = countingStore(memory);
-    const directory = createSessionDirectory(store, { clock: () => time });
+    const directory = createSessionDirectory(store, { clock: () => time, sessions: namedSessions(memory).sessions });
     try {
       for (const id of ['a', 'b', 'c']) {
         await directory.recordSignIn(id, { email: `${id}@example.com`, signedInAt: time, expiresAt: time + HOUR, clientAddress: '::1', userAgent: 'ua' });
@@ -274,7 +282,7 @@ describe('session activity batching', () => {
 
   test('the timer flushes by itself', async () => {
     const memory = createMemoryStore();
-    const directory = createSessionDirectory(memory, { flushIntervalMs: 20 });
+    const directory = createSessionDirectory(memory, { flushIntervalMs: 20, sessions: namedSessions(memory).sessions });
     try {
       const now = Date.now();
       await directory.recordSignIn('s', { email: 'a@example.com', signedInAt: now, expiresAt: now + HOUR, clientAddress: '::1', userAgent: 'ua' });
@@ -292,7 +300,7 @@ describe('session activity batching', () => {
     const time = 1_700_000_000_000;
     const memory = createMemoryStore({ clock: () => time });
     const failing: KeyValueStore = { ...memory, get: () => Promise.reject(new Error('down')) };
-    const directory = createSessionDirectory(failing, { clock: () => time });
+    const directory = createSessionDirectory(failing, { clock: () => time, sessions: namedSessions(memory).sessions });
     try {
       directory.recordActivity('s', time);
       await directory.flush();

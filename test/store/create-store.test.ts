@@ -1,7 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createKeyValueStore } from '../../src/store/create-store.js';
-import { isRedisStoreHandle } from '../../src/session/create-session-store.js';
+import type { RedisStoreHandle } from '../../src/store/redis-store.js';
+import type { KeyValueStore } from '../../src/store/key-value-store.js';
+
+function isRedisStoreHandle(store: KeyValueStore | RedisStoreHandle): store is RedisStoreHandle {
+  return 'client' in store;
+}
 import type { GatewayConfig } from '../../src/config/schema.js';
 
 describe('createKeyValueStore', () => {

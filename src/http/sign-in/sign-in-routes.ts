@@ -21,7 +21,8 @@ import { applyHeaders, type HeaderList } from '../security-headers.js';
 import { pageLocaleFor, sendErrorResponse } from '../pages.js';
 import { requestContextOf, type RequestContext } from '../request-context.js';
 import { cookieIsSecure, type GatewayCookieNames } from '../../session/session-cookies.js';
-import type { SignedInSessionData } from '../../session/session-resolver.js';
+import { signSessionId } from '../../session/signed-cookie-value.js';
+import type { Sessions } from '../../session/sessions.js';
 import type { SessionDirectory } from '../../session/session-directory.js';
 import type { RouteTable } from '../../routes/route-table.js';
 import type { RouteRuntime } from '../../proxy/route-runtime.js';
@@ -51,8 +52,6 @@ export interface SignInSettings {
   /** To name the app `rd` points at, and ask whether the guest is signed in for it. */
   readonly routeTable: RouteTable;
   readonly routes: readonly RouteRuntime[];
-  /** express-session for the current cookie settings. */
-  readonly sessionMiddleware: RequestHandler;
 }
 
 export interface SignInRoutesDeps {
@@ -62,6 +61,10 @@ export interface SignInRoutesDeps {
   readonly secrets: () => readonly string[];
   /** The proxy's own admission decision: "signed in for this app?" is answered exactly as there. */
   readonly access: RequestAuthorizer;
+  /** The session owner: sign-in creates a session, logout ends one. */
+  readonly sessions: Pick<Sessions, 'create' | 'read' | 'end'>;
+  /** The session id a Cookie header names with a valid signature (the resolver's check). */
+  readonly sessionIdOf: (cookieHeader: string | undefined) => string | undefined;
   /** The invitations file, for `allow: invited` (absent: nobody is invited). */
   readonly invitations?: () => InvitationCheck;
   /** Where sign-ins are recorded for the admin API (absent in tests that do not need it). */
@@ -71,8 +74,6 @@ export interface SignInRoutesDeps {
   readonly logger: Logger;
   readonly clock?: () => number;
 }
-
-type SessionWithData = Request['session'] & Partial<SignedInSessionData>;
 
 const CSRF_COOKIE_MAX_AGE_SECONDS = 2 * 60 * 60;
 const FLOW_ID = /^[A-Za-z0-9_-]{16,64}$/;
@@ -104,7 +105,6 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
   const router = express.Router();
   const now = deps.clock ?? Date.now;
   const parseForm = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
-  const withSession: RequestHandler = (req, res, next) => deps.settings().sessionMiddleware(req, res, next);
 
   function sendPage(res: Response, status: number, html: string, extraHeaders: Record<string, string> = {}): void {
     applyHeaders(res, deps.settings().pageHeaders);
@@ -129,6 +129,26 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
         secure: cookieIsSecure(config.session.cookie, contextOf(req).protocol) || name.startsWith('__Host-'),
         sameSite: config.session.cookie.same_site,
         path: '/',
+      }),
+    );
+  }
+
+  /**
+   * The session cookie: the signed id, expiring with the session, `HttpOnly`, `SameSite` and
+   * `Secure` as configured; `undefined` clears it.
+   */
+  function setSessionCookie(req: Request, res: Response, id: string | undefined): void {
+    const { config, cookieNames } = deps.settings();
+    const value = id === undefined ? '' : encodeURIComponent(signSessionId(id, deps.secrets()[0]!));
+    res.append(
+      'set-cookie',
+      serializeCookie(cookieNames.session, value, {
+        maxAgeSeconds: id === undefined ? 0 : Math.floor(config.session.lifetime / 1000),
+        httpOnly: true,
+        secure: cookieIsSecure(config.session.cookie, contextOf(req).protocol) || cookieNames.session.startsWith('__Host-'),
+        sameSite: config.session.cookie.same_site,
+        path: '/',
+        domain: config.session.cookie.domain || undefined,
       }),
     );
   }
@@ -273,7 +293,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     sendPage(res, 200, html);
   });
 
-  router.post('/.gatehouse/verify', parseForm, rejectForgedPost, withSession, async (req, res) => {
+  router.post('/.gatehouse/verify', parseForm, rejectForgedPost, async (req, res) => {
     const settings = deps.settings();
     const { config } = settings;
     const body = req.body as Record<string, unknown>;
@@ -301,72 +321,66 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
       case 'signed_in':
         break;
     }
-    const unavailable = () =>
+    const unavailable = (error: unknown) => {
+      deps.logger.error({ event: 'session.save_failed', req_id: context.requestId, error: String(error) });
       sendErrorResponse(req, res, 'store_unavailable', { requestId: context.requestId, branding: config.branding, pageHeaders: settings.pageHeaders });
-    if (!req.session) return unavailable(); // express-session found no usable store: fail closed.
-    // Session fixation: a new id at sign-in, so an id planted before sign-in is worth nothing.
-    const replacedId = req.sessionID;
-    req.session.regenerate((regenerateError) => {
-      deps.onSessionEnded(replacedId);
-      if (regenerateError) {
-        deps.logger.error({ event: 'session.save_failed', req_id: context.requestId, error: String(regenerateError) });
-        return unavailable();
+    };
+    const signedInAt = now();
+    let id: string;
+    try {
+      // Session fixation: a new id at sign-in, and a session the browser brought (planted or
+      // its own) is ended first, so an id known before sign-in is worth nothing after it.
+      const brought = deps.sessionIdOf(req.headers.cookie);
+      if (brought !== undefined) {
+        await deps.sessions.end(brought);
+        deps.onSessionEnded(brought);
       }
-      const session = req.session as SessionWithData;
-      const signedInAt = now();
-      Object.assign(session, { email: outcome.email, signedInAt, lastSeenAt: signedInAt });
-      session.cookie.maxAge = config.session.lifetime;
-      session.save((saveError) => {
-        if (saveError) {
-          deps.logger.error({ event: 'session.save_failed', req_id: context.requestId, error: String(saveError) });
-          return unavailable();
-        }
-        deps.logger.info({ event: 'session.started', req_id: context.requestId, email: outcome.email, client: context.clientAddress });
-        // For the admin API and `gatehouse sessions`; a failure here must not undo the sign-in.
-        void deps.directory
-          ?.recordSignIn(req.sessionID, {
-            email: outcome.email,
-            signedInAt,
-            expiresAt: signedInAt + config.session.lifetime,
-            clientAddress: context.clientAddress,
-            userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
-          })
-          .catch((error: unknown) => deps.logger.warn({ event: 'session.index_failed', req_id: context.requestId, error: String(error) }));
-        seeOther(res, returnTo);
-      });
-    });
+      id = await deps.sessions.create({ email: outcome.email, signedInAt });
+    } catch (error) {
+      return unavailable(error);
+    }
+    setSessionCookie(req, res, id);
+    deps.logger.info({ event: 'session.started', req_id: context.requestId, email: outcome.email, client: context.clientAddress });
+    // For the admin API and `gatehouse sessions`; a failure here must not undo the sign-in.
+    void deps.directory
+      ?.recordSignIn(id, {
+        email: outcome.email,
+        signedInAt,
+        expiresAt: signedInAt + config.session.lifetime,
+        clientAddress: context.clientAddress,
+        userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
+      })
+      .catch((error: unknown) => deps.logger.warn({ event: 'session.index_failed', req_id: context.requestId, error: String(error) }));
+    seeOther(res, returnTo);
   });
 
-  const logout: RequestHandler = (req, res) => {
+  const logout: RequestHandler = async (req, res) => {
     const settings = deps.settings();
     const context = contextOf(req);
     const rd = req.method === 'POST' ? (req.body as Record<string, unknown> | undefined)?.rd : req.query.rd;
     const returnTo = safeRedirectTarget(rd, settings.routeOrigins);
-    const finish = () => {
-      res.clearCookie(settings.cookieNames.session, { path: '/', domain: settings.config.session.cookie.domain || undefined });
-      // "Use another address": straight to the email form.
-      if (req.query.next === 'login') return seeOther(res, loginHref(returnTo));
-      const route = routeForReturnTo(returnTo, context.externalOrigin, settings);
-      const locale = pageLocaleFor(req, settings.config.branding);
-      sendPage(res, 200, renderSignedOutPage(locale, route ? appNameOf(route.config) : settings.config.branding.product_name, returnTo));
-    };
-    const session = req.session as SessionWithData | undefined;
-    if (!session?.email) return finish();
-    const email = session.email;
-    const endedId = req.sessionID;
-    session.destroy((error) => {
-      deps.onSessionEnded(endedId);
-      if (error) {
+    const id = deps.sessionIdOf(req.headers.cookie);
+    if (id !== undefined) {
+      try {
+        const session = await deps.sessions.read(id);
+        await deps.sessions.end(id);
+        deps.onSessionEnded(id);
+        if (session) deps.logger.info({ event: 'session.ended', req_id: context.requestId, email: session.email, reason: 'logout' });
+      } catch (error) {
         deps.logger.error({ event: 'session.end_failed', req_id: context.requestId, error: String(error) });
         // Never claim a sign-out that did not happen: the session may still be alive in the store.
         return sendErrorResponse(req, res, 'store_unavailable', { requestId: context.requestId, branding: settings.config.branding, pageHeaders: settings.pageHeaders });
       }
-      deps.logger.info({ event: 'session.ended', req_id: context.requestId, email, reason: 'logout' });
-      finish();
-    });
+    }
+    setSessionCookie(req, res, undefined);
+    // "Use another address": straight to the email form.
+    if (req.query.next === 'login') return seeOther(res, loginHref(returnTo));
+    const route = routeForReturnTo(returnTo, context.externalOrigin, settings);
+    const locale = pageLocaleFor(req, settings.config.branding);
+    sendPage(res, 200, renderSignedOutPage(locale, route ? appNameOf(route.config) : settings.config.branding.product_name, returnTo));
   };
-  router.get('/.gatehouse/logout', withSession, logout);
-  router.post('/.gatehouse/logout', parseForm, rejectForgedPost, withSession, logout);
+  router.get('/.gatehouse/logout', logout);
+  router.post('/.gatehouse/logout', parseForm, rejectForgedPost, logout);
 
   return router;
 }
