@@ -160,17 +160,19 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       clock,
     }),
   });
+  const accessLog = createAccessLog(logger);
+  const onSignedInRequest = (sessionId: string, routeName: string) => directory.recordActivity(sessionId, clock(), routeName);
   const server = http.createServer(
     createRequestHandler({
       getState,
       proxy,
       metrics,
       logger,
-      accessLog: createAccessLog(logger),
+      accessLog,
       access,
       gatehousePages: (req, res) => gatehouseApp(req, res),
       isDraining: () => draining,
-      onSignedInRequest: (sessionId, routeName) => directory.recordActivity(sessionId, clock(), routeName),
+      onSignedInRequest,
       // While draining, a keep-alive connection whose last response just ended is closed
       // now rather than at keepAliveTimeout, so shutdown does not wait for idle clients.
       onRequestDone: () => {
@@ -185,8 +187,11 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       proxy,
       metrics,
       logger,
+      accessLog,
       access,
+      isDraining: () => draining,
       openSockets: openWebSockets,
+      onSignedInRequest,
       serveAsPlainRequest: (req, socket, head) => serveWithoutUpgrade(server, req, socket, head),
     }),
   );
@@ -293,7 +298,6 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       }
       for (const socket of openWebSockets) socket.destroy();
       await closed;
-      proxy.close();
       agents.destroyAll();
       await whoami.close();
       await notifier.close();

@@ -11,9 +11,11 @@ export const GATEWAY_ERRORS = {
   unauthenticated: { status: 401, message: 'You need to sign in to use this application.' },
   forbidden: { status: 403, message: 'The address you signed in with may not use this application.' },
   websockets_disabled: { status: 403, message: 'This application does not accept WebSocket connections here.' },
+  cross_site_websocket: { status: 403, message: 'A WebSocket may only be opened from the application itself.' },
   upstream_unreachable: { status: 502, message: 'The application behind this address could not be reached. Try again in a moment.' },
   upstream_timeout: { status: 504, message: 'The application did not answer in time. Try again in a moment.' },
   store_unavailable: { status: 503, message: 'Sign-in is unavailable right now. Try again in a moment.' },
+  shutting_down: { status: 503, message: 'The gateway is restarting. Try again in a moment.' },
   internal: { status: 500, message: 'The gateway could not handle this request.' },
 } as const;
 

@@ -1,17 +1,10 @@
 /**
- * The request pipeline for everything that arrives on the gateway's listener, in the order
- * the security checks run. Read it top to bottom:
+ * Plain requests: the admission steps (admission.ts, shared with WebSocket upgrades), then
+ * the answer — the gateway's own pages, an error page, the sign-in redirect, the 403 page —
+ * or the forward: headers rewritten for the app (hop-by-hop and spoofable identity headers
+ * out, forwarding and identity in), then the upstream (502 unreachable, 504 timeout).
  *
- *   1. the request target must normalise (else 400): routing and policy use that one path
- *   2. the Host must be valid (else 400) and served here (else 404)
- *   3. `/.gatehouse/*` goes to the gateway's own pages, never upstream
- *   4. the longest matching route (else 404)
- *   5. access: public paths pass; everything else needs a valid session allowed on the
- *      route (302 to sign-in or 401, 403 not allowed, 503 when the store cannot answer)
- *   6. headers: hop-by-hop and spoofable identity headers out, forwarding and identity in
- *   7. forward to the upstream (502 unreachable, 504 timeout)
- *
- * Express is not on this path: only step 3 uses it.
+ * Express is not on this path: only the gateway's own pages use it.
  */
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -21,18 +14,16 @@ import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { GatewayState } from '../gateway-state.js';
 import { appNameOf } from '../config/schema.js';
 import type { ProxyEngine, ProxyFailure } from '../proxy/proxy-engine.js';
-import { normalizeRequestTarget } from '../routes/normalize-path.js';
-import { parseHostHeader } from '../routes/host-header.js';
-import { clientAddressOf, effectiveHost, effectiveProtocol } from '../proxy/forwarded-headers.js';
 import { buildUpstreamRequestHeaders } from '../proxy/upstream-request-headers.js';
 import { assignRequestId, createRequestContext, requestContextOf, type RequestContext } from './request-context.js';
 import { acceptsHtml, pageLocaleFor, sendErrorResponse } from './pages.js';
 import { applyHeaders } from './security-headers.js';
 import { renderForbiddenPage } from './sign-in/sign-in-pages.js';
 import type { RouteRuntime } from '../proxy/route-runtime.js';
-import type { Identity } from '../proxy/identity-headers.js';
-import type { AccessOutcome, RequestAuthorizer } from './authorize-request.js';
-import type { GatewayErrorCode } from './errors.js';
+import type { RequestAuthorizer } from './authorize-request.js';
+import { admit, type Admission } from './admission.js';
+
+export { hasRepeatedHostHeader, isGatehousePath } from './admission.js';
 
 export interface RequestHandlerDeps {
   readonly getState: () => GatewayState;
@@ -51,31 +42,6 @@ export interface RequestHandlerDeps {
   readonly onSignedInRequest?: (sessionId: string, routeName: string) => void;
   /** Called after every response, e.g. so a draining server can close the now idle connection. */
   readonly onRequestDone: () => void;
-}
-
-const GATEHOUSE_PREFIX = '/.gatehouse/';
-const GATEHOUSE_ASSETS_PREFIX = '/.gatehouse/assets/';
-
-/**
- * True when the request has more than one Host header line (RFC 9112 section 3.2: answer 400).
- * Node keeps only the first, while a cache or app behind us might read the last one.
- */
-export function hasRepeatedHostHeader(req: http.IncomingMessage): boolean {
-  const raw = req.rawHeaders;
-  let seen = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 4 && name.toLowerCase() === 'host') {
-      if (seen) return true;
-      seen = true;
-    }
-  }
-  return false;
-}
-
-/** True for `/.gatehouse` and anything below it: reserved on every host, never proxied. */
-export function isGatehousePath(path: string): boolean {
-  return path.startsWith(GATEHOUSE_PREFIX) || path === '/.gatehouse';
 }
 
 /** Builds the listener's `request` handler. */
@@ -119,7 +85,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
   }
 
   /** The gateway answers itself with an error page (or JSON). */
-  function fail(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, state: GatewayState, code: GatewayErrorCode, outcome: string): void {
+  function fail(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, state: GatewayState, code: Parameters<typeof sendErrorResponse>[2], outcome: string): void {
     context.outcome = outcome;
     sendErrorResponse(req, res, code, { requestId: context.requestId, branding: state.config.branding, pageHeaders: state.pageHeaders });
   }
@@ -130,49 +96,11 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const context = createRequestContext(req, assignRequestId(req, trusted));
     res.on('close', onResponseClose);
     if (deps.isDraining()) res.shouldKeepAlive = false;
-
-    // 1. One canonical path for routing, policy and forwarding (stops `..`/%2e%2e/%2F tricks).
-    const target = normalizeRequestTarget(req.url ?? '');
-    if (!target.ok) return fail(req, res, context, state, 'bad_request', `bad target: ${target.reason}`);
-    context.path = target.path;
-
-    // 2. Host: an unknown host is never sent to some default upstream.
-    const protocol = effectiveProtocol(req, trusted);
-    const hostHeader = effectiveHost(req, trusted);
-    const host = parseHostHeader(hostHeader, protocol === 'https' ? 443 : 80);
-    if (!host) return fail(req, res, context, state, 'bad_request', 'bad host');
-    // Stops Host confusion: two Host lines could route here by one and be read by the app as the other.
-    if (hasRepeatedHostHeader(req)) return fail(req, res, context, state, 'bad_request', 'repeated host');
-
-    context.protocol = protocol;
-    context.clientAddress = clientAddressOf(req, state.proxyTrust, trusted);
-    context.hostHeader = hostHeader;
-    context.query = target.query;
-
-    // 3. The gateway's own pages.
-    if (isGatehousePath(target.policyPath)) {
-      context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
-      // An unknown host gets only the stylesheets (its 404 page uses them), never a sign-in page.
-      const known = state.knownHosts.has(`${host.hostname}:${host.port}`);
-      if (!known && !target.policyPath.startsWith(GATEHOUSE_ASSETS_PREFIX)) return fail(req, res, context, state, 'unknown_route', 'unknown host');
-      req.url = target.policyPath + target.query;
-      return deps.gatehousePages(req, res);
-    }
-
-    // 4. Route.
-    const match = state.routeTable.match(host.hostname, host.port, target.policyPath, target.query, target.path);
-    if (!match) return fail(req, res, context, state, 'unknown_route', 'no route');
-    const route = state.routes[match.index]!;
-    context.routeName = route.name;
-
-    // 5. Access: public paths pass at once; everything else needs a session that may use
-    //    this route. The store is asked at most once; when it cannot answer, 503 (fail closed).
-    if (match.isPublic) return forward(req, res, context, state, route, match.upstreamTarget, undefined, trusted);
+    const admission = admit(req, context, state, 'request', trusted, deps);
     // Most requests are decided at once (session fresh in the cache); the rest wait for one store read.
-    const now = deps.access.authorizeNow(req.headers.cookie, route);
-    if (now !== undefined) return decide(req, res, context, state, route, match.upstreamTarget, trusted, now);
-    void deps.access.authorize(req.headers.cookie, route).then(
-      (access) => decide(req, res, context, state, route, match.upstreamTarget, trusted, access),
+    if (!(admission instanceof Promise)) return answer(req, res, context, state, trusted, admission);
+    admission.then(
+      (decided) => answer(req, res, context, state, trusted, decided),
       (error: unknown) => {
         logger.error({ event: 'request.crashed', req_id: context.requestId, error: error instanceof Error ? error.stack : String(error) });
         fail(req, res, context, state, 'internal', 'crashed');
@@ -186,36 +114,29 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     return context.externalOrigin + context.path + context.query;
   }
 
-  /** Step 5's answer for a protected path. */
-  function decide(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    context: RequestContext,
-    state: GatewayState,
-    route: RouteRuntime,
-    upstreamTarget: string,
-    trusted: boolean,
-    access: AccessOutcome,
-  ): void {
+  /** The admission's outcome, as a plain request is answered. */
+  function answer(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, state: GatewayState, trusted: boolean, admission: Admission): void {
     if (res.destroyed) return;
-    switch (access.kind) {
-      case 'allowed':
-        deps.onSignedInRequest?.(access.sessionId, route.name);
-        return forward(req, res, context, state, route, upstreamTarget, access.identity, trusted);
-      case 'unauthenticated':
-        context.outcome = access.reason;
+    switch (admission.kind) {
+      case 'forward':
+        if (admission.sessionId !== undefined) deps.onSignedInRequest?.(admission.sessionId, admission.route.name);
+        return forward(req, res, context, state, admission.route, admission.upstreamTarget, admission, trusted);
+      case 'pages':
+        return deps.gatehousePages(req, res);
+      case 'refuse':
+        if (admission.code === 'store_unavailable') logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: admission.detail });
+        return fail(req, res, context, state, admission.code, admission.outcome);
+      case 'sign_in':
+        context.outcome = admission.reason;
         return sendSignInRequired(req, res, context, originalUrl(context));
       case 'forbidden':
         context.outcome = 'not allowed';
-        logger.info({ event: 'access.denied', req_id: context.requestId, route: route.name, email: access.email });
-        return sendForbidden(req, res, context, state, route, access.email, originalUrl(context));
-      case 'unavailable':
-        logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: access.error.message });
-        return fail(req, res, context, state, 'store_unavailable', 'store unavailable');
+        logger.info({ event: 'access.denied', req_id: context.requestId, route: admission.route.name, email: admission.email });
+        return sendForbidden(req, res, context, state, admission.route, admission.email, originalUrl(context));
     }
   }
 
-  /** Steps 6 and 7: rewrite the headers for the app, then forward. */
+  /** Rewrite the headers for the app, then forward. */
   function forward(
     req: http.IncomingMessage,
     res: http.ServerResponse,
@@ -223,12 +144,12 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     state: GatewayState,
     route: RouteRuntime,
     upstreamTarget: string,
-    identity: Identity | undefined,
+    admission: Extract<Admission, { kind: 'forward' }>,
     trusted: boolean,
   ): void {
     const head = buildUpstreamRequestHeaders(req, {
       route,
-      identity,
+      identity: admission.identity,
       requestId: context.requestId,
       protocol: context.protocol,
       hostHeader: context.hostHeader,

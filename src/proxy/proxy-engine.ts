@@ -5,9 +5,10 @@
  * That is all a hop needs once the headers are prepared, and it runs about a fifth fewer
  * instructions per request than http-proxy's `web()`, which merges options, parses and
  * re-joins the URL and copies every response header through its own passes
- * (docs/performance.md). WebSocket
- * upgrades still go through http-proxy's `ws()`, which relays the handshake and then the
- * two sockets.
+ * (docs/performance.md). WebSocket upgrades go out the same way on a connection of their
+ * own: a 101 relays the two sockets, and an app that answers with anything else gets its
+ * answer through the same response rewriting as any response (http-proxy's `ws()`, used
+ * before, relayed that answer raw, internal `Location` and cookie domain included).
  *
  * This module also owns what a hop must get right: the upstream timeout (504) apart from
  * connection failures (502), aborting the upstream request when the client goes away,
@@ -15,11 +16,11 @@
  * metric. The header blocks both ways are built in upstream-request-headers.ts and
  * client-response-headers.ts.
  */
-import httpProxy from 'http-proxy';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { buildClientResponseHeaders } from './client-response-headers.js';
+import { rewriteSetCookie } from './response-rewrite.js';
 import type { RouteRuntime } from './route-runtime.js';
 import type { UpstreamRequestHead } from './upstream-request-headers.js';
 
@@ -44,11 +45,27 @@ export interface ProxyEngine {
   /** Forwards `req` with the prepared header block to `upstreamTarget` (path and query) on the route's upstream. */
   forward(req: http.IncomingMessage, res: http.ServerResponse, route: RouteRuntime, upstreamTarget: string, head: UpstreamRequestHead, callbacks: ForwardCallbacks): ForwardHandle;
   /**
-   * Forwards a WebSocket upgrade (`req.url` and `req.headers` already prepared). `onFailure`
-   * is called if the handshake cannot be relayed.
+   * Forwards a WebSocket upgrade with the prepared header block; `clientHead` is what the
+   * client sent after its request head. Exactly one callback is called.
    */
-  forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, route: RouteRuntime, onFailure: (error: Error) => void): void;
-  close(): void;
+  forwardUpgrade(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    clientHead: Buffer,
+    route: RouteRuntime,
+    upstreamTarget: string,
+    head: UpstreamRequestHead,
+    callbacks: UpgradeCallbacks,
+  ): void;
+}
+
+export interface UpgradeCallbacks {
+  /** The app switched protocols; the sockets are relayed until either side closes. */
+  onSwitched(): void;
+  /** The app answered the upgrade with `status` instead; its answer was relayed, rewritten. */
+  onRefusedByApp(status: number): void;
+  /** No answer from the app (unreachable, timeout, TLS): the caller answers the client. */
+  onFailure(error: Error): void;
 }
 
 // The forwarding rides on the upstream request, the upstream response and the client's
@@ -184,20 +201,96 @@ class Forwarding implements ForwardHandle {
   }
 }
 
-export function createProxyEngine(): ProxyEngine {
-  // Only for WebSocket upgrades (see the module comment).
-  const websocketProxy = httpProxy.createProxyServer({});
+/** A response head written by hand on a raw socket; values are as the app's parser let them in. */
+function responseHead(status: number, message: string | undefined, headers: readonly string[]): string {
+  let text = `HTTP/1.1 ${status} ${message || 'Unknown'}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${text}\r\n`;
+}
 
+/** Relays a WebSocket handshake and then the two sockets (see the module comment). */
+function forwardUpgrade(
+  req: http.IncomingMessage,
+  socket: Duplex,
+  clientHead: Buffer,
+  route: RouteRuntime,
+  upstreamTarget: string,
+  head: UpstreamRequestHead,
+  callbacks: UpgradeCallbacks,
+): void {
+  const { upstream } = route;
+  let answered = false;
+  const upstreamRequest = route.transport.request({
+    protocol: upstream.protocol,
+    hostname: upstream.hostname,
+    port: upstream.port,
+    // A WebSocket takes its connection over for good: its own, not a pooled one.
+    agent: false,
+    ...route.websocketTls,
+    method: req.method,
+    path: upstreamTarget,
+    headers: head.headers,
+    // No answer to the handshake within `timeout`: give up (the relay itself has no timeout).
+    timeout: route.config.timeout,
+  });
+  // What the client sent after its request head is already the new protocol: it goes to the
+  // app once the app has switched, in order, with the rest of the client's bytes.
+  if (clientHead.length > 0) socket.unshift(clientHead);
+  const cancel = () => upstreamRequest.destroy();
+  socket.once('close', cancel);
+  upstreamRequest.on('timeout', () => upstreamRequest.destroy(new Error(`upstream did not answer the upgrade within ${route.config.timeout} ms`)));
+  upstreamRequest.on('error', (error) => {
+    if (answered) return;
+    answered = true;
+    socket.off('close', cancel);
+    callbacks.onFailure(error);
+  });
+  upstreamRequest.on('upgrade', (response: http.IncomingMessage, upstreamSocket: Duplex & { setTimeout(ms: number): unknown; setNoDelay?(noDelay: boolean): unknown }, upstreamHeadBytes: Buffer) => {
+    answered = true;
+    socket.off('close', cancel);
+    upstreamSocket.setTimeout(0);
+    upstreamSocket.setNoDelay?.(true);
+    (socket as Duplex & { setNoDelay?(noDelay: boolean): unknown }).setNoDelay?.(true);
+    // The handshake as the app sent it (Upgrade, Connection, Sec-WebSocket-Accept…), its
+    // cookies' Domain mapped to the external host like any response's.
+    const headers: string[] = [];
+    for (let i = 0; i < response.rawHeaders.length; i += 2) {
+      const name = response.rawHeaders[i]!;
+      const value = response.rawHeaders[i + 1]!;
+      headers.push(name, name.toLowerCase() === 'set-cookie' ? rewriteSetCookie(value, route.rewriteRule) : value);
+    }
+    socket.write(responseHead(101, response.statusMessage || 'Switching Protocols', headers));
+    if (upstreamHeadBytes.length > 0) socket.write(upstreamHeadBytes);
+    upstreamSocket.on('error', () => socket.destroy());
+    socket.on('error', () => upstreamSocket.destroy());
+    upstreamSocket.on('close', () => socket.destroy());
+    socket.on('close', () => upstreamSocket.destroy());
+    upstreamSocket.pipe(socket);
+    socket.pipe(upstreamSocket);
+    callbacks.onSwitched();
+  });
+  upstreamRequest.on('response', (response: http.IncomingMessage) => {
+    // The app refused the upgrade (401, 403, a redirect…): its answer, rewritten like any
+    // response, delimited by closing the connection.
+    answered = true;
+    socket.off('close', cancel);
+    const status = response.statusCode ?? 502;
+    const headers = buildClientResponseHeaders(response.rawHeaders, route.rewriteRule);
+    headers.push('Connection', 'close');
+    socket.write(responseHead(status, response.statusMessage, headers));
+    response.pipe(socket);
+    response.on('error', () => socket.destroy());
+    callbacks.onRefusedByApp(status);
+  });
+  upstreamRequest.end();
+}
+
+export function createProxyEngine(): ProxyEngine {
   return {
     forward(req, res, route, upstreamTarget, head, callbacks) {
       if (head.clientWantsClose) res.shouldKeepAlive = false;
       return new Forwarding(req, res, route, upstreamTarget, head, callbacks);
     },
-    forwardUpgrade(req, socket, head, route, onFailure) {
-      websocketProxy.ws(req, socket, head, route.websocketProxyOptions, (error: Error) => onFailure(error));
-    },
-    close() {
-      websocketProxy.close();
-    },
+    forwardUpgrade,
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Everything a proxied request needs from its route, computed once per config load so the
- * hot path only reads fields: the upstream target, transport and agent, the http-proxy
- * options for WebSocket upgrades, the response rewrite rule, the spoofable header set and
- * compiled header templates.
+ * hot path only reads fields: the upstream target, transport and agent, the TLS settings of
+ * WebSocket connections, the response rewrite rule, the spoofable header set and compiled
+ * header templates.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -17,24 +17,6 @@ export interface BuiltinUpstreamPorts {
   readonly whoami: number;
 }
 
-/** The http-proxy options we pass per WebSocket upgrade (a subset of its ServerOptions). */
-export interface ProxyTargetOptions {
-  readonly target: {
-    readonly protocol: string;
-    readonly host: string;
-    readonly hostname: string;
-    readonly port: number;
-    /** The route's `tls.ca` (PEM): http-proxy passes it to the TLS connection it opens itself. */
-    readonly ca?: string;
-  };
-  readonly agent: http.Agent | false;
-  readonly secure: boolean;
-  readonly ws: boolean;
-  readonly xfwd: false;
-  readonly changeOrigin: false;
-  readonly prependPath: false;
-}
-
 export interface RouteRuntime {
   readonly config: RouteConfig;
   readonly name: string;
@@ -45,7 +27,8 @@ export interface RouteRuntime {
   readonly transport: { request: typeof http.request };
   /** The upstream's keep-alive agent (TLS settings included). */
   readonly agent: http.Agent;
-  readonly websocketProxyOptions: ProxyTargetOptions;
+  /** TLS settings of a WebSocket's own connection (it does not use the pooled agent). */
+  readonly websocketTls: { readonly ca?: string; readonly rejectUnauthorized: boolean };
   readonly rewriteRule: ResponseRewriteRule;
   readonly spoofableHeaders: ReadonlySet<string>;
   readonly headerTemplates: readonly HeaderTemplate[];
@@ -74,24 +57,7 @@ export function buildRouteRuntime(route: RouteConfig, agents: UpstreamAgentPool,
   const upstream = resolveUpstream(route, builtins);
   const tls = { ca: route.tls.ca, insecureSkipVerify: route.tls.insecure_skip_verify };
   const agent = agents.agentFor(upstream, tls);
-  const target = {
-    protocol: upstream.protocol,
-    host: upstream.hostname,
-    hostname: upstream.hostname,
-    port: upstream.port,
-    // A WebSocket gets a connection of its own, not the agent's: it needs the CA as well.
-    ca: tls.ca ? readFileSync(tls.ca, 'utf8') : undefined,
-  };
-  // A WebSocket takes its connection over for good: it gets its own, not a pooled one.
-  const websocketProxyOptions: ProxyTargetOptions = {
-    target,
-    agent: false,
-    secure: !tls.insecureSkipVerify,
-    ws: true,
-    xfwd: false,
-    changeOrigin: false,
-    prependPath: false,
-  };
+  const websocketTls = { ca: tls.ca ? readFileSync(tls.ca, 'utf8') : undefined, rejectUnauthorized: !tls.insecureSkipVerify };
   return {
     config: route,
     name: route.name,
@@ -99,7 +65,7 @@ export function buildRouteRuntime(route: RouteConfig, agents: UpstreamAgentPool,
     upstreamHostHeader: formatHostHeader(upstream.hostname, upstream.port, upstream.protocol),
     transport: upstream.protocol === 'https:' ? https : http,
     agent,
-    websocketProxyOptions,
+    websocketTls,
     rewriteRule: {
       upstreamOrigin: upstream.origin.toLowerCase(),
       upstreamHostname: upstream.hostname,

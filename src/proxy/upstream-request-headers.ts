@@ -169,18 +169,3 @@ export function buildUpstreamRequestHeaders(req: http.IncomingMessage, facts: Up
   }
   return { headers: out, clientWantsClose, hasBody };
 }
-
-/**
- * The same header block as an object with lower-case names, for the WebSocket path
- * (http-proxy reads `req.headers`). Repeated names are joined as Node joins them.
- */
-export function headerObject(headers: readonly string[]): http.IncomingHttpHeaders {
-  const object: Record<string, string> = {};
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!.toLowerCase();
-    const value = headers[i + 1]!;
-    const previous = object[name];
-    object[name] = previous === undefined ? value : `${previous}${name === 'cookie' ? '; ' : ', '}${value}`;
-  }
-  return object;
-}

@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startGateway } from '../helpers/servers.js';
 import { eventually, rawRequest } from '../helpers/raw-http.js';
+import { captureLogs } from '../helpers/mail.js';
+import net from 'node:net';
 
 interface WebSocketUpstream {
   readonly origin: string;
@@ -252,4 +254,121 @@ routes:
     assert.equal(upstream.upgrades.length, 0);
     assert.equal(await activeWebSockets(gw.gateway.metrics.registry.metrics(), 'app'), undefined);
   });
+
+  test("a foreign Origin is refused with 403 before the app sees anything (cross-site WebSocket hijacking); the app's own and none pass", async (t) => {
+    const upstream = await startWebSocketUpstream();
+    t.after(() => upstream.close());
+    const gw = await startGateway(`
+routes:
+  - name: app
+    from: http://app.test/
+    to: ${upstream.origin}
+    public: ["/**"]
+  - name: other
+    from: https://other.test/
+    to: ${upstream.origin}
+    public: ["/**"]
+`);
+    t.after(() => gw.close());
+    for (const origin of ['http://evil.test', 'null', 'http://app.test.evil.test', 'https://app.test']) {
+      assert.equal(await refusedStatus(gw.port, '/ws', { host: 'app.test', origin }), 403, origin);
+    }
+    assert.equal(upstream.upgrades.length, 0);
+    for (const headers of [{ host: 'app.test', origin: 'http://app.test' }, { host: 'app.test', origin: 'https://other.test' }, { host: 'app.test' }] as Array<Record<string, string>>) {
+      const client = await connect(gw.port, '/ws', headers);
+      assert.equal(await client.firstMessage, 'hello from upstream');
+      client.socket.close();
+    }
+  });
+
+  test('every upgrade gets its request line, opened or refused', async (t) => {
+    const upstream = await startWebSocketUpstream();
+    t.after(() => upstream.close());
+    const logs = captureLogs();
+    const gw = await startGateway(`
+routes:
+  - name: app
+    from: http://app.test/
+    to: ${upstream.origin}
+    allow: ["*@example.com"]
+    public: ["/open/**"]
+`, { logger: logs.logger });
+    t.after(() => gw.close());
+    const client = await connect(gw.port, '/open/chat?secret=1', { host: 'app.test' });
+    await client.firstMessage;
+    client.socket.close();
+    assert.equal(await refusedStatus(gw.port, '/private', { host: 'app.test' }), 401);
+    await eventually(() => logs.records().filter((line) => line.event === 'request').length >= 2, 2000, 'two request lines');
+    const lines = logs.records().filter((line) => line.event === 'request');
+    assert.deepEqual(lines.map((line) => [line.method, line.path, line.route, line.status]), [['GET', '/open/chat', 'app', 101], ['GET', '/private', 'app', 401]]);
+    assert.ok(!logs.lines.join('').includes('secret=1'), 'never the query string');
+  });
+
+  test('a gateway shutting down opens no new WebSocket: 503', async (t) => {
+    const upstream = await startWebSocketUpstream();
+    t.after(() => upstream.close());
+    const gw = await startGateway(`
+routes:
+  - name: app
+    from: http://app.test/
+    to: ${upstream.origin}
+    public: ["/**"]
+`);
+    const open = await connect(gw.port, '/ws', { host: 'app.test' });
+    await open.firstMessage;
+    // Stop accepting on the listener, but a connection that arrives now (here: a raw one
+    // opened before) is still served while draining.
+    const early = await rawRequestConnection(gw.port);
+    const shutdown = gw.gateway.shutdown(5000);
+    const answer = await early.send('GET /ws HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 503 /);
+    assert.match(answer, /"error":"shutting_down"/);
+    await shutdown;
+  });
+
+  test("an app's refusal of an upgrade reaches the client rewritten like any response, never with its internal address", async (t) => {
+    const app = http.createServer((_req, res) => res.end('plain'));
+    app.on('upgrade', (_req, socket) => {
+      const port = (app.address() as AddressInfo).port;
+      socket.end(
+        `HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:${port}/login?next=/ws\r\nSet-Cookie: s=1; Domain=127.0.0.1; Path=/\r\nKeep-Alive: timeout=5\r\nContent-Length: 5\r\n\r\nlogin`,
+      );
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => app.close(() => resolve())));
+    const gw = await startGateway(`
+routes:
+  - name: app
+    from: http://app.test/
+    to: http://127.0.0.1:${(app.address() as AddressInfo).port}
+    public: ["/**"]
+`);
+    t.after(() => gw.close());
+    const answer = await rawRequest(gw.port, 'GET /ws HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==');
+    assert.equal(answer.status, 302);
+    assert.deepEqual(answer.headers.location, ['http://app.test/login?next=/ws']);
+    assert.deepEqual(answer.headers['set-cookie'], ['s=1; Domain=app.test; Path=/']);
+    assert.equal(answer.headers['keep-alive'], undefined, 'hop-by-hop headers are dropped');
+    assert.equal(answer.text(), 'login');
+    assert.doesNotMatch(JSON.stringify(answer.headers), /127\.0\.0\.1/);
+  });
 });
+
+/** A connection opened now, to send on later (after the listener stopped accepting new ones). */
+async function rawRequestConnection(port: number): Promise<{ send(text: string): Promise<string> }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return {
+    send(text) {
+      return new Promise((resolve) => {
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+        socket.on('close', () => resolve(received));
+        socket.write(text);
+      });
+    },
+  };
+}

@@ -95,9 +95,11 @@ export const de: Catalogue = {
     unauthenticated: { title: 'Anmeldung erforderlich', message: 'Um diese Anwendung zu nutzen, müssen Sie sich anmelden.' },
     forbidden: { title: 'Kein Zugang', message: 'Ihre Adresse hat keinen Zugang zu dieser Anwendung.' },
     websockets_disabled: { title: 'Live-Verbindungen sind aus', message: 'Diese Anwendung nimmt hier keine Live-Verbindungen (WebSocket) an.' },
+    cross_site_websocket: { title: 'Nicht von dieser Anwendung', message: 'Eine Live-Verbindung zu dieser Anwendung kann nur die Anwendung selbst öffnen.' },
     upstream_unreachable: { title: 'Die Anwendung ist nicht erreichbar', message: 'Die Anwendung hinter dieser Adresse war nicht erreichbar. Versuchen Sie es gleich noch einmal.' },
     upstream_timeout: { title: 'Die Anwendung hat nicht rechtzeitig geantwortet', message: 'Die Anwendung hinter dieser Adresse hat zu lange gebraucht. Versuchen Sie es gleich noch einmal.' },
     store_unavailable: { title: 'Anmeldung nicht verfügbar', message: 'Die Anmeldung funktioniert gerade nicht. Versuchen Sie es gleich noch einmal.' },
+    shutting_down: { title: 'Neustart', message: 'Das Gateway startet gerade neu. Versuchen Sie es gleich noch einmal.' },
     internal: { title: 'Etwas ist schiefgegangen', message: 'Diese Anfrage konnte nicht bearbeitet werden. Versuchen Sie es gleich noch einmal.' },
   },
   mail: {

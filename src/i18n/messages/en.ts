@@ -105,9 +105,11 @@ export const en = {
     unauthenticated: { title: 'Sign-in required', message: 'You need to sign in to use this app.' },
     forbidden: { title: 'No access', message: 'Your address has no access to this app.' },
     websockets_disabled: { title: 'Live connections are off', message: 'This app does not accept live (WebSocket) connections here.' },
+    cross_site_websocket: { title: 'Not from this app', message: 'A live connection to this app may only be opened by the app itself.' },
     upstream_unreachable: { title: 'The app is not available', message: 'The app behind this address could not be reached. Try again in a moment.' },
     upstream_timeout: { title: 'The app did not answer in time', message: 'The app behind this address took too long to answer. Try again in a moment.' },
     store_unavailable: { title: 'Sign-in is unavailable', message: 'Sign-in is not working right now. Try again in a moment.' },
+    shutting_down: { title: 'Restarting', message: 'The gateway is restarting. Try again in a moment.' },
     internal: { title: 'Something went wrong', message: 'This request could not be handled. Try again in a moment.' },
   },
   mail: {

@@ -1,0 +1,149 @@
+/**
+ * Admission: the one list of steps every request passes before the gateway answers it or
+ * forwards it, for plain requests and WebSocket upgrades alike. Each way in answers the
+ * outcome in its own form (a page or JSON on a response, a raw answer on an upgrade's
+ * socket); none has steps of its own. Read it top to bottom:
+ *
+ *   0. (upgrade) a gateway that is shutting down opens no new WebSockets: 503
+ *   1. the request target must normalise (else 400): routing and policy use its policy path
+ *   2. the Host must be valid and given once (else 400)
+ *   3. `/.gatehouse/*` is the gateway's own (pages; an upgrade there is 404); an unknown host
+ *      gets only its stylesheets
+ *   4. the longest matching route (else 404)
+ *   5. (upgrade) the route takes WebSockets (else 403), and a browser's `Origin` is one of
+ *      the route origins (else 403: cross-site WebSocket hijacking)
+ *   6. public paths pass; everything else needs a session allowed on the route (sign in, 403,
+ *      or 503 when the store cannot answer: fail closed)
+ *
+ * What the steps learn about the request goes into its RequestContext.
+ */
+import type http from 'node:http';
+import type { GatewayState } from '../gateway-state.js';
+import { normalizeRequestTarget } from '../routes/normalize-path.js';
+import { parseHostHeader } from '../routes/host-header.js';
+import { clientAddressOf, effectiveHost, effectiveProtocol } from '../proxy/forwarded-headers.js';
+import type { RouteRuntime } from '../proxy/route-runtime.js';
+import type { Identity } from '../proxy/identity-headers.js';
+import type { RequestContext } from './request-context.js';
+import type { AccessOutcome, RequestAuthorizer } from './authorize-request.js';
+import type { GatewayErrorCode } from './errors.js';
+
+export type Admission =
+  /** The gateway answers with this error; `outcome` (and `detail`, an error message) are for the log. */
+  | { readonly kind: 'refuse'; readonly code: GatewayErrorCode; readonly outcome: string; readonly detail?: string }
+  /** One of the gateway's own URLs. */
+  | { readonly kind: 'pages' }
+  /** Forward to the route's app, as this identity (undefined on a public path). */
+  | { readonly kind: 'forward'; readonly route: RouteRuntime; readonly upstreamTarget: string; readonly identity: Identity | undefined; readonly sessionId: string | undefined }
+  /** No valid session: the guest must sign in. */
+  | { readonly kind: 'sign_in'; readonly route: RouteRuntime; readonly reason: string }
+  /** Signed in, but this address may not use the route. */
+  | { readonly kind: 'forbidden'; readonly route: RouteRuntime; readonly email: string };
+
+export type WayIn = 'request' | 'upgrade';
+
+export interface AdmissionDeps {
+  /** Decides whether a session may use a route (store lookup, lifetime, policy). */
+  readonly access: RequestAuthorizer;
+  readonly isDraining: () => boolean;
+}
+
+const GATEHOUSE_PREFIX = '/.gatehouse/';
+const GATEHOUSE_ASSETS_PREFIX = '/.gatehouse/assets/';
+
+/** True for `/.gatehouse` and anything below it: reserved on every host, never proxied. */
+export function isGatehousePath(path: string): boolean {
+  return path.startsWith(GATEHOUSE_PREFIX) || path === '/.gatehouse';
+}
+
+/**
+ * True when the request has more than one Host header line (RFC 9112 section 3.2: answer 400).
+ * Node keeps only the first, while a cache or app behind us might read the last one.
+ */
+export function hasRepeatedHostHeader(req: http.IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
+}
+
+function refuse(code: GatewayErrorCode, outcome: string): Admission {
+  return { kind: 'refuse', code, outcome };
+}
+
+/**
+ * Runs the steps for `req`. Returns the outcome at once when no store read is needed (most
+ * requests: no cookie, a bad one, or a session fresh in the cache), else a promise of it.
+ */
+export function admit(req: http.IncomingMessage, context: RequestContext, state: GatewayState, wayIn: WayIn, trusted: boolean, deps: AdmissionDeps): Admission | Promise<Admission> {
+  // 0. A WebSocket opened now would be cut at the end of the grace period.
+  if (wayIn === 'upgrade' && deps.isDraining()) return refuse('shutting_down', 'draining');
+
+  // 1. One canonical path for routing, policy and forwarding (stops `..`/%2e%2e/%2F/`;` tricks).
+  const target = normalizeRequestTarget(req.url ?? '');
+  if (!target.ok) return refuse('bad_request', `bad target: ${target.reason}`);
+  context.path = target.path;
+
+  // 2. Host: an unknown host is never sent to some default upstream.
+  const protocol = effectiveProtocol(req, trusted);
+  const hostHeader = effectiveHost(req, trusted);
+  const host = parseHostHeader(hostHeader, protocol === 'https' ? 443 : 80);
+  if (!host) return refuse('bad_request', 'bad host');
+  // Stops Host confusion: two Host lines could route here by one and be read by the app as the other.
+  if (hasRepeatedHostHeader(req)) return refuse('bad_request', 'repeated host');
+  context.protocol = protocol;
+  context.clientAddress = clientAddressOf(req, state.proxyTrust, trusted);
+  context.hostHeader = hostHeader;
+  context.query = target.query;
+
+  // 3. The gateway's own URLs.
+  if (isGatehousePath(target.policyPath)) {
+    if (wayIn === 'upgrade') return refuse('unknown_route', 'gatehouse path');
+    context.externalOrigin = `${protocol}://${hostHeader!.toLowerCase()}`;
+    // An unknown host gets only the stylesheets (its 404 page uses them), never a sign-in page.
+    const known = state.knownHosts.has(`${host.hostname}:${host.port}`);
+    if (!known && !target.policyPath.startsWith(GATEHOUSE_ASSETS_PREFIX)) return refuse('unknown_route', 'unknown host');
+    req.url = target.policyPath + target.query;
+    return { kind: 'pages' };
+  }
+
+  // 4. Route.
+  const match = state.routeTable.match(host.hostname, host.port, target.policyPath, target.query, target.path);
+  if (!match) return refuse('unknown_route', 'no route');
+  const route = state.routes[match.index]!;
+  context.routeName = route.name;
+
+  // 5. WebSockets: allowed here, and not opened by another site's page with the guest's cookie.
+  if (wayIn === 'upgrade') {
+    if (!route.config.websockets) return refuse('websockets_disabled', 'websockets off');
+    const origin = req.headers.origin;
+    // Browsers always send Origin on a WebSocket; a script outside a browser has no cookie to ride on.
+    if (origin !== undefined && !state.routeOrigins.has(origin.toLowerCase())) return refuse('cross_site_websocket', 'foreign origin');
+  }
+
+  // 6. Access: public paths pass at once; everything else needs a session that may use
+  //    this route. The store is asked at most once; when it cannot answer, 503 (fail closed).
+  if (match.isPublic) return { kind: 'forward', route, upstreamTarget: match.upstreamTarget, identity: undefined, sessionId: undefined };
+  const decided = deps.access.authorizeNow(req.headers.cookie, route);
+  if (decided !== undefined) return decide(route, match.upstreamTarget, decided);
+  return deps.access.authorize(req.headers.cookie, route).then((access) => decide(route, match.upstreamTarget, access));
+}
+
+function decide(route: RouteRuntime, upstreamTarget: string, access: AccessOutcome): Admission {
+  switch (access.kind) {
+    case 'allowed':
+      return { kind: 'forward', route, upstreamTarget, identity: access.identity, sessionId: access.sessionId };
+    case 'unauthenticated':
+      return { kind: 'sign_in', route, reason: access.reason };
+    case 'forbidden':
+      return { kind: 'forbidden', route, email: access.email };
+    case 'unavailable':
+      return { kind: 'refuse', code: 'store_unavailable', outcome: 'store unavailable', detail: access.error.message };
+  }
+}
