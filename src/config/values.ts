@@ -109,6 +109,12 @@ export function normalizeEmailAddress(
   if (!DOT_ATOM.test(local) || local.length > 64) {
     return { ok: false, reason: 'has a local part that is not a plain address (no quotes, commas or comments)', problem: 'localPart' };
   }
+  // `%` and `!` route mail onward on some servers (`bob%evil.test@relay`: the code goes to
+  // evil.test), and `=?` starts an RFC 2047 encoded word that a mail client may display as
+  // another address. Valid in RFC 5322, never needed by a guest.
+  if (/[%!]/.test(local) || local.includes('=?')) {
+    return { ok: false, reason: 'has a local part with a mail-routing character (% or !) or an encoded word (=?)', problem: 'localPart' };
+  }
   const domain = domainToASCII(domainInput);
   if (!domain || !isHostname(domain) || !domain.includes('.')) {
     return { ok: false, reason: 'does not end in a valid domain name', problem: 'domain' };

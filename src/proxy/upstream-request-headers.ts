@@ -16,7 +16,7 @@
  */
 import type http from 'node:http';
 import type { RouteRuntime } from './route-runtime.js';
-import { canonicalHeaderName } from './spoofable-headers.js';
+import { canonicalHeaderName, isIdentityHeader, ROUTING_OVERRIDE_HEADERS } from './spoofable-headers.js';
 import { appendIdentityHeaders, type Identity } from './identity-headers.js';
 import { peerAddress } from './forwarded-headers.js';
 import { removeCookies } from '../http/cookies.js';
@@ -53,7 +53,7 @@ const enum Rule {
   Host,
   Cookie,
   ForwardedFor,
-  /** RFC 7239 Forwarded and X-Real-IP: passed on only from a trusted proxy. */
+  /** RFC 7239 Forwarded, X-Real-IP and the other routing overrides: passed on only from a trusted proxy. */
   TrustedOnly,
   ContentLength,
   TransferEncoding,
@@ -73,23 +73,23 @@ const RULES = new Map<string, Rule>([
   ['x-forwarded-proto', Rule.Drop],
   ['x-forwarded-host', Rule.Drop],
   ['x-request-id', Rule.Drop],
-  ['forwarded', Rule.TrustedOnly],
-  ['x-real-ip', Rule.TrustedOnly],
+  ...[...ROUTING_OVERRIDE_HEADERS].map((name) => [name, Rule.TrustedOnly] as const),
   ['content-length', Rule.ContentLength],
   ['transfer-encoding', Rule.TransferEncoding],
 ]);
 
 /** Headers the gateway states about the connection; a `_` or `.` spelling of them never passes. */
-const GATEWAY_STATED_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-real-ip', 'x-request-id']);
+const GATEWAY_STATED_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', ...ROUTING_OVERRIDE_HEADERS]);
 
 /**
- * True for a `_` or `.` spelling of a header the gateway sets or states (`x_auth_request_email`,
- * `X.Forwarded.For`): some app servers (CGI-style, Puma CVE-2024-45614) read them as `-`.
+ * True for a client header that could pass for identity (in any spelling), or a `_` or `.`
+ * spelling of a header the gateway states (`X.Forwarded.For`, `x_original_url`): some app
+ * servers (CGI-style, Puma CVE-2024-45614) read those as `-`.
  */
-function isSmuggledSpelling(lowerName: string, spoofable: ReadonlySet<string>): boolean {
-  if (!lowerName.includes('_') && !lowerName.includes('.')) return false;
+function isSpoofedHeader(lowerName: string, spoofable: ReadonlySet<string>): boolean {
+  if (!lowerName.includes('_') && !lowerName.includes('.')) return isIdentityHeader(lowerName, spoofable);
   const canonical = canonicalHeaderName(lowerName);
-  return spoofable.has(canonical) || GATEWAY_STATED_HEADERS.has(canonical);
+  return isIdentityHeader(canonical, spoofable) || GATEWAY_STATED_HEADERS.has(canonical);
 }
 
 const CLOSE_TOKEN = /(?:^|,)\s*close\s*(?:,|$)/i;
@@ -113,7 +113,7 @@ export function buildUpstreamRequestHeaders(req: http.IncomingMessage, facts: Up
     const lower = name.toLowerCase();
     switch (RULES.get(lower)) {
       case undefined:
-        if (spoofable.has(lower) || isSmuggledSpelling(lower, spoofable)) continue;
+        if (isSpoofedHeader(lower, spoofable)) continue;
         out.push(name, value);
         continue;
       case Rule.Drop:

@@ -106,6 +106,48 @@ describe('hop-by-hop headers', { timeout: 60_000 }, () => {
     assert.equal(received.headers['x-forwarded-for'], '127.0.0.1');
   });
 
+  test("every identity family and routing override of SPEC section 4 is removed from an untrusted client, in any spelling", async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    const identity = ['X-Auth-Request-Foo', 'X-Auth-Request-Access-Token', 'Remote-Email', 'Remote-Groups', 'Remote-Name', 'X-Gatehouse-Assertion', 'Cf-Access-Jwt-Assertion', 'Cf-Access-Authenticated-User-Email', 'X-Pomerium-Jwt-Assertion', 'X-Amzn-Oidc-Data', 'X-Amzn-Oidc-Identity', 'X-Goog-Authenticated-User-Email', 'X-WEBAUTH-USER'];
+    const routing = ['X-Original-URL', 'X-Rewrite-URL', 'X-Forwarded-Prefix', 'X-Forwarded-Port', 'X-Forwarded-Ssl', 'X-Forwarded-Scheme', 'X-Real-IP', 'True-Client-IP', 'CF-Connecting-IP', 'X-Client-IP', 'Forwarded'];
+    const spellings = (name: string) => [name, name.toLowerCase().replace(/-/g, '_'), name.replace(/-/g, '.')];
+    const sent = [...identity, ...routing].flatMap(spellings);
+    const response = await request(gw.port, { path: '/x', headers: ['Host', 'app.test', ...sent.flatMap((name) => [name, 'spoofed'])] as unknown as http.OutgoingHttpHeaders });
+    assert.equal(response.status, 200);
+    const received = upstream.requests[0]!;
+    const passed = rawNames(received).filter((name) => sent.some((spoof) => canonical(spoof) === canonical(name)));
+    assert.deepEqual(passed, [], 'none of them reached the app');
+    assert.ok(!received.rawHeaders.includes('spoofed'));
+    assert.equal(received.headers['x-custom-kept'], undefined);
+  });
+
+  test('from a trusted proxy the routing overrides pass (it set them); identity headers never do', async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const gw = await startGateway(`
+trust_proxy: ["127.0.0.1/32"]
+routes:
+  - name: app
+    from: http://app.test/
+    to: ${upstream.origin}
+    public: ["/**"]
+`);
+    t.after(() => gw.close());
+    await request(gw.port, {
+      path: '/x',
+      headers: { host: 'app.test', 'x-forwarded-prefix': '/wiki', 'x-real-ip': '198.51.100.7', 'cf-access-jwt-assertion': 'forged', 'remote-email': 'admin@example.com', x_forwarded_prefix: '/evil' },
+    });
+    const received = upstream.requests[0]!;
+    assert.equal(received.headers['x-forwarded-prefix'], '/wiki');
+    assert.equal(received.headers['x-real-ip'], '198.51.100.7');
+    assert.equal(received.headers['cf-access-jwt-assertion'], undefined);
+    assert.equal(received.headers['remote-email'], undefined);
+    assert.equal(received.headers.x_forwarded_prefix, undefined, 'an underscore spelling is never the proxy\'s');
+  });
+
   test('a non-WebSocket upgrade (h2c) is never passed to the upstream as an upgrade', async (t) => {
     const upstream = await startUpstream();
     t.after(() => upstream.close());
