@@ -62,6 +62,8 @@ export interface GatewayDeps {
   readonly notifier?: Notifier;
   /** Process metrics (CPU, memory, event loop) are on unless turned off (tests). */
   readonly collectProcessMetrics?: boolean;
+  /** How long a sign-in form's body may take to arrive; FORM_BODY_TIMEOUT_MS unless a test says. */
+  readonly formBodyTimeoutMs?: number;
 }
 
 export interface ListeningAddresses {
@@ -145,6 +147,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
     getPageSettings: () => ({ branding: state.config.branding, pageHeaders: state.pageHeaders }),
     requestIdOf: (req) => requestContextOf(req)?.requestId ?? '-',
     logger,
+    formBodyTimeoutMs: deps.formBodyTimeoutMs,
     signInRoutes: createSignInRoutes({
       settings: () => state,
       codes,

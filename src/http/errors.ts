@@ -8,6 +8,7 @@
 export const GATEWAY_ERRORS = {
   bad_request: { status: 400, message: 'The address of this request is not valid.' },
   unknown_route: { status: 404, message: 'There is no application at this address.' },
+  request_timeout: { status: 408, message: 'The form took too long to arrive.' },
   unauthenticated: { status: 401, message: 'You need to sign in to use this application.' },
   forbidden: { status: 403, message: 'The address you signed in with may not use this application.' },
   websockets_disabled: { status: 403, message: 'This application does not accept WebSocket connections here.' },

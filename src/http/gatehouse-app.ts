@@ -17,7 +17,16 @@ export interface GatehouseAppDeps {
   readonly requestIdOf: (req: Request) => string;
   readonly signInRoutes: Router;
   readonly logger: Logger;
+  /** How long a form's body may take to arrive (default FORM_BODY_TIMEOUT_MS). */
+  readonly formBodyTimeoutMs?: number;
 }
+
+/**
+ * A form's body must arrive within this long (SPEC section 4). The proxied path has no such
+ * limit (uploads of any size), so it is the gateway's pages' own: a client that sends half a
+ * POST and waits must not hold a connection and a parser forever (slow-body attack).
+ */
+export const FORM_BODY_TIMEOUT_MS = 10_000;
 
 function sendStylesheet(req: Request, res: Response, css: string): void {
   const etag = `"${createHash('sha256').update(css).digest('base64url').slice(0, 27)}"`;
@@ -39,6 +48,23 @@ export function createGatehouseApp(deps: GatehouseAppDeps): Express {
   app.set('query parser', 'simple');
   app.use((_req, res, next) => {
     applyHeaders(res, deps.getPageSettings().pageHeaders);
+    next();
+  });
+
+  const formBodyTimeoutMs = deps.formBodyTimeoutMs ?? FORM_BODY_TIMEOUT_MS;
+  app.use((req, res, next) => {
+    if (req.method !== 'POST' || req.complete) return next();
+    const timer = setTimeout(() => {
+      if (req.complete || res.headersSent) return;
+      const { branding, pageHeaders } = deps.getPageSettings();
+      deps.logger.info({ event: 'form.body_timeout', req_id: deps.requestIdOf(req), path: req.path });
+      res.shouldKeepAlive = false;
+      sendErrorResponse(req, res, 'request_timeout', { requestId: deps.requestIdOf(req), branding, pageHeaders });
+      // The rest of the body is not waited for: the connection goes with the answer.
+      res.once('finish', () => req.destroy());
+    }, formBodyTimeoutMs);
+    req.once('end', () => clearTimeout(timer));
+    res.once('close', () => clearTimeout(timer));
     next();
   });
 

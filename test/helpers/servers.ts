@@ -10,6 +10,7 @@ import { parseConfigText } from '../../src/config/load-config.js';
 import { buildGateway, type Gateway } from '../../src/gateway.js';
 import { createSilentLogger, type Logger } from '../../src/log/logger.js';
 import type { KeyValueStore } from '../../src/store/key-value-store.js';
+import type { Notifier } from '../../src/mail/notifier.js';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -92,12 +93,12 @@ export interface TestGateway {
  */
 export async function startGateway(
   yaml: string,
-  options: { logger?: Logger; env?: NodeJS.ProcessEnv; clock?: () => number; waitUntilReady?: boolean; store?: KeyValueStore } = {},
+  options: { logger?: Logger; env?: NodeJS.ProcessEnv; clock?: () => number; waitUntilReady?: boolean; store?: KeyValueStore; formBodyTimeoutMs?: number; notifier?: Notifier } = {},
 ): Promise<TestGateway> {
   const withListen = /^listen:/m.test(yaml) ? yaml : `listen: 127.0.0.1:0\n${yaml}`;
   const withAdmin = /^admin:/m.test(withListen) ? withListen : `admin:\n  listen: 127.0.0.1:0\n${withListen}`;
   const { config } = parseConfigText(withAdmin, 'test.yaml', options.env ?? {}, process.cwd());
-  const gateway = await buildGateway(config, { logger: options.logger ?? createSilentLogger(), collectProcessMetrics: false, clock: options.clock, store: options.store });
+  const gateway = await buildGateway(config, { logger: options.logger ?? createSilentLogger(), collectProcessMetrics: false, clock: options.clock, store: options.store, formBodyTimeoutMs: options.formBodyTimeoutMs, notifier: options.notifier });
   const { port, adminPort } = await gateway.listen();
   // As a deployment waits for /readyz: a Redis store connects in the background, and a
   // request before that gets a (correct) 503.

@@ -10,6 +10,12 @@ import { FormClient, hiddenField } from '../helpers/form-client.js';
 import { redisSkipReason } from '../helpers/redis.js';
 import { SECRET, codeFromMail, signIn, startSignInWorld, submitEmail, waitForMails, type SignInWorld } from '../helpers/sign-in-world.js';
 import { signSessionId } from '../../src/session/signed-cookie-value.js';
+import net from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import type { Notifier } from '../../src/mail/notifier.js';
+import { startGateway, startUpstream } from '../helpers/servers.js';
+import { eventually } from '../helpers/raw-http.js';
 import { wrongCode } from '../helpers/codes.js';
 
 type Response = Awaited<ReturnType<FormClient['get']>>;
@@ -202,6 +208,26 @@ for (const store of ['memory', 'redis'] as const) {
       assert.equal(world.logs.records().filter((line) => line.event === 'session.started').length, 1);
     });
 
+    test('parallel wrong guesses over several codes never get more compared than the address allows (max_failures_per_email)', async (t) => {
+      if (skip) return t.skip(skip);
+      const world = await startSignInWorld(store, 'otp:\n  resend_after: 1s');
+      t.after(() => world.close());
+      const browsers = [world.client(), world.client(), world.client(), world.client()];
+      const pages = [];
+      for (const client of browsers) {
+        pages.push((await requestCode(client, 'target@example.com')).codePage);
+        world.advance(2000);
+      }
+      // Four codes, five tries each: 20 guesses at once against a cap of 10 wrong codes an hour.
+      await Promise.all(
+        browsers.flatMap((client, i) =>
+          Array.from({ length: 5 }, () => client.postForm('/.gatehouse/verify', { code: '12345678', csrf: hiddenField(pages[i]!.text(), 'csrf'), rd: '/' })),
+        ),
+      );
+      const compared = world.logs.records().filter((line) => line.event === 'otp.failed').length;
+      assert.ok(compared <= 10, `${compared} guesses were compared against a cap of 10`);
+    });
+
     test('parallel wrong guesses are all counted: no more than max_attempts are judged, then the code is dead', async (t) => {
       if (skip) return t.skip(skip);
       const world = await startSignInWorld(store);
@@ -302,6 +328,43 @@ describe('no enumeration', () => {
     assert.ok(world.logs.records().some((line) => line.event === 'otp.not_allowed' && line.email === 'mallory@elsewhere.test'));
   });
 
+  test('the answer and its connection end as soon for an allowed address as for a refused one, however long the mail takes', async (t) => {
+    // A mail that costs 80 ms of this process's CPU: done before the connection's end, it
+    // would delay the FIN of an allowed address's answer by that much.
+    const notifier: Notifier = {
+      async sendSignInCode() {
+        const until = performance.now() + 80;
+        while (performance.now() < until);
+      },
+      async sendInvitation() {},
+      async close() {},
+    };
+    const gw = await startGateway(
+      `
+routes:
+  - name: app
+    from: http://app.test/
+    to: http://127.0.0.1:9
+    allow: ["*@example.com"]
+`,
+      { notifier },
+    );
+    t.after(() => gw.close());
+    const client = new FormClient(gw.port, 'app.test');
+    const form = await client.get('/.gatehouse/login');
+    // The client runs in a thread of its own, so the gateway's busy CPU cannot delay what it observes.
+    const worker = new Worker(FIN_DELAY_CLIENT, { eval: true, workerData: { port: gw.port, cookie: client.cookieHeader(), csrf: hiddenField(form.text(), 'csrf'), emails: Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? `bob${i}@example.com` : `mallory${i}@elsewhere.test`)) } });
+    const delays = await new Promise<Array<{ email: string; status: string; finDelayMs: number }>>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    for (const { email, status, finDelayMs } of delays) {
+      assert.match(status, /^HTTP\/1\.1 303 /, email);
+      assert.ok(finDelayMs < 40, `the connection of ${email} ended ${finDelayMs.toFixed(1)} ms after the answer`);
+    }
+  });
+
   test('the answer is complete before the mail server is even contacted', async (t) => {
     const world = await startSignInWorld('memory');
     t.after(() => world.close());
@@ -313,3 +376,69 @@ describe('no enumeration', () => {
     await waitForMails(world.smtp, 1);
   });
 });
+
+describe('slow bodies', () => {
+  test('half a sign-in form is cut with a 408 within the form body limit; a slow upload to the app is not', async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const gw = await startGateway(
+      `
+routes:
+  - name: app
+    from: http://app.test/
+    to: ${upstream.origin}
+    allow: ["*@example.com"]
+    public: ["/upload"]
+`,
+      { formBodyTimeoutMs: 200 },
+    );
+    t.after(() => gw.close());
+    const open = (head: string) => {
+      const socket = net.connect(gw.port, '127.0.0.1');
+      let received = '';
+      socket.setEncoding('latin1').on('data', (chunk: string) => (received += chunk));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.write(head);
+      return { socket, closed, received: () => received };
+    };
+    const upload = open('POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 10\r\n\r\nhalf');
+    const form = open('POST /.gatehouse/login HTTP/1.1\r\nHost: app.test\r\nAccept: text/html\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=bo');
+    await form.closed;
+    assert.match(form.received(), /^HTTP\/1\.1 408 /);
+    assert.match(form.received(), /The form took too long/);
+    assert.equal(upload.socket.destroyed, false, 'the upload to the app is still going');
+    upload.socket.write('of it!');
+    await eventually(() => upload.received().startsWith('HTTP/1.1 200'), 2000, 'the upload was answered');
+    assert.equal(upstream.requests.at(-1)!.body.toString(), 'halfof it!');
+    upload.socket.destroy();
+  });
+});
+
+/**
+ * For each address: POST the email form with Connection: close, and measure from the last
+ * byte of the answer to the end of the connection (the FIN). Plain JS: it runs in a Worker.
+ */
+const FIN_DELAY_CLIENT = `
+const net = require('node:net');
+const { performance } = require('node:perf_hooks');
+const { parentPort, workerData } = require('node:worker_threads');
+async function measure(email) {
+  return new Promise((resolve, reject) => {
+    const body = 'email=' + encodeURIComponent(email) + '&csrf=' + encodeURIComponent(workerData.csrf);
+    const socket = net.connect(workerData.port, '127.0.0.1');
+    let text = '';
+    let lastData = 0;
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk) => { text += chunk; lastData = performance.now(); });
+    socket.on('end', () => resolve({ email, status: text.split('\\r\\n')[0], finDelayMs: performance.now() - lastData }));
+    socket.on('error', reject);
+    socket.write('POST /.gatehouse/login HTTP/1.1\\r\\nHost: app.test\\r\\nAccept: text/html\\r\\nConnection: close\\r\\nCookie: ' + workerData.cookie +
+      '\\r\\nContent-Type: application/x-www-form-urlencoded\\r\\nContent-Length: ' + Buffer.byteLength(body) + '\\r\\n\\r\\n' + body);
+  });
+}
+(async () => {
+  const results = [];
+  for (const email of workerData.emails) results.push(await measure(email));
+  parentPort.postMessage(results);
+})();
+`;

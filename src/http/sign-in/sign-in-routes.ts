@@ -84,6 +84,17 @@ function contextOf(req: Request): RequestContext {
   return context;
 }
 
+/**
+ * Runs `work` once the answer is out, and its connection too when it closes: the mail of an
+ * allowed address costs CPU that a refused one does not, and done as the response finishes it
+ * delayed the connection's FIN measurably (address enumeration by timing).
+ */
+function afterTheAnswer(res: Response, work: () => void): void {
+  const socket = res.socket;
+  if (!res.shouldKeepAlive && socket && !socket.destroyed) socket.once('close', () => setImmediate(work));
+  else res.once('finish', () => setImmediate(work));
+}
+
 function emailDomain(email: string): string {
   return email.slice(email.indexOf('@') + 1);
 }
@@ -241,7 +252,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
 
     // Decide and send the answer first; mail afterwards, so timing says nothing about the address.
     const requestedAt = now();
-    res.once('finish', () => {
+    afterTheAnswer(res, () => {
       if (!allowed) {
         deps.logger.info({ event: 'otp.not_allowed', req_id: context.requestId, email });
         return;

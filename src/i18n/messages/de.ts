@@ -92,6 +92,7 @@ export const de: Catalogue = {
   errors: {
     bad_request: { title: 'Diese Webadresse ist ungültig', message: 'Der Link enthält unzulässige Zeichen. Prüfen Sie ihn und versuchen Sie es erneut.' },
     unknown_route: { title: 'Seite nicht gefunden', message: 'Unter dieser Adresse gibt es keine Anwendung. Prüfen Sie den Link.' },
+    request_timeout: { title: 'Das Formular kam zu spät', message: 'Das Formular ist nicht rechtzeitig angekommen. Bitte senden Sie es noch einmal.' },
     unauthenticated: { title: 'Anmeldung erforderlich', message: 'Um diese Anwendung zu nutzen, müssen Sie sich anmelden.' },
     forbidden: { title: 'Kein Zugang', message: 'Ihre Adresse hat keinen Zugang zu dieser Anwendung.' },
     websockets_disabled: { title: 'Live-Verbindungen sind aus', message: 'Diese Anwendung nimmt hier keine Live-Verbindungen (WebSocket) an.' },

@@ -102,6 +102,7 @@ export const en = {
   errors: {
     bad_request: { title: 'This web address is not valid', message: 'The link you followed has characters that are not allowed. Check it and try again.' },
     unknown_route: { title: 'Page not found', message: 'There is no app at this address. Check the link you followed.' },
+    request_timeout: { title: 'The form took too long', message: 'The form did not arrive in time. Please send it again.' },
     unauthenticated: { title: 'Sign-in required', message: 'You need to sign in to use this app.' },
     forbidden: { title: 'No access', message: 'Your address has no access to this app.' },
     websockets_disabled: { title: 'Live connections are off', message: 'This app does not accept live (WebSocket) connections here.' },

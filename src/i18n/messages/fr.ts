@@ -92,6 +92,7 @@ export const fr: Catalogue = {
   errors: {
     bad_request: { title: 'Cette adresse web n’est pas valide', message: 'Le lien contient des caractères non autorisés. Vérifiez-le et réessayez.' },
     unknown_route: { title: 'Page introuvable', message: 'Il n’y a aucune application à cette adresse. Vérifiez le lien.' },
+    request_timeout: { title: 'Le formulaire est arrivé trop tard', message: 'Le formulaire n’est pas arrivé à temps. Veuillez le renvoyer.' },
     unauthenticated: { title: 'Connexion requise', message: 'Vous devez vous connecter pour utiliser cette application.' },
     forbidden: { title: 'Pas d’accès', message: 'Votre adresse n’a pas accès à cette application.' },
     websockets_disabled: { title: 'Connexions en direct désactivées', message: 'Cette application n’accepte pas ici les connexions en direct (WebSocket).' },
