@@ -10,7 +10,6 @@ const USER_AGENT_WIDTH = 40;
  * browsers: printed raw, an escape sequence in one could rewrite the operator's terminal.
  */
 function printable(value: string): string {
-  // eslint-disable-next-line no-control-regex
   return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 

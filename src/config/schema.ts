@@ -19,8 +19,8 @@ import {
   type ListenAddress,
   type Rate,
 } from './values.js';
-import { canonicalizeConfiguredPathText, normalizeRequestTarget } from '../routes/normalize-path.js';
-import { compilePathGlob } from '../routes/path-glob.js';
+import { canonicalizeConfiguredPathText, normalizeRequestTarget } from '../paths/normalize-path.js';
+import { compilePathGlob } from '../paths/path-glob.js';
 
 /** A string parsed by `parse`; `expected` completes "must be …" in the error message. */
 function parsedString<T>(parse: (text: string) => T | undefined, expected: string, description: string) {

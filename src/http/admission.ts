@@ -19,7 +19,7 @@
  */
 import type http from 'node:http';
 import type { GatewayState } from '../gateway-state.js';
-import { normalizeRequestTarget } from '../routes/normalize-path.js';
+import { normalizeRequestTarget } from '../paths/normalize-path.js';
 import { parseHostHeader } from '../routes/host-header.js';
 import { clientAddressOf, effectiveHost, effectiveProtocol } from '../proxy/forwarded-headers.js';
 import type { RouteRuntime } from '../proxy/route-runtime.js';

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayConfig } from '../config/schema.js';
-import { escapeHtml } from './html.js';
+import { escapeHtml } from '../lib/html.js';
 import { GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import { applyHeaders, type HeaderList } from './security-headers.js';
 import { deriveBrandColors } from './brand-colors.js';

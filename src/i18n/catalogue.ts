@@ -3,7 +3,7 @@
  * that turn a catalogue text into page HTML or mail text: placeholders, plural forms and
  * durations. Pages and mails never hold words of their own.
  */
-import { escapeHtml } from '../http/html.js';
+import { escapeHtml } from '../lib/html.js';
 import type { Language } from './languages.js';
 import { en } from './messages/en.js';
 import { de } from './messages/de.js';

@@ -8,7 +8,7 @@
  * invitation lets nobody in without the guest's inbox.
  */
 import { AUTOMATED_MAIL_HEADERS, MAIL_STYLES, renderMailHtml } from './mail-layout.js';
-import { escapeHtml } from '../http/html.js';
+import { escapeHtml } from '../lib/html.js';
 import { describeMoment, fillHtml, fillText, messagesFor, strong } from '../i18n/catalogue.js';
 import {
   assertSafeMailAddresses,

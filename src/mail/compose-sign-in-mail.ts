@@ -12,8 +12,8 @@
  * nothing about when they read it.
  */
 import { AUTOMATED_MAIL_HEADERS, MAIL_STYLES, renderMailHtml } from './mail-layout.js';
-import { escapeHtml } from '../http/html.js';
-import { describeUserAgent } from '../http/describe-user-agent.js';
+import { escapeHtml } from '../lib/html.js';
+import { describeUserAgent } from '../lib/user-agent.js';
 import { describeMoment, describeRemaining, fillHtml, fillText, messagesFor, strong } from '../i18n/catalogue.js';
 import type { SignInCodeMail } from './notifier.js';
 

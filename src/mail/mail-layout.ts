@@ -3,7 +3,7 @@
  * drop stylesheets; no remote images, no tracking), the styles of its parts, and the headers
  * that keep auto-responders quiet.
  */
-import { escapeHtml } from '../http/html.js';
+import { escapeHtml } from '../lib/html.js';
 import type { Language } from '../i18n/languages.js';
 
 /** Inline styles of the mail parts (one place, so every mail looks the same). */

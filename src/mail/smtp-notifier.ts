@@ -16,7 +16,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { composeInvitationMail } from './compose-invitation-mail.js';
 import { composeSignInCodeMail } from './compose-sign-in-mail.js';
-import type { Notifier, SignInCodeMail } from './notifier.js';
+import type { Notifier } from './notifier.js';
 
 /** The `mail.smtp` section of the config. */
 export type SmtpSettings = NonNullable<GatewayConfig['mail']['smtp']>;
@@ -176,6 +176,8 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
         await transporter.verify();
       } catch (error) {
         // The error text may quote the server's answer; make sure it cannot quote our password.
+        // No `cause` on purpose: it would carry the unscrubbed text.
+        // eslint-disable-next-line preserve-caught-error
         throw new Error(`SMTP check failed: ${scrubSecrets(describeError(error), secrets)}`);
       }
     },

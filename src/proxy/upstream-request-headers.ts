@@ -19,7 +19,7 @@ import type { RouteRuntime } from './route-runtime.js';
 import { canonicalHeaderName, isIdentityHeader, ROUTING_OVERRIDE_HEADERS } from './spoofable-headers.js';
 import { appendIdentityHeaders, type Identity } from './identity-headers.js';
 import { peerAddress } from './forwarded-headers.js';
-import { removeCookies } from '../http/cookies.js';
+import { removeCookies } from '../lib/cookies.js';
 import { addConnectionListedNames, removeNamedHeaders } from './connection-header.js';
 
 export interface UpstreamRequestFacts {

@@ -9,8 +9,8 @@
  * route a request lands on is the one the most lenient app would serve it from.
  */
 import type { RouteConfig } from '../config/schema.js';
-import { canonicalizeConfiguredPathText, normalizeRequestTarget } from './normalize-path.js';
-import { compilePathGlobs } from './path-glob.js';
+import { canonicalizeConfiguredPathText, normalizeRequestTarget } from '../paths/normalize-path.js';
+import { compilePathGlobs } from '../paths/path-glob.js';
 
 /** The route a request belongs to, and what to send upstream. */
 export interface RouteMatch {
@@ -130,7 +130,7 @@ function compilePublicPathMatcher(route: RouteConfig, index: number): (normalize
   try {
     return compilePathGlobs(route.public);
   } catch (error) {
-    throw new TypeError(`routes[${index}] (${route.name}).public: ${(error as Error).message}`);
+    throw new TypeError(`routes[${index}] (${route.name}).public: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { GatewayConfig } from '../config/schema.js';
 import type { Clock } from '../store/key-value-store.js';
-import { readCookie } from '../http/cookies.js';
+import { readCookie } from '../lib/cookies.js';
 import { unsignSessionId } from './signed-cookie-value.js';
 import type { SessionCache } from './session-cache.js';
 import type { SessionRecord, Sessions } from './sessions.js';

@@ -142,6 +142,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
   } catch (error) {
     // The original error may quote the URL, password included: say what is wrong without it.
     const reason = error instanceof Error ? error.message.replace(url, where) : 'invalid URL';
+    // No `cause` on purpose: it would carry the URL with its password.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(`session.store.redis.url is not a usable Redis URL (${where}): ${reason}`);
   }
 

@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { escapeHtml } from '../http/html.js';
+import { escapeHtml } from '../lib/html.js';
 
 export interface WhoamiReport {
   readonly method: string;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import express from 'express';
+import supertest from 'supertest';
 import { pino } from 'pino';
 import { createAdminApiRouter } from '../../src/admin/admin-api.js';
 import { createAdminClient, AdminClientError } from '../../src/cli/admin-client.js';
@@ -31,10 +32,12 @@ const logger = pino(
 let configuredToken = TOKEN;
 let server: Server;
 let baseUrl: string;
+// The Express app under test: supertest calls it without a port of its own; the CLI's
+// client below talks to it over a real socket.
+const app = express();
+app.use('/api', createAdminApiRouter({ directory, token: () => configuredToken, logger }));
 
 before(async () => {
-  const app = express();
-  app.use('/api', createAdminApiRouter({ directory, token: () => configuredToken, logger }));
   server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -58,10 +61,10 @@ beforeEach(async () => {
 });
 
 /** `token: null` sends no Authorization header at all. */
-async function api(method: string, path: string, token: string | null = TOKEN): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
-  const response = await fetch(`${baseUrl}${path}`, { method, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
-  const text = await response.text();
-  return { status: response.status, body: JSON.parse(text) as Record<string, unknown>, text };
+async function api(method: 'GET' | 'DELETE', path: string, token: string | null = TOKEN): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+  const pending = method === 'GET' ? supertest(app).get(path) : supertest(app).delete(path);
+  const response = await (token === null ? pending : pending.set('authorization', `Bearer ${token}`));
+  return { status: response.status, body: JSON.parse(response.text) as Record<string, unknown>, text: response.text };
 }
 
 const revocationLogs = (): Array<Record<string, unknown>> => logLines.filter((line) => line.event === 'session.revoked');
@@ -143,18 +146,14 @@ describe('the admin API', () => {
   test('a store failure is a 503 JSON error without a stack', async () => {
     const { StoreUnavailableError } = await import('../../src/store/key-value-store.js');
     const broken = createSessionDirectory({ ...kv, setMembers: () => Promise.reject(new StoreUnavailableError()) }, { sessions: named.sessions });
-    const app = express();
-    app.use('/api', createAdminApiRouter({ directory: broken, token: () => TOKEN, logger }));
-    const other = app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => other.once('listening', resolve));
+    const brokenApp = express();
+    brokenApp.use('/api', createAdminApiRouter({ directory: broken, token: () => TOKEN, logger }));
     try {
-      const response = await fetch(`http://127.0.0.1:${(other.address() as AddressInfo).port}/api/sessions`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const response = await supertest(brokenApp).get('/api/sessions').set('authorization', `Bearer ${TOKEN}`);
       assert.equal(response.status, 503);
-      const text = await response.text();
-      assert.deepEqual(JSON.parse(text).error, 'store_unavailable');
-      assert.ok(!text.includes('at '), 'no stack trace');
+      assert.deepEqual(JSON.parse(response.text).error, 'store_unavailable');
+      assert.ok(!response.text.includes('at '), 'no stack trace');
     } finally {
-      await new Promise<void>((resolve) => other.close(() => resolve()));
       await broken.close();
     }
   });
@@ -225,7 +224,7 @@ describe('formatting sessions', () => {
     const lines = formatSessionsTable([session, { ...session, id: 'def', email: 'x@y.z' }]).trimEnd().split('\n');
     assert.equal(lines.length, 3);
     assert.match(lines[0] ?? '', /^EMAIL\s+CREATED\s+LAST SEEN\s+CLIENT\s+USER AGENT\s+ID$/);
-    assert.match(lines[1] ?? '', /^guest@example\.com  2024-05-01 12:34:56Z  2024-05-01 13:00:00Z  203\.0\.113\.7 /);
+    assert.match(lines[1] ?? '', /^guest@example\.com {2}2024-05-01 12:34:56Z {2}2024-05-01 13:00:00Z {2}203\.0\.113\.7 /);
     assert.ok(lines[1]?.endsWith('abc123'));
     assert.equal(lines[1]?.indexOf('2024'), lines[2]?.indexOf('2024'), 'columns line up');
   });

@@ -13,7 +13,7 @@ import { after, before } from 'node:test';
 import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { chromiumSkipReason, launchChromium, type ChromiumBrowser } from '../helpers/chromium.js';
 import { WebSocketServer } from 'ws';
-import { escapeHtml } from '../../src/http/html.js';
+import { escapeHtml } from '../../src/lib/html.js';
 import { findClosedPort, parseRawMail, startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/mail.js';
 import { startGatewayProcess, writeTempConfig, type GatewayProcess } from '../helpers/process.js';
 import { CODE_IN_TEXT } from '../helpers/codes.js';

@@ -333,14 +333,13 @@ routes:
 
 describe('response rewriting', { timeout: 60_000 }, () => {
   test("a Location on the upstream's origin is rewritten to the external one; others are untouched", async (t) => {
-    let upstreamOrigin = '';
     const locations: Record<string, string> = {};
     const upstream = await startUpstream((req, res) => {
       res.writeHead(302, { location: locations[req.url!] ?? '/' });
       res.end();
     });
     t.after(() => upstream.close());
-    upstreamOrigin = upstream.origin;
+    const upstreamOrigin = upstream.origin;
     const port = upstream.port;
     Object.assign(locations, {
       '/abs': `${upstreamOrigin}/next?x=1`,

@@ -213,7 +213,7 @@ for (const store of ['memory', 'redis'] as const) {
       const world = await startSignInWorld(store, 'otp:\n  resend_after: 1s');
       t.after(() => world.close());
       const browsers = [world.client(), world.client(), world.client(), world.client()];
-      const pages = [];
+      const pages: Response[] = [];
       for (const client of browsers) {
         pages.push((await requestCode(client, 'target@example.com')).codePage);
         world.advance(2000);

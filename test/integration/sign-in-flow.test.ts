@@ -4,7 +4,7 @@
  */
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { FormClient, hiddenField } from '../helpers/form-client.js';
+import { FormClient } from '../helpers/form-client.js';
 import { redisSkipReason } from '../helpers/redis.js';
 import { parseRawMail } from '../helpers/mail.js';
 import { codeFromMail, signIn, startSignInWorld, submitCode, submitEmail, waitForMails } from '../helpers/sign-in-world.js';

@@ -7,8 +7,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gatewayConfigSchema } from '../../src/config/schema.js';
-import { compilePathGlob } from '../../src/routes/path-glob.js';
-import { normalizeRequestTarget } from '../../src/routes/normalize-path.js';
+import { compilePathGlob } from '../../src/paths/path-glob.js';
+import { normalizeRequestTarget } from '../../src/paths/normalize-path.js';
 import { createRouteTable } from '../../src/routes/route-table.js';
 
 const { routes } = gatewayConfigSchema.parse({

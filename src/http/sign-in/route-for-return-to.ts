@@ -7,7 +7,7 @@
 import type { RouteRuntime } from '../../proxy/route-runtime.js';
 import type { RouteTable } from '../../routes/route-table.js';
 import { parseHostHeader } from '../../routes/host-header.js';
-import { normalizeRequestTarget } from '../../routes/normalize-path.js';
+import { normalizeRequestTarget } from '../../paths/normalize-path.js';
 
 export function routeForReturnTo(
   returnTo: string,

@@ -5,7 +5,7 @@
  * JavaScript. Errors about a field are tied to it (`aria-describedby`, `aria-invalid`);
  * errors about the sign-in as a whole (a lock-out) are page alerts, never a field's.
  */
-import { escapeHtml } from '../html.js';
+import { escapeHtml } from '../../lib/html.js';
 import { renderErrorStatus, renderPage, type PageLocale } from '../pages.js';
 import { describeRemaining, describeWait, fillHtml, fillText, plural, strong } from '../../i18n/catalogue.js';
 import type { EmailProblem } from '../../config/values.js';

@@ -16,7 +16,7 @@ import type { Notifier } from '../../mail/notifier.js';
 import { FLOW_MEMORY_MS, type SignInCodeService } from '../../otp/sign-in-codes.js';
 import { normalizeEmailAddress } from '../../config/values.js';
 import { mayUseSomeRoute, type InvitationCheck } from '../../policy/access-policy.js';
-import { readCookie, serializeCookie } from '../cookies.js';
+import { readCookie, serializeCookie } from '../../lib/cookies.js';
 import { applyHeaders, type HeaderList } from '../security-headers.js';
 import { pageLocaleFor, sendErrorResponse } from '../pages.js';
 import { requestContextOf, type RequestContext } from '../request-context.js';

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeRequestTarget, type NormalizedTarget } from '../../src/routes/normalize-path.js';
+import { normalizeRequestTarget, type NormalizedTarget } from '../../src/paths/normalize-path.js';
 
 /** Node gives req.url as latin1: one char per byte. This builds such a string from UTF-8 text. */
 function asLatin1RequestLine(text: string): string {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compilePathGlob, compilePathGlobs } from '../../src/routes/path-glob.js';
+import { compilePathGlob, compilePathGlobs } from '../../src/paths/path-glob.js';
 
 describe('compilePathGlob', () => {
   const cases: readonly { glob: string; matches: readonly string[]; doesNotMatch: readonly string[] }[] = [

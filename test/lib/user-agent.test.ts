@@ -1,7 +1,7 @@
 /** The code mail names the asking browser from a fixed list, whatever the User-Agent says. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeUserAgent } from '../../src/http/describe-user-agent.js';
+import { describeUserAgent } from '../../src/lib/user-agent.js';
 
 const cases: Array<[string, string | undefined, string | undefined]> = [
   ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', 'Chrome', 'Windows'],
