@@ -83,11 +83,12 @@ input[type=email], input[type=text] {
   color: var(--text);
 }
 input[aria-invalid=true] { border: 2px solid var(--error); }
+/* Large, spaced digits; smaller on a narrow phone, so ten digits still fit in 360 px. */
 input.code {
-  font: 600 1.75rem/1.2 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-  letter-spacing: 0.5em;
+  font: 600 clamp(1.25rem, 6.5vw, 1.75rem)/1.2 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  letter-spacing: 0.4em;
   text-align: center;
-  padding: 0.75rem 0 0.75rem 0.5em;
+  padding: 0.75rem 0 0.75rem 0.4em;
 }
 button, .button {
   display: block;
