@@ -22,10 +22,11 @@ const MAY_IMPORT = {
   mail: ['config', 'log', 'lib', 'i18n'],
   proxy: ['config', 'lib', 'paths', 'routes'],
   upstreams: ['lib'],
-  http: ['lib', 'paths', 'log', 'metrics', 'config', 'i18n', 'store', 'routes', 'policy', 'otp', 'session', 'invitations', 'mail', 'proxy'],
-  admin: ['lib', 'log', 'config', 'store', 'session', 'invitations'],
-  cli: ['lib', 'log', 'config', 'store', 'session', 'invitations', 'mail', 'admin'],
-  cluster: ['lib', 'log', 'config', 'store', 'session', 'invitations', 'admin', 'metrics'],
+  assertion: ['config', 'store', 'log', 'lib'],
+  http: ['lib', 'paths', 'log', 'metrics', 'config', 'i18n', 'store', 'routes', 'policy', 'otp', 'session', 'invitations', 'mail', 'proxy', 'assertion'],
+  admin: ['lib', 'log', 'config', 'store', 'session', 'invitations', 'assertion'],
+  cli: ['lib', 'log', 'config', 'store', 'session', 'invitations', 'mail', 'admin', 'assertion'],
+  cluster: ['lib', 'log', 'config', 'store', 'session', 'invitations', 'admin', 'metrics', 'assertion'],
 };
 const FOLDERS = Object.keys(MAY_IMPORT);
 // The top-level modules (gateway.ts, main.ts, cli.ts…) assemble the folders; only http/ reads

@@ -9,7 +9,7 @@ import type { GatewayConfig } from './config/schema.js';
 import { ConfigError, defaultConfigFile, loadConfigFile } from './config/load-config.js';
 import { describeConfigSummary } from './config/describe-config.js';
 import { serve } from './main.js';
-import { runInvite, runReport, runRevoke, runSessions, runUninvite, UsageError, type LifecycleOptions } from './cli/lifecycle-commands.js';
+import { runInvite, runKeys, runReport, runRevoke, runSessions, runUninvite, UsageError, type LifecycleOptions } from './cli/lifecycle-commands.js';
 
 const USAGE = `Usage: gatehouse [command] [--config FILE]
 
@@ -26,6 +26,8 @@ Commands:
   report [--format table|csv|json] [--days 30] [--inactive 30]
                      access review: every guest, invitation state, last sign-in and
                      request, requests per route; flags guests inactive that many days
+  keys [rotate]      list the identity assertion's signing keys, or sign with the next
+                     one from now on (the old one stays published for rotation_grace)
   help               show this help
   version            print the version
 
@@ -33,7 +35,7 @@ The config file is --config, else $GATEHOUSE_CONFIG, else ./gateway.yaml, else
 ./gateway.example.yaml.
 `;
 
-const LIFECYCLE_COMMANDS = new Set(['invite', 'uninvite', 'sessions', 'revoke', 'report']);
+const LIFECYCLE_COMMANDS = new Set(['invite', 'uninvite', 'sessions', 'revoke', 'report', 'keys']);
 
 function usageError(message: string): number {
   process.stderr.write(`gatehouse: ${message}\n\n${USAGE}`);
@@ -82,7 +84,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
     process.stdout.write(`${readVersion()}\n`);
     return 0;
   }
-  const takesArgument = command === 'invite' || command === 'uninvite' || command === 'revoke';
+  const takesArgument = command === 'invite' || command === 'uninvite' || command === 'revoke' || command === 'keys';
   if (rest.length > (takesArgument ? 1 : 0)) return usageError(`unexpected argument "${rest[takesArgument ? 1 : 0]}"`);
   const configFile = parsed.values.config ?? defaultConfigFile(env);
 
@@ -125,6 +127,7 @@ async function runLifecycleCommand(command: string, argument: string | undefined
     if (command === 'uninvite') return await runUninvite(config, argument, options, env, out);
     if (command === 'sessions') return await runSessions(config, options, out);
     if (command === 'report') return await runReport(config, options, out);
+    if (command === 'keys') return await runKeys(config, argument, out);
     return await runRevoke(config, argument, options, env, out);
   } catch (error) {
     if (error instanceof UsageError) return usageError(error.message);

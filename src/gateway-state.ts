@@ -31,8 +31,9 @@ export function buildGatewayState(
   agents: UpstreamAgentPool,
   builtins: BuiltinUpstreamPorts,
 ): GatewayState {
-  const routes = config.routes.map((route) => buildRouteRuntime(route, agents, builtins));
-  agents.retainOnly(new Set(routes.map((route) => route.agent)));
+  const assertionHeaders = config.assertion.enabled ? [config.assertion.header] : [];
+  const routes = config.routes.map((route) => buildRouteRuntime(route, agents, builtins, assertionHeaders));
+  agents.retainOnly(new Set(routes.flatMap((route) => (route.app ? [route.app.agent] : []))));
   const cookieNames = gatewayCookieNames(config.session.cookie);
   const routeOrigins = new Set(config.routes.map((route) => route.from.origin));
   return {

@@ -35,6 +35,11 @@ import { createSessionDirectory } from './session/session-directory.js';
 import { createAdminApiRouter } from './admin/admin-api.js';
 import { createInvitationRegistry, type InvitationRegistry } from './invitations/invitation-registry.js';
 import { NOBODY_INVITED } from './policy/access-policy.js';
+import { assertionKeysFor } from './assertion/keys-for-config.js';
+import type { AssertionKeys } from './assertion/assertion-keys.js';
+import { createAssertionSigner } from './assertion/assertion-signer.js';
+import { createAssertionIssuer } from './http/identity-assertion.js';
+import { JWKS_CACHE_CONTROL } from './admin/admin-app.js';
 
 /** A listener could not be opened; `address` says which (`host:port`). */
 export class ListenError extends Error {
@@ -64,6 +69,11 @@ export interface GatewayDeps {
   readonly collectProcessMetrics?: boolean;
   /** How long a sign-in form's body may take to arrive; FORM_BODY_TIMEOUT_MS unless a test says. */
   readonly formBodyTimeoutMs?: number;
+  /**
+   * The config file's directory: with the memory store, the assertion keys are kept there so
+   * a restart keeps them. Without it (a gateway built from an object), they live in the store.
+   */
+  readonly configDir?: string;
 }
 
 export interface ListeningAddresses {
@@ -141,6 +151,15 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
   useInvitationsFile(initialConfig.invitations.file);
   const invitationCheck = () => invitations ?? NOBODY_INVITED;
   const access = createRequestAuthorizer({ sessions: () => resolver, config: () => state.config, invitations: invitationCheck, clock });
+  // The signed identity: keys (from assertion.key_file, or made once and kept in the store),
+  // and a signer that signs once per session and route.
+  const keyDeps = { store: kv, configDir: deps.configDir, logger, clock, graceMs: () => state.config.assertion.rotation_grace };
+  let assertionKeys: AssertionKeys = assertionKeysFor(initialConfig, keyDeps);
+  await assertionKeys.start();
+  const signer = createAssertionSigner({ keys: () => assertionKeys, settings: () => state.config.assertion, clock });
+  const assertions = createAssertionIssuer({ signer, settings: () => state.config.assertion });
+  const jwks = () => (state.config.assertion.enabled ? assertionKeys.jwks() : { keys: [] });
+
   const codes = createSignInCodeService({ store: kv, settings: () => state.config.otp, secrets: () => secretsOf(state.config), clock });
 
   const gatehouseApp = createGatehouseApp({
@@ -148,6 +167,8 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
     requestIdOf: (req) => requestContextOf(req)?.requestId ?? '-',
     logger,
     formBodyTimeoutMs: deps.formBodyTimeoutMs,
+    jwks,
+    jwksCacheControl: JWKS_CACHE_CONTROL,
     signInRoutes: createSignInRoutes({
       settings: () => state,
       codes,
@@ -173,6 +194,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       logger,
       accessLog,
       access,
+      assertions,
       gatehousePages: (req, res) => gatehouseApp(req, res),
       isDraining: () => draining,
       onSignedInRequest,
@@ -192,6 +214,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       logger,
       accessLog,
       access,
+      assertions,
       isDraining: () => draining,
       openSockets: openWebSockets,
       onSignedInRequest,
@@ -219,6 +242,8 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
           () => 'unreachable',
         ),
     },
+    // Signed-in requests need a signing key: read from the store, which may be down at start.
+    { name: 'assertion_keys', check: () => (!state.config.assertion.enabled || assertionKeys.signingKey() ? '' : 'not loaded yet') },
     { name: 'shutdown', check: () => (draining ? 'draining' : '') },
   ];
   const readiness = () => evaluateReadiness(readinessChecks);
@@ -230,8 +255,10 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
             metricsText: () => metrics.registry.metrics(),
             metricsContentType: metrics.registry.contentType,
             readiness,
+            jwks,
             api: createAdminApiRouter({
               directory,
+              keys: () => assertionKeys,
               token: () => state.config.admin.token,
               logger,
               invitations: () => invitations?.list() ?? [],
@@ -282,7 +309,20 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
         void previous.close();
       }
       useInvitationsFile(config.invitations.file);
+      if (config.assertion.key_file || state.config.assertion.key_file) {
+        // Re-read on every reload: ops rotate a key file by putting a new key first, then SIGHUP.
+        try {
+          const next = assertionKeysFor(config, keyDeps);
+          assertionKeys.stop();
+          assertionKeys = next;
+          void next.start();
+        } catch (error) {
+          logger.error({ event: 'assertion.key_file_failed', file: config.assertion.key_file, error: error instanceof Error ? error.message : String(error) }, 'the assertion keys were not changed');
+        }
+      }
       state = buildGatewayState(config, agents, builtins);
+      // Groups, ttl or origins may have changed: sign anew.
+      signer.clear();
     },
     async shutdown(graceMs) {
       draining = true;
@@ -306,6 +346,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       await notifier.close();
       invitations?.close();
       await directory.close();
+      assertionKeys.stop();
       if (!deps.store) await kv.close();
     },
   };

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './log/logger.js';
 import { buildGateway, ListenError, type Gateway } from './gateway.js';
 import type { ListenAddress } from './config/values.js';
 import cluster from 'node:cluster';
+import { dirname } from 'node:path';
 import { InvitationFileError } from './invitations/invitation-file.js';
 import { AggregatorRegistry } from 'prom-client';
 import { isPrimaryMessage, resolveWorkerCount, runClusterPrimary, type WorkerMessage } from './cluster/cluster-primary.js';
@@ -66,7 +67,7 @@ export async function serve(options: ServeOptions): Promise<number> {
 
   let gateway: Gateway;
   try {
-    gateway = await buildGateway(config, { logger });
+    gateway = await buildGateway(config, { logger, configDir: dirname(loaded.file) });
   } catch (error) {
     // An invalid invitations file is a configuration error: say where, exit 1, no stack.
     if (!(error instanceof InvitationFileError)) throw error;

@@ -6,6 +6,8 @@
  *   DELETE /api/sessions/:id         → 200 { count: 1 } | 404 session_not_found
  *   DELETE /api/sessions?email=E     → 200 { count }
  *   DELETE /api/sessions?all=true    → 200 { count }
+ *   GET    /api/keys                 → 200 { source, keys: [{kid, state, createdAt, publishedUntil}] }
+ *   POST   /api/keys/rotate          → 200 the same, after the rotation | 409 keys_from_file
  *
  * Every call needs `Authorization: Bearer <admin token>`. No token configured → 403
  * `admin_api_disabled`; missing or wrong → 401 `unauthorized`. Errors are JSON
@@ -18,6 +20,7 @@ import type { Logger } from '../log/logger.js';
 import type { Invitation } from '../invitations/invitation-file.js';
 import type { RevocationResult, SessionDirectory } from '../session/session-directory.js';
 import { StoreUnavailableError } from '../store/key-value-store.js';
+import { KeysFromFileError, type AssertionKeys } from '../assertion/assertion-keys.js';
 
 /** One row of the access review: a guest who signed in, was invited, or both. */
 export interface AccessReviewRow {
@@ -39,6 +42,8 @@ export interface AdminApiDeps {
   /** Route names, for the per-route request counts. */
   readonly routeNames?: () => readonly string[];
   readonly clock?: () => number;
+  /** The assertion keys, for `gatehouse keys [rotate]`. */
+  readonly keys?: () => Pick<AssertionKeys, 'overview' | 'rotate'>;
   /** The configured admin token, read per request so a reload applies; '' when none is set. */
   readonly token: () => string;
   readonly logger: Logger;
@@ -167,6 +172,22 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     audit(result, { all: true });
     response.json({ count: result.count });
   });
+
+  const { keys } = deps;
+  if (keys) {
+    router.get('/keys', (_request, response) => {
+      response.json(keys().overview());
+    });
+    router.post('/keys/rotate', async (_request, response) => {
+      try {
+        // The rotation is logged (assertion.keys_rotated) where it happens.
+        response.json(await keys().rotate());
+      } catch (error) {
+        if (!(error instanceof KeysFromFileError)) throw error;
+        sendError(response, 409, 'keys_from_file', error.message);
+      }
+    });
+  }
 
   router.use((_request, response) => {
     sendError(response, 404, 'not_found');

@@ -1,7 +1,9 @@
 /**
  * The admin listener (SPEC section 3): `/healthz` (the process is up), `/readyz` (200 only
  * when the config and the session store are usable, 503 while draining), `/metrics`
- * (Prometheus text). It listens on loopback by default and never on the guests' port.
+ * (Prometheus text), `/jwks.json` (the assertion's public keys, for apps that reach the admin
+ * listener but not a route's host). It listens on loopback by default and never on the
+ * guests' port.
  */
 import express, { type Express, type Router } from 'express';
 
@@ -40,7 +42,12 @@ export interface AdminAppDeps {
   readonly readiness: () => Promise<Readiness>;
   /** The admin API (`/api/…`, bearer token), where this process has a session store. */
   readonly api?: Router;
+  /** The JSON Web Key Set of the identity assertion. */
+  readonly jwks?: () => object;
 }
+
+/** How long apps may cache the JWKS: a rotated-in key is published a whole rotation ahead. */
+export const JWKS_CACHE_CONTROL = 'public, max-age=300';
 
 export function createAdminApp(deps: AdminAppDeps): Express {
   const app = express();
@@ -59,6 +66,15 @@ export function createAdminApp(deps: AdminAppDeps): Express {
     const { ready, checks } = await deps.readiness();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
+
+  if (deps.jwks) {
+    const jwks = deps.jwks;
+    app.get('/jwks.json', (_req, res) => {
+      res.setHeader('cache-control', JWKS_CACHE_CONTROL);
+      res.setHeader('content-type', 'application/jwk-set+json');
+      res.send(JSON.stringify(jwks()));
+    });
+  }
 
   app.get('/metrics', async (_req, res) => {
     try {

@@ -7,6 +7,7 @@ import type { SessionSummary } from '../session/session-directory.js';
 
 export type { SessionSummary } from '../session/session-directory.js';
 import type { AccessReviewRow } from '../admin/admin-api.js';
+import type { KeysOverview } from '../assertion/assertion-keys.js';
 
 export interface AdminClientOptions {
   /** The admin listener, e.g. `http://127.0.0.1:9090` (no trailing `/api`). */
@@ -28,6 +29,10 @@ export interface AdminClient {
   revokeAll(): Promise<{ count: number }>;
   /** The access review over the last `days` days. */
   report(days: number): Promise<{ generated: string; days: number; guests: AccessReviewRow[] }>;
+  /** The assertion keys: which signs, which is next, which previous ones are still published. */
+  listKeys(): Promise<KeysOverview>;
+  /** Starts signing with the next key; fails with code `keys_from_file` when they come from assertion.key_file. */
+  rotateKeys(): Promise<KeysOverview>;
 }
 
 /** A failed admin API call, with a message meant for the operator's terminal. */
@@ -52,7 +57,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
-  async function call(method: 'GET' | 'DELETE', path: string, notFound?: string): Promise<unknown> {
+  async function call(method: 'GET' | 'DELETE' | 'POST', path: string, notFound?: string): Promise<unknown> {
     let response: Response;
     try {
       response = await fetch(`${baseUrl}/api${path}`, {
@@ -83,6 +88,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     if (code === 'admin_api_disabled') throw new AdminClientError(code, 'the admin API is disabled: the gateway has no admin token configured', { status });
     if (status === 404 && code === 'session_not_found' && notFound !== undefined) throw new AdminClientError(code, notFound, { status });
     if (code === 'store_unavailable') throw new AdminClientError(code, 'the gateway cannot reach its session store; try again once it is back', { status });
+    if (code === 'keys_from_file') throw new AdminClientError(code, String((body as { message?: unknown }).message ?? 'the keys come from assertion.key_file'), { status });
     throw new AdminClientError(code, `the admin API refused the request: ${status} ${code}`, { status });
   }
 
@@ -92,7 +98,21 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     return { count };
   }
 
+  function keysOf(body: unknown): KeysOverview {
+    const keys = typeof body === 'object' && body !== null ? (body as { keys?: unknown }).keys : undefined;
+    if (!Array.isArray(keys)) throw new AdminClientError('bad_response', 'the admin API answered without a key list');
+    return body as KeysOverview;
+  }
+
   return {
+    async listKeys() {
+      return keysOf(await call('GET', '/keys'));
+    },
+
+    async rotateKeys() {
+      return keysOf(await call('POST', '/keys/rotate'));
+    },
+
     async report(days) {
       const body = await call('GET', `/report?days=${days}`);
       const guests = typeof body === 'object' && body !== null ? (body as { guests?: unknown }).guests : undefined;

@@ -1,7 +1,9 @@
 /**
- * Output of `gatehouse sessions`: a plain text table for people, JSON for scripts.
+ * Output of `gatehouse sessions` (a plain text table for people, JSON for scripts) and of
+ * `gatehouse keys`.
  */
 import type { SessionSummary } from '../session/session-directory.js';
+import type { KeysOverview } from '../assertion/assertion-keys.js';
 
 const USER_AGENT_WIDTH = 40;
 
@@ -51,4 +53,14 @@ export function formatSessionsTable(sessions: readonly SessionSummary[]): string
 /** The sessions as pretty-printed JSON (an array), ending with a newline. */
 export function formatSessionsJson(sessions: readonly SessionSummary[]): string {
   return `${JSON.stringify(sessions, null, 2)}\n`;
+}
+
+/** The assertion keys as a table: KID, STATE, CREATED, PUBLISHED UNTIL, and where they come from. */
+export function formatKeysTable(overview: KeysOverview): string {
+  const when = (ms: number | undefined) => (ms === undefined ? '-' : formatTime(new Date(ms).toISOString()));
+  const rows = overview.keys.map((key) => [printable(key.kid), key.state, when(key.createdAt), key.publishedUntil === undefined ? '-' : when(key.publishedUntil)]);
+  const header = ['KID', 'STATE', 'CREATED', 'PUBLISHED UNTIL'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const lines = [header, ...rows].map((cells) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  return `${lines.join('\n')}\nkeys from ${printable(overview.source)}\n`;
 }

@@ -10,7 +10,7 @@ import { normalizeEmailAddress, parseDurationMs } from '../config/values.js';
 import { addOrUpdateInvitation, removeInvitation } from '../invitations/invitation-store.js';
 import { createNotifier } from '../mail/create-notifier.js';
 import { createAdminClient, AdminClientError } from './admin-client.js';
-import { formatSessionsJson, formatSessionsTable } from './format-sessions.js';
+import { formatKeysTable, formatSessionsJson, formatSessionsTable } from './format-sessions.js';
 import { flagInactiveGuests, formatReport } from './format-report.js';
 
 /** A mistake in how the command was called: exit code 2. */
@@ -151,6 +151,20 @@ export async function runRevoke(config: GatewayConfig, emailArg: string | undefi
   }
   auditLogger().info({ event: 'session.revoked', ...target, count: result.count, by });
   out(`revoked ${result.count} session(s)\n`);
+  return 0;
+}
+
+/** `gatehouse keys [rotate]`: the assertion's signing keys, or start signing with the next one. */
+export async function runKeys(config: GatewayConfig, action: string | undefined, out: Output): Promise<number> {
+  if (action !== undefined && action !== 'rotate') throw new UsageError(`gatehouse keys takes "rotate" or nothing (got "${action}")`);
+  if (!config.assertion.enabled) out('note: assertion.enabled is false, so nothing is signed with these keys\n');
+  const client = adminClientFor(config);
+  const overview = action === 'rotate' ? await client.rotateKeys() : await client.listKeys();
+  if (action === 'rotate') {
+    const grace = Math.round(config.assertion.rotation_grace / 3600_000);
+    out(`rotated: ${overview.keys[0]?.kid ?? '?'} signs from now on; the previous key stays published for ${grace} h\n`);
+  }
+  out(formatKeysTable(overview));
   return 0;
 }
 

@@ -15,6 +15,7 @@ import type { Logger } from '../log/logger.js';
 import { createAdminApp, type Readiness } from '../admin/admin-app.js';
 import { createAdminApiRouter } from '../admin/admin-api.js';
 import { createKeyValueStore } from '../store/create-store.js';
+import { assertionKeysFor } from '../assertion/keys-for-config.js';
 import { createSessions } from '../session/sessions.js';
 import { createSessionDirectory } from '../session/session-directory.js';
 import { createInvitationRegistry } from '../invitations/invitation-registry.js';
@@ -133,7 +134,12 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
   const kv = createKeyValueStore(config.session.store, { logger });
   const directory = createSessionDirectory(kv, { sessions: createSessions(kv, { timeouts: () => config.session }) });
   const invitations = config.invitations.file ? createInvitationRegistry({ file: config.invitations.file, logger }) : undefined;
+  // The same keys the workers sign with (key file, or the ring in the shared store), for
+  // /jwks.json and `gatehouse keys rotate` on the admin listener.
+  const assertionKeys = assertionKeysFor(config, { store: kv, logger, clock: Date.now, graceMs: () => config.assertion.rotation_grace });
+  await assertionKeys.start();
   const closeStores = async () => {
+    assertionKeys.stop();
     invitations?.close();
     await directory.close();
     await kv.close();
@@ -145,8 +151,10 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
         metricsText: () => metrics.clusterMetrics(),
         metricsContentType: metrics.contentType,
         readiness,
+        jwks: () => (config.assertion.enabled ? assertionKeys.jwks() : { keys: [] }),
         api: createAdminApiRouter({
           directory,
+          keys: () => assertionKeys,
           token: () => config.admin.token,
           logger,
           invitations: () => invitations?.list() ?? [],

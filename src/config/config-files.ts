@@ -3,11 +3,12 @@
  * paths are made absolute against the config file's directory, so the gateway behaves the
  * same whatever directory it was started from.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { GatewayConfig } from './schema.js';
 import { valueAt } from './describe-schema-issues.js';
 import type { ConfigPath } from './yaml-locations.js';
+import { EcPrivateKeyError, parseEcPrivateKeys } from '../lib/ec-private-keys.js';
 
 /** A file path as written in the config, with where it was written. */
 export interface ConfigFileReference {
@@ -15,12 +16,19 @@ export interface ConfigFileReference {
   readonly file: string;
 }
 
-/** The CA files named in the (unvalidated) input: `routes[i].tls.ca` and `mail.smtp.tls.ca`. */
-export function listCaFileReferences(input: unknown): ConfigFileReference[] {
+/** The assertion's signing keys, whose content is checked too. */
+export const ASSERTION_KEY_FILE_PATH: ConfigPath = ['assertion', 'key_file'];
+
+/**
+ * The files named in the (unvalidated) input: the CA files `routes[i].tls.ca` and
+ * `mail.smtp.tls.ca`, and `assertion.key_file`.
+ */
+export function listFileReferences(input: unknown): ConfigFileReference[] {
   const routes = valueAt(input, ['routes']);
   const paths: ConfigPath[] = [
     ...(Array.isArray(routes) ? routes.map((_route, index): ConfigPath => ['routes', index, 'tls', 'ca']) : []),
     ['mail', 'smtp', 'tls', 'ca'],
+    ASSERTION_KEY_FILE_PATH,
   ];
   return paths.flatMap((path) => {
     const file = valueAt(input, path);
@@ -42,6 +50,17 @@ export function explainUnreadableFile(file: string): string | undefined {
   }
 }
 
+/** Why a readable `assertion.key_file` cannot sign (no P-256 private key in it), or undefined. */
+export function explainUnusableKeyFile(file: string): string | undefined {
+  try {
+    parseEcPrivateKeys(readFileSync(file, 'utf8'));
+    return undefined;
+  } catch (error) {
+    if (error instanceof EcPrivateKeyError) return `must hold EC P-256 private keys in PEM, but ${file} ${error.message}`;
+    throw error;
+  }
+}
+
 /** Makes the file paths of a freshly parsed (not yet frozen) config absolute, in place. */
 export function resolveConfigFilePaths(config: GatewayConfig, baseDir: string): void {
   for (const route of config.routes) {
@@ -50,4 +69,5 @@ export function resolveConfigFilePaths(config: GatewayConfig, baseDir: string): 
   const smtpTls = config.mail.smtp?.tls;
   if (smtpTls?.ca) smtpTls.ca = resolve(baseDir, smtpTls.ca);
   if (config.invitations.file) config.invitations.file = resolve(baseDir, config.invitations.file);
+  if (config.assertion.key_file) config.assertion.key_file = resolve(baseDir, config.assertion.key_file);
 }

@@ -20,6 +20,7 @@ export function formatAllowPattern(pattern: AllowPattern): string {
 }
 
 function describeUpstream(route: RouteConfig): string {
+  if (route.to === undefined) return '(forward-auth only: no upstream)';
   return route.to.kind === 'builtin' ? `builtin:${route.to.name}` : route.to.origin + route.to.basePath;
 }
 

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
-import { listCaFileReferences, explainUnreadableFile, resolveConfigFilePaths } from './config-files.js';
+import { ASSERTION_KEY_FILE_PATH, explainUnreadableFile, explainUnusableKeyFile, listFileReferences, resolveConfigFilePaths } from './config-files.js';
 import { collectConfigWarnings } from './config-warnings.js';
 import { describeSchemaIssues, readableZodErrorMap } from './describe-schema-issues.js';
 import { formatConfigProblem, sortByLine, startsWithPath, type ConfigProblem } from './format-config-errors.js';
@@ -104,12 +104,17 @@ export function parseConfigText(
     const context = { schema: gatewayConfigSchema, input, locator };
     problems.push(...describeSchemaIssues(parsed.error.issues, context).filter((problem) => !isStillTemplate(problem.path)));
   }
-  for (const reference of listCaFileReferences(input)) {
-    const reason = explainUnreadableFile(resolve(baseDir, reference.file));
-    if (reason && !isStillTemplate(reference.path)) {
-      const { path, file } = reference;
-      problems.push({ path, line: locator.lineOfValue(path), message: `must be a readable file, but ${reason}`, got: file });
+  for (const reference of listFileReferences(input)) {
+    if (isStillTemplate(reference.path)) continue;
+    const { path, file } = reference;
+    const absolute = resolve(baseDir, file);
+    const unreadable = explainUnreadableFile(absolute);
+    if (unreadable) {
+      problems.push({ path, line: locator.lineOfValue(path), message: `must be a readable file, but ${unreadable}`, got: file });
+      continue;
     }
+    const unusable = path === ASSERTION_KEY_FILE_PATH ? explainUnusableKeyFile(absolute) : undefined;
+    if (unusable) problems.push({ path, line: locator.lineOfValue(path), message: unusable });
   }
 
   if (problems.length > 0 || !parsed.success) {

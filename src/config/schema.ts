@@ -154,8 +154,8 @@ const routeSchema = z.strictObject({
   to: parsedString(
     parseUpstream,
     'builtin:whoami or an http(s) URL like http://10.0.0.5:3000 (no query or credentials)',
-    'Upstream app: builtin:whoami or http(s)://host:port[/base]',
-  ),
+    'Upstream app: builtin:whoami or http(s)://host:port[/base]; leave out for a route only reached through forward-auth',
+  ).optional(),
   allow: z.array(emailPattern(true)).default([]).describe('Who may use the route'),
   public: z
     .array(
@@ -291,6 +291,24 @@ const brandingSchema = z.strictObject({
     .default('#2563eb'),
 });
 
+const ASSERTION_TTL_MAX_MS = 5 * 60_000;
+/** The assertion header replaces every client copy of its name: never one of these. */
+const HEADERS_THE_ASSERTION_MAY_NOT_REPLACE = new Set(['host', 'cookie', 'authorization', 'content-length', 'transfer-encoding', 'connection', 'upgrade']);
+
+const assertionSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Send the signed identity (a JWT) with every signed-in request and forward-auth answer'),
+  header: z
+    .string()
+    .regex(HEADER_NAME, 'must be a valid HTTP header name')
+    .default('X-Gatehouse-Assertion')
+    .describe('Request header that carries the signed identity'),
+  ttl: duration('How long one assertion is valid (at most 5m)')
+    .prefault('5m')
+    .refine((ms) => ms >= 10_000 && ms <= ASSERTION_TTL_MAX_MS, 'must be between 10s and 5m'),
+  key_file: z.string().default('').describe('PEM file of EC P-256 private keys: the first signs, all are published; default: generated once and kept in the store'),
+  rotation_grace: duration('How long a replaced key stays published after `gatehouse keys rotate`').prefault('24h'),
+});
+
 export const gatewayConfigSchema = z
   .strictObject({
     listen: listenAddress('Address:port of the gateway').prefault('0.0.0.0:8080'),
@@ -320,6 +338,7 @@ export const gatewayConfigSchema = z
     mail: mailSchema.prefault({}),
     groups: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, "_", "." or "-"'), z.array(emailPattern(false))).default({}),
     branding: brandingSchema.prefault({}),
+    assertion: assertionSchema.prefault({}),
     routes: z.array(routeSchema).min(1, 'must list at least one route'),
   })
   .superRefine((config, ctx) => {
@@ -354,8 +373,9 @@ export const gatewayConfigSchema = z
           ctx.addIssue({ code: 'custom', path: ['routes', index, 'allow', patternIndex], message: 'uses "invited" but invitations.file is not set', input: 'invited' });
         }
       });
-      if (route.to.kind === 'builtin' && (route.tls.ca || route.tls.insecure_skip_verify)) {
-        ctx.addIssue({ code: 'custom', path: ['routes', index, 'tls'], message: 'only applies to https upstreams, not builtin:whoami', input: route.tls });
+      if (route.to?.kind !== 'http' && (route.tls.ca || route.tls.insecure_skip_verify)) {
+        const message = route.to ? 'only applies to https upstreams, not builtin:whoami' : 'only applies to https upstreams; this route has no "to"';
+        ctx.addIssue({ code: 'custom', path: ['routes', index, 'tls'], message, input: route.tls });
       }
     });
 
@@ -372,6 +392,13 @@ export const gatewayConfigSchema = z
     }
     if (config.mail.transport === 'smtp' && !config.mail.smtp?.url && !config.mail.smtp?.host) {
       ctx.addIssue({ code: 'custom', path: ['mail', 'smtp'], message: 'needs a url or a host when transport is smtp', input: config.mail.smtp });
+    }
+    if (config.assertion.rotation_grace < config.assertion.ttl) {
+      // An assertion signed just before a rotation must still verify until it expires.
+      ctx.addIssue({ code: 'custom', path: ['assertion', 'rotation_grace'], message: 'must be at least assertion.ttl', input: config.assertion.rotation_grace });
+    }
+    if (HEADERS_THE_ASSERTION_MAY_NOT_REPLACE.has(config.assertion.header.toLowerCase())) {
+      ctx.addIssue({ code: 'custom', path: ['assertion', 'header'], message: 'must not be a header the request itself needs (Host, Cookie, Authorization, framing)', input: config.assertion.header });
     }
     const admin = config.admin.listen;
     if (admin && config.listen.port === admin.port && config.listen.port !== 0) {

@@ -6,13 +6,20 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { RouteRuntime } from '../proxy/route-runtime.js';
 import type { Identity } from '../proxy/identity-headers.js';
 import type { ResolvedSession, SessionResolver } from '../session/session-resolver.js';
+import type { SessionRecord } from '../session/sessions.js';
 import { evaluateRouteAccess, type InvitationCheck } from '../policy/access-policy.js';
 
 export type AccessOutcome =
-  | { readonly kind: 'allowed'; readonly identity: Identity; readonly sessionId: string }
+  | { readonly kind: 'allowed'; readonly identity: Identity; readonly session: SignedInSession }
   | { readonly kind: 'unauthenticated'; readonly reason: string }
   | { readonly kind: 'forbidden'; readonly email: string }
   | { readonly kind: 'unavailable'; readonly error: Error };
+
+/** The session a request was let in with: what the activity record and the assertion need. */
+export interface SignedInSession {
+  readonly id: string;
+  readonly record: SessionRecord;
+}
 
 export interface RequestAuthorizer {
   authorize(cookieHeader: string | undefined, route: RouteRuntime): Promise<AccessOutcome>;
@@ -30,12 +37,13 @@ export function createRequestAuthorizer(deps: {
   function decide(session: ResolvedSession, route: RouteRuntime): AccessOutcome {
     if (session.kind === 'none') return { kind: 'unauthenticated', reason: 'no session' };
     if (session.kind === 'unavailable') return { kind: 'unavailable', error: session.error };
+    const { email, signedInAt } = session.record;
     const maxAge = route.config.max_session_age;
     // Per-route sign-in age: a sensitive app can ask for a fresher proof of the inbox.
-    if (maxAge !== null && now() - session.signedInAt >= maxAge) return { kind: 'unauthenticated', reason: 'sign-in too old for route' };
-    const decision = evaluateRouteAccess(session.email, route.config, deps.config().groups, deps.invitations?.());
-    if (!decision.allowed) return { kind: 'forbidden', email: session.email };
-    return { kind: 'allowed', identity: { email: session.email, groups: decision.groups }, sessionId: session.id };
+    if (maxAge !== null && now() - signedInAt >= maxAge) return { kind: 'unauthenticated', reason: 'sign-in too old for route' };
+    const decision = evaluateRouteAccess(email, route.config, deps.config().groups, deps.invitations?.());
+    if (!decision.allowed) return { kind: 'forbidden', email };
+    return { kind: 'allowed', identity: { email, groups: decision.groups }, session };
   }
   return {
     async authorize(cookieHeader, route) {

@@ -11,6 +11,7 @@ export const GATEWAY_ERRORS = {
   request_timeout: { status: 408, message: 'The form took too long to arrive.' },
   unauthenticated: { status: 401, message: 'You need to sign in to use this application.' },
   forbidden: { status: 403, message: 'The address you signed in with may not use this application.' },
+  forward_auth_untrusted: { status: 403, message: 'Only a proxy listed in trust_proxy may ask the gateway about a request.' },
   websockets_disabled: { status: 403, message: 'This application does not accept WebSocket connections here.' },
   cross_site_websocket: { status: 403, message: 'A WebSocket may only be opened from the application itself.' },
   upstream_unreachable: { status: 502, message: 'The application behind this address could not be reached. Try again in a moment.' },

@@ -19,6 +19,10 @@ export interface GatehouseAppDeps {
   readonly logger: Logger;
   /** How long a form's body may take to arrive (default FORM_BODY_TIMEOUT_MS). */
   readonly formBodyTimeoutMs?: number;
+  /** The assertion's JSON Web Key Set, served at /.gatehouse/jwks.json. */
+  readonly jwks: () => object;
+  /** Cache-Control of the JWKS. */
+  readonly jwksCacheControl?: string;
 }
 
 /**
@@ -70,6 +74,13 @@ export function createGatehouseApp(deps: GatehouseAppDeps): Express {
 
   app.get('/.gatehouse/assets/gatehouse.css', (req, res) => sendStylesheet(req, res, GATEWAY_STYLESHEET));
   app.get('/.gatehouse/assets/brand.css', (req, res) => sendStylesheet(req, res, renderBrandStylesheet(deps.getPageSettings().branding)));
+  app.get('/.gatehouse/jwks.json', (_req, res) => {
+    res.setHeader('cache-control', deps.jwksCacheControl ?? 'public, max-age=300');
+    res.setHeader('content-type', 'application/jwk-set+json');
+    // Apps on other origins may fetch it from a browser too; it is public by nature.
+    res.setHeader('access-control-allow-origin', '*');
+    res.send(JSON.stringify(deps.jwks()));
+  });
   app.use(deps.signInRoutes);
 
   app.use((req: Request, res: Response) => {

@@ -1,8 +1,10 @@
 /**
- * Plain requests: the admission steps (admission.ts, shared with WebSocket upgrades), then
- * the answer — the gateway's own pages, an error page, the sign-in redirect, the 403 page —
- * or the forward: headers rewritten for the app (hop-by-hop and spoofable identity headers
- * out, forwarding and identity in), then the upstream (502 unreachable, 504 timeout).
+ * Plain requests: the admission steps (admission.ts, shared with WebSocket upgrades and
+ * forward-auth questions), then the answer — the gateway's own pages, an error page, the
+ * sign-in redirect, the 403 page, a forward-auth answer (forward-auth-answer.ts) — or the
+ * forward: headers rewritten for the app (hop-by-hop and spoofable identity headers out,
+ * forwarding, identity and the signed assertion in), then the upstream (502 unreachable,
+ * 504 timeout).
  *
  * Express is not on this path: only the gateway's own pages use it.
  */
@@ -12,16 +14,15 @@ import type { Logger } from '../log/logger.js';
 import type { AccessLog } from '../log/access-log.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { GatewayState } from '../gateway-state.js';
-import { appNameOf } from '../config/schema.js';
 import type { ProxyEngine, ProxyFailure } from '../proxy/proxy-engine.js';
 import { buildUpstreamRequestHeaders } from '../proxy/upstream-request-headers.js';
 import { assignRequestId, createRequestContext, requestContextOf, type RequestContext } from './request-context.js';
-import { acceptsHtml, pageLocaleFor, sendErrorResponse } from './pages.js';
-import { applyHeaders } from './security-headers.js';
-import { renderForbiddenPage } from './sign-in/sign-in-pages.js';
-import type { RouteRuntime } from '../proxy/route-runtime.js';
+import { sendErrorResponse } from './pages.js';
 import type { RequestAuthorizer } from './authorize-request.js';
 import { admit, type Admission } from './admission.js';
+import { originalUrlOf, sendForbidden, sendSignInRequired } from './access-answers.js';
+import { answerMayPass, answerNotAllowed, answerSignInFirst } from './forward-auth-answer.js';
+import type { AssertionIssuer } from './identity-assertion.js';
 
 export { hasRepeatedHostHeader, isGatehousePath } from './admission.js';
 
@@ -34,6 +35,8 @@ export interface RequestHandlerDeps {
   readonly accessLog: AccessLog;
   /** Decides whether a session may use a route (store lookup, lifetime, policy). */
   readonly access: RequestAuthorizer;
+  /** The signed identity of a signed-in request. */
+  readonly assertions: AssertionIssuer;
   /** Handles `/.gatehouse/*` (the Express app). */
   readonly gatehousePages: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** True while shutting down: responses ask clients to close their connections. */
@@ -53,9 +56,11 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     deps.accessLog.write({
       requestId: context.requestId,
       method: req.method,
-      host: req.headers.host,
+      // A question is logged as the request it was about.
+      host: context.question === undefined ? req.headers.host : context.hostHeader,
       path: context.path,
       route: context.routeName,
+      question: context.question,
       status: res.statusCode,
       durationMs: performance.now() - context.startedAt,
       outcome: context.outcome,
@@ -108,19 +113,27 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     );
   }
 
-  /** The URL to come back to; built only for the answers that need it, not per forwarded request. */
-  function originalUrl(context: RequestContext): string {
-    context.externalOrigin = `${context.protocol}://${context.hostHeader!.toLowerCase()}`;
-    return context.externalOrigin + context.path + context.query;
-  }
-
-  /** The admission's outcome, as a plain request is answered. */
+  /** The admission's outcome, as a plain request (or a forward-auth question) is answered. */
   function answer(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, state: GatewayState, trusted: boolean, admission: Admission): void {
     if (res.destroyed) return;
     switch (admission.kind) {
-      case 'forward':
-        if (admission.sessionId !== undefined) deps.onSignedInRequest?.(admission.sessionId, admission.route.name);
-        return forward(req, res, context, state, admission.route, admission.upstreamTarget, admission, trusted);
+      case 'forward': {
+        const { route, identity, session } = admission;
+        if (session !== undefined) deps.onSignedInRequest?.(session.id, route.name);
+        const assertion = identity && session ? deps.assertions.assertionFor(route, identity, session) : undefined;
+        // Signed once per session and route, then reused: most requests take the first branch.
+        if (!(assertion instanceof Promise)) return pass(req, res, context, state, admission, trusted, assertion);
+        assertion.then(
+          (token) => {
+            if (!res.destroyed) pass(req, res, context, state, admission, trusted, token);
+          },
+          (error: unknown) => {
+            logger.warn({ event: 'assertion.unavailable', req_id: context.requestId, error: error instanceof Error ? error.message : String(error) });
+            fail(req, res, context, state, 'store_unavailable', 'assertion keys unavailable');
+          },
+        );
+        return;
+      }
       case 'pages':
         return deps.gatehousePages(req, res);
       case 'refuse':
@@ -128,12 +141,31 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
         return fail(req, res, context, state, admission.code, admission.outcome);
       case 'sign_in':
         context.outcome = admission.reason;
-        return sendSignInRequired(req, res, context, originalUrl(context));
+        if (context.question !== undefined) return answerSignInFirst(req, res, context);
+        return sendSignInRequired(req, res, context, originalUrlOf(context));
       case 'forbidden':
         context.outcome = 'not allowed';
         logger.info({ event: 'access.denied', req_id: context.requestId, route: admission.route.name, email: admission.email });
-        return sendForbidden(req, res, context, state, admission.route, admission.email, originalUrl(context));
+        if (context.question !== undefined) return answerNotAllowed(req, res, context, state, admission);
+        return sendForbidden(req, res, context, state, admission.route, admission.email, originalUrlOf(context));
     }
+  }
+
+  /** Let in: to a forward-auth question, "may pass"; otherwise on to the app. */
+  function pass(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    context: RequestContext,
+    state: GatewayState,
+    admission: Extract<Admission, { kind: 'forward' }>,
+    trusted: boolean,
+    assertion: string | undefined,
+  ): void {
+    if (context.question !== undefined) {
+      context.outcome = admission.identity ? 'may pass' : 'public';
+      return answerMayPass(res, state, admission, assertion, context.question);
+    }
+    forward(req, res, context, state, admission, trusted, assertion);
   }
 
   /** Rewrite the headers for the app, then forward. */
@@ -142,14 +174,19 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     res: http.ServerResponse,
     context: RequestContext,
     state: GatewayState,
-    route: RouteRuntime,
-    upstreamTarget: string,
     admission: Extract<Admission, { kind: 'forward' }>,
     trusted: boolean,
+    assertion: string | undefined,
   ): void {
+    const { route, upstreamTarget } = admission;
+    const { app } = route;
+    // The admission sends no request to a route without an app; should one get here, 404.
+    if (app === undefined) return fail(req, res, context, state, 'unknown_route', 'forward-auth only route');
     const head = buildUpstreamRequestHeaders(req, {
       route,
+      app,
       identity: admission.identity,
+      assertion: assertion === undefined ? undefined : { header: state.config.assertion.header, token: assertion },
       requestId: context.requestId,
       protocol: context.protocol,
       hostHeader: context.hostHeader,
@@ -158,7 +195,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
       isUpgrade: false,
     });
 
-    context.upstream = proxy.forward(req, res, route, upstreamTarget, head, {
+    context.upstream = proxy.forward(req, res, app, upstreamTarget, head, {
       onUpstreamResponse: (seconds) => metrics.observeUpstreamLatency(route.name, seconds),
       onFailure: (failure: ProxyFailure, error: Error) => {
         if (failure === 'client_gone') {
@@ -173,57 +210,3 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
   }
 }
 
-/**
- * No valid session: browsers asking for a page go to the sign-in page and come back to the
- * exact URL; everything else (APIs, forms, scripts) gets 401 JSON with the sign-in URL.
- */
-function sendSignInRequired(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, originalUrl: string): void {
-  const loginUrl = `${context.externalOrigin}/.gatehouse/login?rd=${encodeURIComponent(originalUrl)}`;
-  res.setHeader('cache-control', 'no-store');
-  if ((req.method === 'GET' || req.method === 'HEAD') && acceptsHtml(req)) {
-    res.statusCode = 302;
-    res.setHeader('location', loginUrl);
-    res.setHeader('content-length', 0);
-    res.end();
-    return;
-  }
-  const body = JSON.stringify({ error: 'unauthenticated', login_url: loginUrl, request_id: context.requestId });
-  res.statusCode = 401;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('x-content-type-options', 'nosniff');
-  res.setHeader('content-length', Buffer.byteLength(body));
-  res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-/** Signed in, but not allowed here: say as whom, and offer to sign in as someone else. */
-function sendForbidden(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  context: RequestContext,
-  state: GatewayState,
-  route: RouteRuntime,
-  email: string,
-  originalUrl: string,
-): void {
-  res.statusCode = 403;
-  res.setHeader('cache-control', 'no-store');
-  let body: string;
-  if (acceptsHtml(req)) {
-    const locale = pageLocaleFor(req, state.config.branding);
-    applyHeaders(res, state.pageHeaders);
-    res.setHeader('content-type', 'text/html; charset=utf-8');
-    res.setHeader('content-language', locale.language);
-    body = renderForbiddenPage(locale, { email, appName: appNameOf(route.config), returnTo: originalUrl, requestId: context.requestId });
-  } else {
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.setHeader('x-content-type-options', 'nosniff');
-    body = JSON.stringify({
-      error: 'forbidden',
-      email,
-      logout_url: `${context.externalOrigin}/.gatehouse/logout?rd=${encodeURIComponent(originalUrl)}`,
-      request_id: context.requestId,
-    });
-  }
-  res.setHeader('content-length', Buffer.byteLength(body));
-  res.end(req.method === 'HEAD' ? undefined : body);
-}

@@ -19,6 +19,7 @@ import type { RequestAuthorizer } from './authorize-request.js';
 import { GATEWAY_ERRORS, type GatewayErrorCode } from './errors.js';
 import { admit, type Admission } from './admission.js';
 import { isWebSocketUpgrade } from './serve-without-upgrade.js';
+import type { AssertionIssuer } from './identity-assertion.js';
 
 export interface UpgradeHandlerDeps {
   readonly getState: () => GatewayState;
@@ -29,6 +30,8 @@ export interface UpgradeHandlerDeps {
   readonly accessLog: AccessLog;
   /** The same session rules as plain requests. */
   readonly access: RequestAuthorizer;
+  /** The signed identity of a signed-in request. */
+  readonly assertions: AssertionIssuer;
   /** True while shutting down: no new WebSockets. */
   readonly isDraining: () => boolean;
   /** Every proxied WebSocket's client socket, so shutdown can end them. */
@@ -89,9 +92,22 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: IncomingMe
     function answer(decided: Admission): void {
       if (socket.destroyed) return;
       switch (decided.kind) {
-        case 'forward':
-          if (decided.sessionId !== undefined) deps.onSignedInRequest?.(decided.sessionId, decided.route.name);
-          return relay(decided);
+        case 'forward': {
+          const { route, identity, session } = decided;
+          if (session !== undefined) deps.onSignedInRequest?.(session.id, route.name);
+          const assertion = identity && session ? deps.assertions.assertionFor(route, identity, session) : undefined;
+          if (!(assertion instanceof Promise)) return relay(decided, assertion);
+          assertion.then(
+            (token) => {
+              if (!socket.destroyed) relay(decided, token);
+            },
+            (error: unknown) => {
+              logger.warn({ event: 'assertion.unavailable', req_id: context.requestId, error: error instanceof Error ? error.message : String(error) });
+              refuse(req, socket, context, 'store_unavailable', 'assertion keys unavailable');
+            },
+          );
+          return;
+        }
         case 'refuse':
           if (decided.code === 'store_unavailable') logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: decided.detail });
           return refuse(req, socket, context, decided.code, decided.outcome);
@@ -106,11 +122,16 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: IncomingMe
       }
     }
 
-    function relay(decided: Extract<Admission, { kind: 'forward' }>): void {
+    function relay(decided: Extract<Admission, { kind: 'forward' }>, assertion: string | undefined): void {
       const { route } = decided;
+      const { app } = route;
+      // The admission sends no upgrade to a route without an app; should one get here, 404.
+      if (app === undefined) return refuse(req, socket, context, 'unknown_route', 'forward-auth only route');
       const upstreamHead = buildUpstreamRequestHeaders(req, {
         route,
+        app,
         identity: decided.identity,
+        assertion: assertion === undefined ? undefined : { header: state.config.assertion.header, token: assertion },
         requestId: context.requestId,
         protocol: context.protocol,
         hostHeader: context.hostHeader,
@@ -118,7 +139,7 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: IncomingMe
         gatewayCookies: state.cookieNames.all,
         isUpgrade: true,
       });
-      proxy.forwardUpgrade(req, socket, head, route, decided.upstreamTarget, upstreamHead, {
+      proxy.forwardUpgrade(req, socket, head, app, decided.upstreamTarget, upstreamHead, {
         onSwitched() {
           metrics.websocketOpened(route.name);
           deps.openSockets.add(socket);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ForwardHandle } from '../proxy/proxy-engine.js';
+import type { Question } from './forward-auth-question.js';
 
 export interface RequestContext {
   readonly requestId: string;
@@ -17,6 +18,10 @@ export interface RequestContext {
   routeName: string;
   /** Why the gateway answered itself, for the log line. */
   outcome: string;
+  /** The request's method (for a forward-auth question: the original request's). */
+  method: string;
+  /** Set when a front proxy asks through forward-auth: which endpoint. */
+  question?: Question;
   /** The scheme the client used (the trusted proxy's X-Forwarded-Proto, or the connection's). */
   protocol: 'http' | 'https';
   /** The client's address (X-Forwarded-For's last hop is ours; this is the peer, unwrapped). */
@@ -59,6 +64,7 @@ export function createRequestContext(req: http.IncomingMessage, requestId: strin
     path: queryAt === -1 ? target : target.slice(0, queryAt),
     routeName: '',
     outcome: '',
+    method: req.method ?? 'GET',
     protocol: 'http',
     clientAddress: '',
     hostHeader: undefined,

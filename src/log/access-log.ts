@@ -17,6 +17,8 @@ export interface AccessEntry {
   readonly path: string;
   /** '' when no route matched. */
   readonly route: string;
+  /** Set for a forward-auth question: the endpoint asked (`request`, `forward`, `ext`); host and path are the original request's. */
+  readonly question?: string;
   readonly status: number;
   readonly durationMs: number;
   /** Why the gateway answered itself ('' when the upstream answered). */
@@ -56,6 +58,7 @@ export function createAccessLog(logger: Logger): AccessLog {
       if (entry.host !== undefined) line += `,"host":${jsonString(entry.host)}`;
       line += `,"path":${jsonString(entry.path)}`;
       if (entry.route) line += `,"route":${jsonString(entry.route)}`;
+      if (entry.question !== undefined) line += `,"forward_auth":${jsonString(entry.question)}`;
       line += `,"status":${entry.status},"duration_ms":${Math.round(entry.durationMs * 100) / 100}`;
       if (entry.outcome) line += `,"outcome":${jsonString(entry.outcome)}`;
       if (entry.aborted) line += ',"aborted":true';

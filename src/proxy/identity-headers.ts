@@ -21,7 +21,7 @@ export interface HeaderTemplate {
 }
 
 /** The identity headers set for a signed-in request, in the order they are sent. */
-const IDENTITY_HEADERS = ['X-Auth-Request-Email', 'X-Auth-Request-User', 'X-Forwarded-Email', 'X-Forwarded-User', 'X-Auth-Request-Groups'];
+export const IDENTITY_HEADERS: readonly string[] = ['X-Auth-Request-Email', 'X-Auth-Request-User', 'X-Forwarded-Email', 'X-Forwarded-User', 'X-Auth-Request-Groups'];
 const IDENTITY_HEADER_SET = new Set(IDENTITY_HEADERS.map((name) => name.toLowerCase()));
 
 /** Compiles `{"X-Remote-User": "{email}"}` once, at route build time. */

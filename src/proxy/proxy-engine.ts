@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { buildClientResponseHeaders } from './client-response-headers.js';
 import { rewriteSetCookie } from './response-rewrite.js';
-import type { RouteRuntime } from './route-runtime.js';
+import type { AppConnection } from './route-runtime.js';
 import type { UpstreamRequestHead } from './upstream-request-headers.js';
 
 export type ProxyFailure = 'upstream_unreachable' | 'upstream_timeout' | 'client_gone';
@@ -42,8 +42,8 @@ export interface ForwardHandle {
 }
 
 export interface ProxyEngine {
-  /** Forwards `req` with the prepared header block to `upstreamTarget` (path and query) on the route's upstream. */
-  forward(req: http.IncomingMessage, res: http.ServerResponse, route: RouteRuntime, upstreamTarget: string, head: UpstreamRequestHead, callbacks: ForwardCallbacks): ForwardHandle;
+  /** Forwards `req` with the prepared header block to `upstreamTarget` (path and query) on the route's app. */
+  forward(req: http.IncomingMessage, res: http.ServerResponse, app: AppConnection, upstreamTarget: string, head: UpstreamRequestHead, callbacks: ForwardCallbacks): ForwardHandle;
   /**
    * Forwards a WebSocket upgrade with the prepared header block; `clientHead` is what the
    * client sent after its request head. Exactly one callback is called.
@@ -52,7 +52,7 @@ export interface ProxyEngine {
     req: http.IncomingMessage,
     socket: Duplex,
     clientHead: Buffer,
-    route: RouteRuntime,
+    app: AppConnection,
     upstreamTarget: string,
     head: UpstreamRequestHead,
     callbacks: UpgradeCallbacks,
@@ -130,22 +130,22 @@ class Forwarding implements ForwardHandle {
   constructor(
     private readonly req: http.IncomingMessage,
     readonly res: Tagged<http.ServerResponse>,
-    private readonly route: RouteRuntime,
+    private readonly app: AppConnection,
     upstreamTarget: string,
     head: UpstreamRequestHead,
     private readonly callbacks: ForwardCallbacks,
   ) {
-    const upstream = route.upstream;
-    const upstreamRequest: Tagged<http.ClientRequest> = route.transport.request({
+    const upstream = app.upstream;
+    const upstreamRequest: Tagged<http.ClientRequest> = app.transport.request({
       protocol: upstream.protocol,
       hostname: upstream.hostname,
       port: upstream.port,
-      agent: route.agent,
+      agent: app.agent,
       method: req.method,
       path: upstreamTarget,
       headers: head.headers,
       // No upstream response (or no progress) within `timeout`: give up and answer 504.
-      timeout: route.config.timeout,
+      timeout: app.timeoutMs,
     });
     this.upstreamRequest = upstreamRequest;
     upstreamRequest[FORWARDING] = this;
@@ -163,7 +163,7 @@ class Forwarding implements ForwardHandle {
 
   onTimeout(): void {
     this.timedOut = true;
-    this.upstreamRequest.destroy(new Error(`upstream did not answer within ${this.route.config.timeout} ms`));
+    this.upstreamRequest.destroy(new Error(`upstream did not answer within ${this.app.timeoutMs} ms`));
   }
 
   onError(error: Error): void {
@@ -182,10 +182,10 @@ class Forwarding implements ForwardHandle {
   }
 
   onResponse(response: Tagged<http.IncomingMessage>): void {
-    const { res, route } = this;
+    const { res, app } = this;
     this.callbacks.onUpstreamResponse?.((performance.now() - this.startedAt) / 1000);
     try {
-      res.writeHead(response.statusCode ?? 502, response.statusMessage, buildClientResponseHeaders(response.rawHeaders, route.rewriteRule));
+      res.writeHead(response.statusCode ?? 502, response.statusMessage, buildClientResponseHeaders(response.rawHeaders, app.rewriteRule));
     } catch (error) {
       // A header Node's parser let in but its writer refuses: a 502, never a crash.
       this.upstreamRequest.destroy();
@@ -213,32 +213,32 @@ function forwardUpgrade(
   req: http.IncomingMessage,
   socket: Duplex,
   clientHead: Buffer,
-  route: RouteRuntime,
+  app: AppConnection,
   upstreamTarget: string,
   head: UpstreamRequestHead,
   callbacks: UpgradeCallbacks,
 ): void {
-  const { upstream } = route;
+  const { upstream } = app;
   let answered = false;
-  const upstreamRequest = route.transport.request({
+  const upstreamRequest = app.transport.request({
     protocol: upstream.protocol,
     hostname: upstream.hostname,
     port: upstream.port,
     // A WebSocket takes its connection over for good: its own, not a pooled one.
     agent: false,
-    ...route.websocketTls,
+    ...app.websocketTls,
     method: req.method,
     path: upstreamTarget,
     headers: head.headers,
     // No answer to the handshake within `timeout`: give up (the relay itself has no timeout).
-    timeout: route.config.timeout,
+    timeout: app.timeoutMs,
   });
   // What the client sent after its request head is already the new protocol: it goes to the
   // app once the app has switched, in order, with the rest of the client's bytes.
   if (clientHead.length > 0) socket.unshift(clientHead);
   const cancel = () => upstreamRequest.destroy();
   socket.once('close', cancel);
-  upstreamRequest.on('timeout', () => upstreamRequest.destroy(new Error(`upstream did not answer the upgrade within ${route.config.timeout} ms`)));
+  upstreamRequest.on('timeout', () => upstreamRequest.destroy(new Error(`upstream did not answer the upgrade within ${app.timeoutMs} ms`)));
   upstreamRequest.on('error', (error) => {
     if (answered) return;
     answered = true;
@@ -257,7 +257,7 @@ function forwardUpgrade(
     for (let i = 0; i < response.rawHeaders.length; i += 2) {
       const name = response.rawHeaders[i]!;
       const value = response.rawHeaders[i + 1]!;
-      headers.push(name, name.toLowerCase() === 'set-cookie' ? rewriteSetCookie(value, route.rewriteRule) : value);
+      headers.push(name, name.toLowerCase() === 'set-cookie' ? rewriteSetCookie(value, app.rewriteRule) : value);
     }
     socket.write(responseHead(101, response.statusMessage || 'Switching Protocols', headers));
     if (upstreamHeadBytes.length > 0) socket.write(upstreamHeadBytes);
@@ -275,7 +275,7 @@ function forwardUpgrade(
     answered = true;
     socket.off('close', cancel);
     const status = response.statusCode ?? 502;
-    const headers = buildClientResponseHeaders(response.rawHeaders, route.rewriteRule);
+    const headers = buildClientResponseHeaders(response.rawHeaders, app.rewriteRule);
     headers.push('Connection', 'close');
     socket.write(responseHead(status, response.statusMessage, headers));
     response.pipe(socket);
@@ -287,9 +287,9 @@ function forwardUpgrade(
 
 export function createProxyEngine(): ProxyEngine {
   return {
-    forward(req, res, route, upstreamTarget, head, callbacks) {
+    forward(req, res, app, upstreamTarget, head, callbacks) {
       if (head.clientWantsClose) res.shouldKeepAlive = false;
-      return new Forwarding(req, res, route, upstreamTarget, head, callbacks);
+      return new Forwarding(req, res, app, upstreamTarget, head, callbacks);
     },
     forwardUpgrade,
   };

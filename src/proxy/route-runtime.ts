@@ -1,8 +1,8 @@
 /**
- * Everything a proxied request needs from its route, computed once per config load so the
- * hot path only reads fields: the upstream target, transport and agent, the TLS settings of
- * WebSocket connections, the response rewrite rule, the spoofable header set and compiled
- * header templates.
+ * Everything a request needs from its route, computed once per config load so the hot path
+ * only reads fields: the connection to the app (upstream target, transport and agent, the TLS
+ * settings of WebSocket connections, the response rewrite rule; none for a route only reached
+ * through forward-auth), the spoofable header set and compiled header templates.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -20,7 +20,16 @@ export interface BuiltinUpstreamPorts {
 export interface RouteRuntime {
   readonly config: RouteConfig;
   readonly name: string;
+  /** How requests reach the app; undefined for a route without `to` (forward-auth only). */
+  readonly app: AppConnection | undefined;
+  readonly spoofableHeaders: ReadonlySet<string>;
+  readonly headerTemplates: readonly HeaderTemplate[];
+}
+
+export interface AppConnection {
   readonly upstream: HttpUpstream;
+  /** `timeout`: no upstream response (or no progress) within this many ms gives 504. */
+  readonly timeoutMs: number;
   /** Host header to send when preserve_host is false. */
   readonly upstreamHostHeader: string;
   /** `http` or `https`, by the upstream's protocol. */
@@ -30,12 +39,10 @@ export interface RouteRuntime {
   /** TLS settings of a WebSocket's own connection (it does not use the pooled agent). */
   readonly websocketTls: { readonly ca?: string; readonly rejectUnauthorized: boolean };
   readonly rewriteRule: ResponseRewriteRule;
-  readonly spoofableHeaders: ReadonlySet<string>;
-  readonly headerTemplates: readonly HeaderTemplate[];
 }
 
-function resolveUpstream(route: RouteConfig, builtins: BuiltinUpstreamPorts): HttpUpstream {
-  if (route.to.kind === 'http') return route.to;
+function resolveUpstream(to: NonNullable<RouteConfig['to']>, builtins: BuiltinUpstreamPorts): HttpUpstream {
+  if (to.kind === 'http') return to;
   return {
     kind: 'http',
     protocol: 'http:',
@@ -52,16 +59,28 @@ function formatHostHeader(hostname: string, port: number, protocol: string): str
   return port === defaultPort ? host : `${host}:${port}`;
 }
 
-/** Builds the runtime view of one route. */
-export function buildRouteRuntime(route: RouteConfig, agents: UpstreamAgentPool, builtins: BuiltinUpstreamPorts): RouteRuntime {
-  const upstream = resolveUpstream(route, builtins);
+/**
+ * Builds the runtime view of one route. `extraSpoofableHeaders` are further names the gateway
+ * sets itself on every route (the assertion header), so no client copy of them passes.
+ */
+export function buildRouteRuntime(route: RouteConfig, agents: UpstreamAgentPool, builtins: BuiltinUpstreamPorts, extraSpoofableHeaders: readonly string[] = []): RouteRuntime {
+  return {
+    config: route,
+    name: route.name,
+    app: route.to === undefined ? undefined : buildAppConnection(route, route.to, agents, builtins),
+    spoofableHeaders: buildSpoofableHeaderSet([...Object.keys(route.headers), ...extraSpoofableHeaders]),
+    headerTemplates: compileHeaderTemplates(route.headers),
+  };
+}
+
+function buildAppConnection(route: RouteConfig, to: NonNullable<RouteConfig['to']>, agents: UpstreamAgentPool, builtins: BuiltinUpstreamPorts): AppConnection {
+  const upstream = resolveUpstream(to, builtins);
   const tls = { ca: route.tls.ca, insecureSkipVerify: route.tls.insecure_skip_verify };
   const agent = agents.agentFor(upstream, tls);
   const websocketTls = { ca: tls.ca ? readFileSync(tls.ca, 'utf8') : undefined, rejectUnauthorized: !tls.insecureSkipVerify };
   return {
-    config: route,
-    name: route.name,
     upstream,
+    timeoutMs: route.timeout,
     upstreamHostHeader: formatHostHeader(upstream.hostname, upstream.port, upstream.protocol),
     transport: upstream.protocol === 'https:' ? https : http,
     agent,
@@ -74,7 +93,5 @@ export function buildRouteRuntime(route: RouteConfig, agents: UpstreamAgentPool,
       externalHostname: route.from.hostname,
       externalPrefix: route.strip_prefix ? route.from.pathPrefix : '',
     },
-    spoofableHeaders: buildSpoofableHeaderSet(Object.keys(route.headers)),
-    headerTemplates: compileHeaderTemplates(route.headers),
   };
 }

@@ -15,7 +15,7 @@
  * client's request object is read, never modified (docs/performance.md).
  */
 import type http from 'node:http';
-import type { RouteRuntime } from './route-runtime.js';
+import type { AppConnection, RouteRuntime } from './route-runtime.js';
 import { canonicalHeaderName, isIdentityHeader, ROUTING_OVERRIDE_HEADERS } from './spoofable-headers.js';
 import { appendIdentityHeaders, type Identity } from './identity-headers.js';
 import { peerAddress } from './forwarded-headers.js';
@@ -24,6 +24,10 @@ import { addConnectionListedNames, removeNamedHeaders } from './connection-heade
 
 export interface UpstreamRequestFacts {
   readonly route: RouteRuntime;
+  /** The route's app, which the request goes to. */
+  readonly app: AppConnection;
+  /** The signed identity (assertion.header), when the request is signed in and assertions are on. */
+  readonly assertion?: { readonly header: string; readonly token: string };
   readonly identity: Identity | undefined;
   readonly requestId: string;
   readonly protocol: 'http' | 'https';
@@ -155,12 +159,13 @@ export function buildUpstreamRequestHeaders(req: http.IncomingMessage, facts: Up
   // After Host (index 0), which a Connection header cannot remove.
   if (listed !== undefined) removeNamedHeaders(out, listed, 2);
 
-  out[1] = route.config.preserve_host ? clientHost : route.upstreamHostHeader;
+  out[1] = route.config.preserve_host ? clientHost : facts.app.upstreamHostHeader;
   const address = peerAddress(req);
   out.push('X-Forwarded-For', forwardedFor === undefined ? address : `${forwardedFor}, ${address}`);
   out.push('X-Forwarded-Proto', facts.protocol);
   if (facts.hostHeader) out.push('X-Forwarded-Host', facts.hostHeader);
   appendIdentityHeaders(out, facts.identity, route.name, route.headerTemplates);
+  if (facts.assertion) out.push(facts.assertion.header, facts.assertion.token);
   out.push('X-Request-Id', facts.requestId);
   if (facts.isUpgrade) {
     // The handshake itself: Connection: upgrade and the protocol asked for.

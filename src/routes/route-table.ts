@@ -119,7 +119,7 @@ function compileRoute(route: RouteConfig, index: number): CompiledRoute {
     route,
     pathPrefix,
     isPublicPath: compilePublicPathMatcher(route, index),
-    upstreamBasePath: route.to.kind === 'http' ? route.to.basePath : '',
+    upstreamBasePath: route.to?.kind === 'http' ? route.to.basePath : '',
     stripPrefix: route.strip_prefix && pathPrefix !== '',
     prefixSegments: pathPrefix === '' ? 0 : pathPrefix.split('/').length - 1,
   };

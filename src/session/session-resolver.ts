@@ -13,7 +13,7 @@ import type { SessionRecord, Sessions } from './sessions.js';
 
 export type ResolvedSession =
   | { readonly kind: 'none' }
-  | { readonly kind: 'signed_in'; readonly id: string; readonly email: string; readonly signedInAt: number }
+  | { readonly kind: 'signed_in'; readonly id: string; readonly record: SessionRecord }
   /** The store could not be asked: fail closed (503), never let the request through. */
   | { readonly kind: 'unavailable'; readonly error: Error };
 
@@ -84,7 +84,7 @@ export function createSessionResolver(deps: SessionResolverDeps): SessionResolve
         deps.sessions.touch(id, stored, time).catch(() => undefined);
       }
     }
-    return { kind: 'signed_in', id, email: stored.email, signedInAt: stored.signedInAt };
+    return { kind: 'signed_in', id, record: stored };
   }
 
   function idFromHeader(cookieHeader: string | undefined): string | undefined {

@@ -15,6 +15,6 @@ test('the editor schema rejects unknown keys and lists the top-level sections', 
   assert.deepEqual(schema.required, ['routes']);
   assert.ok(typeof schema.$id === 'string' && typeof schema.title === 'string');
   assert.deepEqual(Object.keys(schema.properties as object), [
-    'listen', 'workers', 'trust_proxy', 'admin', 'invitations', 'session', 'otp', 'mail', 'groups', 'branding', 'routes',
+    'listen', 'workers', 'trust_proxy', 'admin', 'invitations', 'session', 'otp', 'mail', 'groups', 'branding', 'assertion', 'routes',
   ]);
 });

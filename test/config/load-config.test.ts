@@ -119,8 +119,8 @@ describe('each kind of error names the file, line and path', () => {
     },
     {
       name: 'a missing required key is reported at its parent object',
-      text: yaml('routes:', '  - name: wiki', '    from: http://localhost:8080/', '    allow: ["*@example.com"]'),
-      errors: ['gateway.yaml:2 routes[0].to: is required'],
+      text: yaml('routes:', '  - name: wiki', '    to: builtin:whoami', '    allow: ["*@example.com"]'),
+      errors: ['gateway.yaml:2 routes[0].from: is required'],
     },
     {
       name: 'a file without routes is reported at the top level',

@@ -96,6 +96,7 @@ export const de: Catalogue = {
     unauthenticated: { title: 'Anmeldung erforderlich', message: 'Um diese Anwendung zu nutzen, müssen Sie sich anmelden.' },
     forbidden: { title: 'Kein Zugang', message: 'Ihre Adresse hat keinen Zugang zu dieser Anwendung.' },
     websockets_disabled: { title: 'Live-Verbindungen sind aus', message: 'Diese Anwendung nimmt hier keine Live-Verbindungen (WebSocket) an.' },
+    forward_auth_untrusted: { title: 'Kein vertrauenswürdiger Proxy', message: 'Nur ein Proxy, dem das Gateway vertraut, darf fragen, ob eine Anfrage durchgelassen wird.' },
     cross_site_websocket: { title: 'Nicht von dieser Anwendung', message: 'Eine Live-Verbindung zu dieser Anwendung kann nur die Anwendung selbst öffnen.' },
     upstream_unreachable: { title: 'Die Anwendung ist nicht erreichbar', message: 'Die Anwendung hinter dieser Adresse war nicht erreichbar. Versuchen Sie es gleich noch einmal.' },
     upstream_timeout: { title: 'Die Anwendung hat nicht rechtzeitig geantwortet', message: 'Die Anwendung hinter dieser Adresse hat zu lange gebraucht. Versuchen Sie es gleich noch einmal.' },

@@ -106,6 +106,7 @@ export const en = {
     unauthenticated: { title: 'Sign-in required', message: 'You need to sign in to use this app.' },
     forbidden: { title: 'No access', message: 'Your address has no access to this app.' },
     websockets_disabled: { title: 'Live connections are off', message: 'This app does not accept live (WebSocket) connections here.' },
+    forward_auth_untrusted: { title: 'Not a trusted proxy', message: 'Only a proxy the gateway trusts may ask it whether a request may pass.' },
     cross_site_websocket: { title: 'Not from this app', message: 'A live connection to this app may only be opened by the app itself.' },
     upstream_unreachable: { title: 'The app is not available', message: 'The app behind this address could not be reached. Try again in a moment.' },
     upstream_timeout: { title: 'The app did not answer in time', message: 'The app behind this address took too long to answer. Try again in a moment.' },

@@ -96,6 +96,7 @@ export const fr: Catalogue = {
     unauthenticated: { title: 'Connexion requise', message: 'Vous devez vous connecter pour utiliser cette application.' },
     forbidden: { title: 'Pas d’accès', message: 'Votre adresse n’a pas accès à cette application.' },
     websockets_disabled: { title: 'Connexions en direct désactivées', message: 'Cette application n’accepte pas ici les connexions en direct (WebSocket).' },
+    forward_auth_untrusted: { title: 'Proxy non reconnu', message: 'Seul un proxy de confiance peut demander à la passerelle si une requête peut passer.' },
     cross_site_websocket: { title: 'Pas depuis cette application', message: 'Seule l’application elle-même peut ouvrir une connexion en direct vers elle.' },
     upstream_unreachable: { title: 'L’application n’est pas disponible', message: 'L’application derrière cette adresse n’a pas pu être jointe. Réessayez dans un instant.' },
     upstream_timeout: { title: 'L’application n’a pas répondu à temps', message: 'L’application derrière cette adresse a mis trop de temps à répondre. Réessayez dans un instant.' },

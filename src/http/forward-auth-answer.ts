@@ -1,0 +1,63 @@
+/**
+ * The answer to a forward-auth question (SPEC section 6), from the admission of the original
+ * request (admission.ts):
+ *
+ *   may pass     200, empty, with the identity headers and the assertion for the front proxy
+ *                to copy onto the request it forwards (none on a public path; on
+ *                /auth/forward named with empty values, see below)
+ *   sign in      /auth/request: 401 with `Location:` the sign-in URL (nginx turns it into a
+ *                redirect); /auth/forward and /auth/ext: what a proxied request would get, a
+ *                302 for a browser page, else 401 JSON — the front proxy hands it to the guest
+ *   not allowed  /auth/request: 403; the others: the 403 page (or JSON)
+ *   refused      the error (400 for a question that names no valid request, 403 for an
+ *                untrusted peer, 404 for an unknown host or route, 503 when the store cannot answer)
+ */
+import type http from 'node:http';
+import type { GatewayState } from '../gateway-state.js';
+import { appendIdentityHeaders, IDENTITY_HEADERS } from '../proxy/identity-headers.js';
+import type { Question } from './forward-auth-question.js';
+import type { Admission } from './admission.js';
+import type { RequestContext } from './request-context.js';
+import { originalUrlOf, sendForbidden, sendJson, sendSignInRequired, signInUrlOf } from './access-answers.js';
+
+/** Answers a question the admission let pass: 200 with who the guest is. */
+export function answerMayPass(
+  res: http.ServerResponse,
+  state: GatewayState,
+  admission: Extract<Admission, { kind: 'forward' }>,
+  assertion: string | undefined,
+  question: Question | undefined,
+): void {
+  const headers: string[] = [];
+  appendIdentityHeaders(headers, admission.identity, admission.route.name, admission.route.headerTemplates);
+  if (assertion !== undefined) headers.push(state.config.assertion.header, assertion);
+  res.statusCode = 200;
+  for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i]!, headers[i + 1]!);
+  // Caddy before 2.9 copies a header the answer lacks as its placeholder text
+  // ("{http.reverse_proxy.header.X-Auth-Request-Email}") onto the request to the app: on
+  // /auth/forward every header a front proxy may copy is named, empty when nobody is signed in.
+  if (question === 'forward') {
+    for (const name of [...IDENTITY_HEADERS, ...admission.route.headerTemplates.map((template) => template.name), state.config.assertion.header]) {
+      if (!res.hasHeader(name)) res.setHeader(name, '');
+    }
+  }
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('content-length', 0);
+  res.end();
+}
+
+/** Answers a question whose original request must sign in first. */
+export function answerSignInFirst(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext): void {
+  const originalUrl = originalUrlOf(context);
+  if (context.question !== 'request') return sendSignInRequired(req, res, context, originalUrl);
+  const loginUrl = signInUrlOf(context, originalUrl);
+  res.setHeader('location', loginUrl);
+  sendJson(req, res, 401, { error: 'unauthenticated', login_url: loginUrl, request_id: context.requestId });
+}
+
+/** Answers a question whose original request is signed in as someone the route does not allow. */
+export function answerNotAllowed(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, state: GatewayState, admission: Extract<Admission, { kind: 'forbidden' }>): void {
+  const originalUrl = originalUrlOf(context);
+  if (context.question !== 'request') return sendForbidden(req, res, context, state, admission.route, admission.email, originalUrl);
+  sendJson(req, res, 403, { error: 'forbidden', email: admission.email, request_id: context.requestId });
+}
