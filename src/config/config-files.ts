@@ -56,7 +56,7 @@ export function explainUnusableKeyFile(file: string): string | undefined {
     parseEcPrivateKeys(readFileSync(file, 'utf8'));
     return undefined;
   } catch (error) {
-    if (error instanceof EcPrivateKeyError) return `must hold EC P-256 private keys in PEM, but ${file} ${error.message}`;
+    if (error instanceof EcPrivateKeyError) return `must hold EC P-256 private keys in PEM, but in ${file} ${error.message}`;
     throw error;
   }
 }

@@ -3,8 +3,8 @@
  * request (admission.ts):
  *
  *   may pass     200, empty, with the identity headers and the assertion for the front proxy
- *                to copy onto the request it forwards (none on a public path; on
- *                /auth/forward named with empty values, see below)
+ *                to copy onto the request it forwards (named with empty values on a
+ *                public path, see below)
  *   sign in      /auth/request: 401 with `Location:` the sign-in URL (nginx turns it into a
  *                redirect); /auth/forward and /auth/ext: what a proxied request would get, a
  *                302 for a browser page, else 401 JSON — the front proxy hands it to the guest
@@ -15,7 +15,6 @@
 import type http from 'node:http';
 import type { GatewayState } from '../gateway-state.js';
 import { appendIdentityHeaders, IDENTITY_HEADERS } from '../proxy/identity-headers.js';
-import type { Question } from './forward-auth-question.js';
 import type { Admission } from './admission.js';
 import type { RequestContext } from './request-context.js';
 import { originalUrlOf, sendForbidden, sendJson, sendSignInRequired, signInUrlOf } from './access-answers.js';
@@ -26,20 +25,18 @@ export function answerMayPass(
   state: GatewayState,
   admission: Extract<Admission, { kind: 'forward' }>,
   assertion: string | undefined,
-  question: Question | undefined,
 ): void {
   const headers: string[] = [];
   appendIdentityHeaders(headers, admission.identity, admission.route.name, admission.route.headerTemplates);
   if (assertion !== undefined) headers.push(state.config.assertion.header, assertion);
   res.statusCode = 200;
   for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i]!, headers[i + 1]!);
-  // Caddy before 2.9 copies a header the answer lacks as its placeholder text
-  // ("{http.reverse_proxy.header.X-Auth-Request-Email}") onto the request to the app: on
-  // /auth/forward every header a front proxy may copy is named, empty when nobody is signed in.
-  if (question === 'forward') {
-    for (const name of [...IDENTITY_HEADERS, ...admission.route.headerTemplates.map((template) => template.name), state.config.assertion.header]) {
-      if (!res.hasHeader(name)) res.setHeader(name, '');
-    }
+  // Every header a front proxy may copy is named, empty when nobody is signed in (a public
+  // path), so that copying it replaces a client's own copy: Envoy, Gateway API and Traefik
+  // only overwrite headers the answer has, and Caddy before 2.9 would otherwise set its
+  // placeholder text ("{http.reverse_proxy.header.X-Auth-Request-Email}").
+  for (const name of [...IDENTITY_HEADERS, ...admission.route.headerTemplates.map((template) => template.name), state.config.assertion.header]) {
+    if (!res.hasHeader(name)) res.setHeader(name, '');
   }
   res.setHeader('cache-control', 'no-store');
   res.setHeader('content-length', 0);

@@ -163,7 +163,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
   ): void {
     if (context.question !== undefined) {
       context.outcome = admission.identity ? 'may pass' : 'public';
-      return answerMayPass(res, state, admission, assertion, context.question);
+      return answerMayPass(res, state, admission, assertion);
     }
     forward(req, res, context, state, admission, trusted, assertion);
   }

@@ -18,10 +18,10 @@ export class EcPrivateKeyError extends Error {
 /** The P-256 private keys of a PEM text, in order; throws EcPrivateKeyError saying which block is wrong. */
 export function parseEcPrivateKeys(pem: string): KeyObject[] {
   const blocks = [...pem.matchAll(PEM_BLOCK)];
-  if (blocks.length === 0) throw new EcPrivateKeyError('holds no PEM block (expected "-----BEGIN PRIVATE KEY-----"; make one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256)');
+  if (blocks.length === 0) throw new EcPrivateKeyError('there is no PEM block (expected "-----BEGIN PRIVATE KEY-----"; make one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256)');
   return blocks.map((block, index) => {
     const label = block[1]!;
-    const which = blocks.length > 1 ? `block ${index + 1} (${label})` : label;
+    const which = blocks.length > 1 ? `block ${index + 1} (${label})` : `the ${label}`;
     if (!label.endsWith('PRIVATE KEY')) throw new EcPrivateKeyError(`${which} is not a private key`);
     let key: KeyObject;
     try {
@@ -31,7 +31,7 @@ export function parseEcPrivateKeys(pem: string): KeyObject[] {
     }
     const curve = key.asymmetricKeyDetails?.namedCurve;
     if (key.asymmetricKeyType !== 'ec' || curve !== 'prime256v1') {
-      throw new EcPrivateKeyError(`${which} is ${key.asymmetricKeyType === 'ec' ? `an EC key on ${curve}` : `an ${key.asymmetricKeyType?.toUpperCase()} key`}, but ES256 needs EC P-256 (prime256v1)`);
+      throw new EcPrivateKeyError(`${which} is ${key.asymmetricKeyType === 'ec' ? `an EC key on ${curve}` : `an ${key.asymmetricKeyType?.toUpperCase()} key`}; ES256 needs EC P-256 (prime256v1)`);
     }
     return key;
   });

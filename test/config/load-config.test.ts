@@ -1,5 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -318,6 +319,39 @@ describe('files named by the config', () => {
       'gateway.yaml:7 otp.digits: must be at least 6 (got 3)',
       `gateway.yaml:12 mail.smtp.tls.ca: must be a readable file, but ${join(directory, 'nope.pem')} does not exist (got "nope.pem")`,
     ]);
+  });
+
+  describe('assertion.key_file', () => {
+    const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const publicOnly = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    writeFileSync(join(directory, 'good.pem'), p256 + p256);
+    writeFileSync(join(directory, 'p384.pem'), p384);
+    writeFileSync(join(directory, 'rsa.pem'), rsa);
+    writeFileSync(join(directory, 'second-bad.pem'), p256 + rsa);
+    writeFileSync(join(directory, 'public.pem'), publicOnly);
+    writeFileSync(join(directory, 'text.pem'), 'not a key\n');
+    const withKeyFile = (file: string) => MINIMAL + yaml('assertion:', `  key_file: ${file}`);
+
+    test('P-256 keys in PEM are accepted, the path resolved against the config directory', () => {
+      const { config } = parseConfigText(withKeyFile('good.pem'), 'gateway.yaml', {}, directory);
+      assert.equal(config.assertion.key_file, join(directory, 'good.pem'));
+    });
+
+    const failures = [
+      { file: 'missing.pem', reason: `must be a readable file, but ${join(directory, 'missing.pem')} does not exist (got "missing.pem")` },
+      { file: 'text.pem', reason: `must hold EC P-256 private keys in PEM, but in ${join(directory, 'text.pem')} there is no PEM block (expected "-----BEGIN PRIVATE KEY-----"; make one with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256)` },
+      { file: 'p384.pem', reason: `must hold EC P-256 private keys in PEM, but in ${join(directory, 'p384.pem')} the PRIVATE KEY is an EC key on secp384r1; ES256 needs EC P-256 (prime256v1)` },
+      { file: 'rsa.pem', reason: `must hold EC P-256 private keys in PEM, but in ${join(directory, 'rsa.pem')} the PRIVATE KEY is an RSA key; ES256 needs EC P-256 (prime256v1)` },
+      { file: 'second-bad.pem', reason: `must hold EC P-256 private keys in PEM, but in ${join(directory, 'second-bad.pem')} block 2 (PRIVATE KEY) is an RSA key; ES256 needs EC P-256 (prime256v1)` },
+      { file: 'public.pem', reason: `must hold EC P-256 private keys in PEM, but in ${join(directory, 'public.pem')} the PUBLIC KEY is not a private key` },
+    ];
+    for (const { file, reason } of failures) {
+      test(`${file}: the error names the YAML line and what is wrong`, () => {
+        assert.deepEqual(errorsOf(withKeyFile(file), {}, directory), [`gateway.yaml:7 assertion.key_file: ${reason}`]);
+      });
+    }
   });
 
   test('the invitations file is resolved against the config directory and need not exist yet', () => {
