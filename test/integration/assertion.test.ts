@@ -3,7 +3,11 @@
  * reaches the app with an assertion that verifies against the gateway's JWKS, a client's own
  * copy never does, and `assertion.header` / `assertion.enabled` do what they say.
  */
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { request } from '../helpers/servers.js';
@@ -111,5 +115,40 @@ describe('assertion.enabled: false', () => {
     assert.deepEqual(headerValues(recorded, 'x-gatehouse-assertion'), []);
     assert.equal(recorded.headers['x-auth-request-email'], 'bob@example.com', 'the plain identity headers are still sent');
     assert.deepEqual((await jwksOf(world)).keys, []);
+  });
+});
+
+describe('the assertion on a WebSocket handshake', () => {
+  let world: SignInWorld;
+  let sockets: WebSocketServer;
+  const handshakes: http.IncomingHttpHeaders[] = [];
+  before(async () => {
+    sockets = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(sockets, 'listening');
+    sockets.on('connection', (socket, req) => {
+      handshakes.push(req.headers);
+      socket.send('hello');
+    });
+    const origin = `http://127.0.0.1:${(sockets.address() as AddressInfo).port}`;
+    world = await startSignInWorld('memory', '', () => `  - name: app\n    from: http://app.test/\n    to: ${origin}\n    allow: ["*@example.com"]`);
+  });
+  after(async () => {
+    await world.close();
+    sockets.close();
+  });
+
+  test('a signed-in upgrade carries its own verified assertion, not the client’s', async () => {
+    const client = world.client();
+    await signIn(world, client, 'bob@example.com');
+    const socket = new WebSocket(`ws://127.0.0.1:${world.gw.port}/live`, {
+      headers: { host: 'app.test', origin: 'http://app.test', cookie: client.cookieHeader()!, 'x-gatehouse-assertion': 'forged' },
+    });
+    const [message] = (await once(socket, 'message')) as [Buffer];
+    assert.equal(message.toString(), 'hello');
+    socket.close();
+    const token = String(handshakes.at(-1)!['x-gatehouse-assertion']);
+    assert.notEqual(token, 'forged');
+    const { payload } = await jwtVerify(token, createLocalJWKSet(await jwksOf(world)), { audience: 'http://app.test', issuer: 'http://app.test' });
+    assert.equal(payload.email, 'bob@example.com');
   });
 });
