@@ -17,6 +17,7 @@ import type { GatewayState } from '../gateway-state.js';
 import { appendIdentityHeaders, IDENTITY_HEADERS } from '../proxy/identity-headers.js';
 import type { Admission } from './admission.js';
 import type { RequestContext } from './request-context.js';
+import type { Question } from './forward-auth-question.js';
 import { originalUrlOf, sendForbidden, sendJson, sendSignInRequired, signInUrlOf } from './access-answers.js';
 
 /** Answers a question the admission let pass: 200 with who the guest is. */
@@ -25,6 +26,7 @@ export function answerMayPass(
   state: GatewayState,
   admission: Extract<Admission, { kind: 'forward' }>,
   assertion: string | undefined,
+  question: Question | undefined,
 ): void {
   const headers: string[] = [];
   appendIdentityHeaders(headers, admission.identity, admission.route.name, admission.route.headerTemplates);
@@ -32,12 +34,17 @@ export function answerMayPass(
   res.statusCode = 200;
   for (let i = 0; i < headers.length; i += 2) res.setHeader(headers[i]!, headers[i + 1]!);
   // Every header a front proxy may copy is named, empty when nobody is signed in (a public
-  // path), so that copying it replaces a client's own copy: Envoy, Gateway API and Traefik
-  // only overwrite headers the answer has, and Caddy before 2.9 would otherwise set its
-  // placeholder text ("{http.reverse_proxy.header.X-Auth-Request-Email}").
+  // path), so that copying it replaces a client's own copy: Envoy and Gateway API only
+  // overwrite headers the answer has, and Caddy before 2.9 would otherwise set its
+  // placeholder text ("{http.reverse_proxy.header.X-Auth-Request-Email}"). Envoy is also
+  // told to remove the empty ones, so the app gets no header rather than an empty one.
+  const empty: string[] = [];
   for (const name of [...IDENTITY_HEADERS, ...admission.route.headerTemplates.map((template) => template.name), state.config.assertion.header]) {
-    if (!res.hasHeader(name)) res.setHeader(name, '');
+    if (res.hasHeader(name)) continue;
+    res.setHeader(name, '');
+    empty.push(name.toLowerCase());
   }
+  if (question === 'ext' && empty.length > 0) res.setHeader('x-envoy-auth-headers-to-remove', empty.join(','));
   res.setHeader('cache-control', 'no-store');
   res.setHeader('content-length', 0);
   res.end();

@@ -55,8 +55,8 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     metrics.countRequest(context.routeName, res.statusCode);
     deps.accessLog.write({
       requestId: context.requestId,
-      method: req.method,
       // A question is logged as the request it was about.
+      method: context.question === undefined ? req.method : context.method,
       host: context.question === undefined ? req.headers.host : context.hostHeader,
       path: context.path,
       route: context.routeName,
@@ -163,7 +163,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
   ): void {
     if (context.question !== undefined) {
       context.outcome = admission.identity ? 'may pass' : 'public';
-      return answerMayPass(res, state, admission, assertion);
+      return answerMayPass(res, state, admission, assertion, context.question);
     }
     forward(req, res, context, state, admission, trusted, assertion);
   }

@@ -195,6 +195,13 @@ describe('forward-auth from a trusted proxy', () => {
     assert.equal(line.route, 'app');
     assert.equal(line.status, 200);
     assert.doesNotMatch(JSON.stringify(world.logs.lines.slice(before)), /token=abc|gatehouse=/);
+
+    // Traefik asks with GET about a POST: the log says POST, the request it was about.
+    const mark = world.logs.lines.length;
+    await traefikAsks(world, { host: 'app.test', uri: '/reports', method: 'POST' }, { cookie: bob });
+    const posted = world.logs.records().slice(mark).find((entry) => entry.event === 'request');
+    assert.equal(posted?.method, 'POST');
+    assert.equal(posted?.forward_auth, 'forward');
   });
 
   test('the assertion of a 200 verifies against /.gatehouse/jwks.json and states who and where', async () => {
