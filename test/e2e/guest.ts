@@ -21,7 +21,9 @@ export async function heading(page: Page): Promise<string> {
 /** Types the address on the email form and presses Enter; waits for the code page. */
 export async function askForCode(page: Page, email: string, labels = { email: 'Email address', code: 'Sign-in code' }): Promise<void> {
   await typeInto(page, labels.email, email);
-  await page.keyboard.press('Enter');
+  // Wait for the page that Enter loads: the form may itself be on a /code? URL (a mail link
+  // opened in another browser), which waitForURL alone would take as already reached.
+  await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
   await page.waitForURL(/\/\.gatehouse\/code\?/);
 }
 
