@@ -3,8 +3,8 @@
  * such as valgrind), gateways with a bench config, and a sign-in through the real pages.
  * Everything listens on loopback; `stopEverything()` stops what was started.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -96,6 +96,30 @@ export function cpuMicros(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_US;
 }
 
+/** The processes `pid` has forked (e.g. nginx's workers), from every one of its threads. */
+export function childPids(pid: number): number[] {
+  const pids: number[] = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    if (text) pids.push(...text.split(' ').map(Number));
+  }
+  return pids;
+}
+
+/** Moves a running process (all its threads) to `core` when pinning is on. */
+export function pinToCore(pid: number, core: string): void {
+  if (!PIN) return;
+  const result = spawnSync('taskset', ['--all-tasks', '--pid', '--cpu-list', core, String(pid)], { stdio: 'ignore' });
+  if (result.status !== 0) throw new Error(`taskset could not pin ${pid} to core ${core}`);
+}
+
+/** A Markdown table, each column as wide as its widest cell. */
+export function formatMarkdownTable(header: readonly string[], lines: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
+  const format = (cells: readonly string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  return [format(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(format)].join('\n');
+}
+
 export function peakRssMb(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Math.round(Number(match[1]) / 1024) : 0;
@@ -107,8 +131,15 @@ export interface GatewayProcess {
   readonly adminPort: number;
 }
 
+export interface GatewayOptions extends ChildOptions {
+  /** Top-level YAML added to the bench config, e.g. `assertion: { enabled: false }`. */
+  readonly extraConfig?: string;
+  /** The `routes:` list in place of the one route `app` (http://app.test/ → the upstream). */
+  readonly routes?: string;
+}
+
 /** Starts a gateway from `dist/` with one route to the upstream; `store` is the YAML of `session.store`. */
-export async function startGateway(upstreamPort: number, smtpPort: number, store: string, options: ChildOptions = {}): Promise<GatewayProcess> {
+export async function startGateway(upstreamPort: number, smtpPort: number, store: string, options: GatewayOptions = {}): Promise<GatewayProcess> {
   const port = await freePort();
   const adminPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
@@ -128,12 +159,16 @@ otp:
 mail:
   transport: smtp
   smtp: { url: "smtp://127.0.0.1:${smtpPort}" }
+${options.extraConfig ?? ''}
 routes:
-  - name: app
+${
+  options.routes ??
+  `  - name: app
     from: http://app.test/
     to: http://127.0.0.1:${upstreamPort}
     allow: ["*@example.com"]
-    public: ["/public/**"]
+    public: ["/public/**"]`
+}
 `,
   );
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateways.
@@ -163,8 +198,8 @@ export function send(port: number, options: http.RequestOptions & { body?: strin
   });
 }
 
-/** Signs in through the real pages and returns the session cookie. */
-export async function signIn(port: number, smtp: TestSmtpServer, email: string): Promise<string> {
+/** Signs in through the real pages (on `host`, the route's) and returns the session cookie. */
+export async function signIn(port: number, smtp: TestSmtpServer, email: string, host = 'app.test'): Promise<string> {
   const jar = new Map<string, string>();
   const keep = (headers: http.IncomingHttpHeaders) => {
     for (const line of headers['set-cookie'] ?? []) {
@@ -174,7 +209,7 @@ export async function signIn(port: number, smtp: TestSmtpServer, email: string):
     }
   };
   const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  const page = await send(port, { path: '/.gatehouse/login', headers: { host: 'app.test', accept: 'text/html' } });
+  const page = await send(port, { path: '/.gatehouse/login', headers: { host, accept: 'text/html' } });
   keep(page.headers);
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
   const before = smtp.received.length;
@@ -182,7 +217,7 @@ export async function signIn(port: number, smtp: TestSmtpServer, email: string):
   const codePage = await send(port, {
     method: 'POST',
     path: '/.gatehouse/login',
-    headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    headers: { host, 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
     body: form({ email, csrf, rd: '/' }),
   });
   keep(codePage.headers);
@@ -191,7 +226,7 @@ export async function signIn(port: number, smtp: TestSmtpServer, email: string):
   const verified = await send(port, {
     method: 'POST',
     path: '/.gatehouse/verify',
-    headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
+    headers: { host, 'content-type': 'application/x-www-form-urlencoded', cookie: cookie() },
     body: form({ code, csrf, rd: '/' }),
   });
   keep(verified.headers);

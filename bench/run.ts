@@ -5,15 +5,19 @@
  *
  * Phases: bare proxy, gateway (memory store, signed in), gateway (Redis store, signed in),
  * unauthenticated redirect, sign-in code requests (mail to a local SMTP sink), a streamed
- * download, WebSocket echo throughput, then the session-store scale checks.
+ * download, WebSocket echo throughput, then the session-store scale checks; last, the
+ * forward-auth section (bench/forward-auth.ts: nginx alone, nginx + auth_request, the gateway
+ * with and without the assertion, under wrk). `BENCH_ONLY=forward-auth` runs only that.
  */
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
 import { createClient } from 'redis';
-import { startTestSmtpServer } from '../test/helpers/mail.js';
-import { OTHER_CORE, PIN, PROXY_CORE, cpuMicros, onStop, peakRssMb, send, signIn, startGateway, startPortPrinter, stopEverything } from './harness.js';
+import { startTestSmtpServer, type TestSmtpServer } from '../test/helpers/mail.js';
+import { forwardAuthSection } from './forward-auth.js';
+import { runWrk } from './wrk.js';
+import { OTHER_CORE, PIN, PROXY_CORE, cpuMicros, formatMarkdownTable, onStop, peakRssMb, send, signIn, startGateway, startPortPrinter, stopEverything } from './harness.js';
 import { createMemoryStore } from '../src/store/memory-store.js';
 import { createSessions } from '../src/session/sessions.js';
 import { createRedisStore } from '../src/store/redis-store.js';
@@ -39,7 +43,31 @@ interface Row {
 
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 
+// BENCH_LOAD_GENERATOR=wrk drives the proxy table's GET rows with wrk (a process of its own,
+// on the load core) instead of autocannon in this process; sign-in POSTs stay on autocannon
+// (a fresh address per request). Off by default: the reference run in docs/performance.md
+// was made with autocannon.
+const PROXY_TABLE_WRK = process.env.BENCH_LOAD_GENERATOR === 'wrk';
+
+async function loadWithWrk(name: string, pid: number, options: autocannon.Options, expectNon2xx: boolean, warmUp: boolean): Promise<Row> {
+  const run = { url: String(options.url), headers: (options.headers ?? {}) as Record<string, string>, connections: CONNECTIONS };
+  if (warmUp && WARMUP_SECONDS > 0) await runWrk({ ...run, seconds: WARMUP_SECONDS });
+  const cpuBefore = cpuMicros(pid);
+  const result = await runWrk({ ...run, seconds: SECONDS });
+  const cpu = cpuMicros(pid) - cpuBefore;
+  return {
+    name,
+    rps: Math.round(result.requestsPerSecond),
+    p50: result.p50,
+    p99: result.p99,
+    cpuUsPerRequest: result.requests ? Math.round(cpu / result.requests) : 0,
+    rssMb: peakRssMb(pid),
+    errors: result.socketErrors + (expectNon2xx ? 0 : result.non2xx),
+  };
+}
+
 async function load(name: string, pid: number, options: autocannon.Options, expectNon2xx = false, warmUp = true): Promise<Row> {
+  if (PROXY_TABLE_WRK && !options.requests) return loadWithWrk(name, pid, options, expectNon2xx, warmUp);
   // Unmeasured warm-up first, so every phase is measured with a warm JIT and warm pools.
   if (warmUp && WARMUP_SECONDS > 0) await autocannon({ connections: CONNECTIONS, ...options, duration: WARMUP_SECONDS });
   const cpuBefore = cpuMicros(pid);
@@ -186,18 +214,14 @@ function formatTable(rows: readonly Row[], bare: Row): string {
     row === bare ? '1.00, 1.00, 1.00' : `${(row.rps / bare.rps).toFixed(2)}, ${(row.p99 / bare.p99).toFixed(2)}, ${(row.cpuUsPerRequest / bare.cpuUsPerRequest).toFixed(2)}`,
     String(row.errors),
   ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
-  const format = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
-  return [format(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(format)].join('\n');
+  return formatMarkdownTable(header, lines);
 }
 
-async function main(): Promise<void> {
-  if (PIN) spawnSync('taskset', ['-p', '-c', OTHER_CORE, String(process.pid)], { stdio: 'ignore' });
-  console.log(`gatehouse bench: ${PIN ? 'proxy under test pinned to core 1, load and upstream on core 0; ' : ''}${ROUNDS} rounds of ${SECONDS}s per scenario (medians), ${CONNECTIONS} connections, 1 KiB responses`);
+/** The proxy table (the `BENCH_ONLY` keys pick its rows; the bare hop always runs), then the download, WebSocket and store checks. */
+async function proxyScenarios(smtp: TestSmtpServer, only: ReadonlySet<string>): Promise<void> {
+  console.log(`gatehouse bench: ${PIN ? 'proxy under test pinned to core 1, load and upstream on core 0; ' : ''}load from ${PROXY_TABLE_WRK ? 'wrk (sign-in: autocannon)' : 'autocannon'}; ${ROUNDS} rounds of ${SECONDS}s per scenario (medians), ${CONNECTIONS} connections, 1 KiB responses`);
   const upstream = await startPortPrinter('./upstream-server.ts');
   const bare = await startPortPrinter('./bare-proxy.ts', [String(upstream.port)], { core: PROXY_CORE });
-  const smtp = await startTestSmtpServer();
-  onStop(() => smtp.close());
   const memoryGw = await startGateway(upstream.port, smtp.port, 'memory');
   const redisGw = await startGateway(upstream.port, smtp.port, `\n    redis:\n      url: ${REDIS_URL}\n      prefix: "gatehouse-bench-${process.pid}:"`);
   // Sign-in load fills its gateway's store with pending codes: it gets a gateway of its own.
@@ -258,7 +282,6 @@ async function main(): Promise<void> {
       },
     },
   ];
-  const only = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
   const selected = scenarios.filter((scenario) => only.size === 0 || only.has(scenario.key) || scenario.key === 'bare');
   // Rounds interleave the scenarios, and the table shows each one's median: a burst of
   // noise on this shared machine then moves one sample, not a whole column.
@@ -292,6 +315,23 @@ async function main(): Promise<void> {
   console.log(await memoryStoreScale());
   console.log(await redisLookupScale());
   console.log(`gateway peak RSS: memory ${peakRssMb(memoryGw.child.pid!)} MB, Redis ${peakRssMb(redisGw.child.pid!)} MB`);
+}
+
+async function main(): Promise<void> {
+  if (PIN) spawnSync('taskset', ['-p', '-c', OTHER_CORE, String(process.pid)], { stdio: 'ignore' });
+  // BENCH_ONLY=memory,redis picks rows of the proxy table; BENCH_ONLY=forward-auth runs that
+  // section alone (under a minute with BENCH_SECONDS=3 BENCH_ROUNDS=1).
+  const only = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+  const smtp = await startTestSmtpServer();
+  onStop(() => smtp.close());
+  if (only.size === 0 || [...only].some((key) => key !== 'forward-auth')) await proxyScenarios(smtp, only);
+  if (only.size === 0 || only.has('forward-auth')) {
+    const nginxKeepalive = process.env.BENCH_NGINX_KEEPALIVE ? Number(process.env.BENCH_NGINX_KEEPALIVE) : undefined;
+    console.log(
+      `\nforward-auth: ${nginxKeepalive === undefined ? '' : `nginx keepalive ${nginxKeepalive} (not the shipped 16); `}wrk ${PIN ? `alone on core ${OTHER_CORE}, nginx, gateways and upstream on core ${PROXY_CORE}; ` : ''}${ROUNDS} rounds of ${SECONDS}s per row (medians), ${CONNECTIONS} connections, signed in, 1 KiB responses`,
+    );
+    console.log(`\n${await forwardAuthSection({ seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, smtp, nginxKeepalive })}\n`);
+  }
 }
 
 main()

@@ -1,6 +1,7 @@
 /**
- * The benchmark's app: 1 KiB answers with keep-alive, a streamed download of any size, and
- * a WebSocket echo. Run as its own process so its CPU is not counted against the gateway.
+ * The benchmark's app: 1 KiB answers with keep-alive, a streamed download of any size, a
+ * WebSocket echo, and `/headers`, the request's headers as JSON (for checking what a proxy
+ * under test sends on, outside the measured runs). Run as its own process so its CPU is not counted against the gateway.
  * Prints `{"port":N}` when listening.
  */
 import http from 'node:http';
@@ -23,6 +24,12 @@ const server = http.createServer((req, res) => {
       res.end();
     };
     pump();
+    return;
+  }
+  if (req.url === '/headers') {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(req.headers));
     return;
   }
   req.resume();
