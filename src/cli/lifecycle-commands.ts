@@ -84,7 +84,7 @@ export async function runInvite(config: GatewayConfig, emailArg: string | undefi
   const audit = auditLogger();
   audit.info({ event: 'invite.created', email, route: route.name, by, expires: expiresAt?.toISOString() ?? null, routes: stored.routes });
   const notifier = createNotifier(config.mail, { logger: audit });
-  await notifier.sendInvitation({
+  const delivery = await notifier.sendInvitation({
     to: email,
     url: `${route.from.origin}${route.from.pathPrefix || '/'}`,
     appName: appNameOf(route),
@@ -96,7 +96,12 @@ export async function runInvite(config: GatewayConfig, emailArg: string | undefi
     requestId: `cli-invite-${Date.now().toString(36)}`,
   });
   await notifier.close();
-  out(`invited ${email} to ${stored.routes.join(', ')}${expiresAt ? ` until ${expiresAt.toISOString()}` : ''}; invitation mailed\n`);
+  const invited = `invited ${email} to ${stored.routes.join(', ')}${expiresAt ? ` until ${expiresAt.toISOString()}` : ''}`;
+  if (delivery === 'failed') {
+    out(`${invited}, but the invitation mail could not be sent (mail.failed above says why); they can still sign in at ${route.from.origin}\n`);
+    return 1;
+  }
+  out(`${invited}; invitation mailed\n`);
   return 0;
 }
 

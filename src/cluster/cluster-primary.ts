@@ -120,7 +120,7 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
         resolve(1);
         return;
       }
-      logger.error({ event: 'worker.exited', pid: worker.process.pid, code, signal }, 'a worker died; starting a new one');
+      logger.error({ event: 'worker.exited', worker_pid: worker.process.pid, code, signal }, 'a worker died; starting a new one');
       setTimeout(() => {
         if (!stopping) fork();
       }, RESTART_DELAY_MS).unref();

@@ -37,12 +37,13 @@ export function createLogNotifier(options: LogNotifierOptions): Notifier {
           },
           'sign-in code mail could not be composed',
         );
-        return;
+        return 'failed';
       }
       logger.info(
         { event: 'mail.logged', to: mail.to, subject: composed.subject, text: composed.text, request_id: mail.requestId },
         'mail printed by the log transport (development only)',
       );
+      return 'sent';
     },
     async sendInvitation(mail) {
       let composed;
@@ -53,9 +54,10 @@ export function createLogNotifier(options: LogNotifierOptions): Notifier {
           { event: 'mail.failed', to_domain: mail.to.slice(mail.to.lastIndexOf('@') + 1), attempts: 0, error: error instanceof Error ? error.message : String(error), request_id: mail.requestId },
           'invitation mail could not be composed',
         );
-        return;
+        return 'failed';
       }
       logger.info({ event: 'mail.logged', to: mail.to, subject: composed.subject, text: composed.text, request_id: mail.requestId }, 'mail printed by the log transport (development only)');
+      return 'sent';
     },
     async verify() {
       // Nothing to reach: the log is always there.

@@ -45,16 +45,19 @@ export interface InvitationMailRequest {
   readonly requestId: string;
 }
 
+/** What became of a mail: accepted by the mail server (or printed), or given up on. */
+export type Delivery = 'sent' | 'failed';
+
 /** A way to deliver mail to guests. */
 export interface Notifier {
   /**
    * Delivers a sign-in code. The promise always resolves, also when delivery fails: the
    * gateway sends mail after it has answered the guest, so nobody could handle a rejection.
-   * Failures are logged as `mail.failed` by the backend.
+   * It says whether the mail went out; failures are logged as `mail.failed` by the backend.
    */
-  sendSignInCode(mail: SignInCodeMail): Promise<void>;
+  sendSignInCode(mail: SignInCodeMail): Promise<Delivery>;
   /** Delivers an invitation; like sendSignInCode, it logs failures and always resolves. */
-  sendInvitation(mail: InvitationMailRequest): Promise<void>;
+  sendInvitation(mail: InvitationMailRequest): Promise<Delivery>;
   /** Checks that mail can be sent (connects and authenticates); rejects when it cannot. */
   verify?(): Promise<void>;
   /** Lets in-flight sends finish, then releases connections. */

@@ -16,7 +16,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { composeInvitationMail } from './compose-invitation-mail.js';
 import { composeSignInCodeMail } from './compose-sign-in-mail.js';
-import type { Notifier } from './notifier.js';
+import type { Delivery, Notifier } from './notifier.js';
 
 /** The `mail.smtp` section of the config. */
 export type SmtpSettings = NonNullable<GatewayConfig['mail']['smtp']>;
@@ -85,9 +85,9 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
 
   // close() aborts backoff waits, so shutdown is not held up by a mail that is failing anyway.
   const closing = new AbortController();
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Set<Promise<Delivery>>();
 
-  async function deliver(mail: { to: string; requestId: string }, compose: () => { subject: string; text: string; html: string; headers: Readonly<Record<string, string>> }): Promise<void> {
+  async function deliver(mail: { to: string; requestId: string }, compose: () => { subject: string; text: string; html: string; headers: Readonly<Record<string, string>> }): Promise<Delivery> {
     const toDomain = mail.to.slice(mail.to.lastIndexOf('@') + 1);
     const fail = (attempts: number, error: unknown) => {
       logger.error(
@@ -109,7 +109,7 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
     } catch (error) {
       // Bad input stays bad: nothing to retry.
       fail(0, error);
-      return;
+      return 'failed';
     }
 
     const maxAttempts = retryDelaysMs.length + 1;
@@ -124,24 +124,24 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
           headers: { ...composed.headers },
         });
         logger.debug({ event: 'mail.delivered', to_domain: toDomain, attempt, smtp_response: info.response, request_id: mail.requestId }, 'mail accepted by the SMTP server');
-        return;
+        return 'sent';
       } catch (error) {
         logger.debug({ event: 'mail.attempt_failed', to_domain: toDomain, attempt, error: scrubSecrets(describeError(error), secrets), request_id: mail.requestId }, 'SMTP send attempt failed');
         if (attempt >= maxAttempts || !isWorthRetrying(error) || closing.signal.aborted) {
           fail(attempt, error);
-          return;
+          return 'failed';
         }
         try {
           await sleep(retryDelaysMs[attempt - 1] ?? 0, undefined, { signal: closing.signal });
         } catch {
           fail(attempt, error);
-          return;
+          return 'failed';
         }
       }
     }
   }
 
-  function send(mail: { to: string; requestId: string }, compose: Parameters<typeof deliver>[1]): Promise<void> {
+  function send(mail: { to: string; requestId: string }, compose: Parameters<typeof deliver>[1]): Promise<Delivery> {
     if (inFlight.size >= maxPendingMails) {
       logger.error(
         {
@@ -153,11 +153,12 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
         },
         'mail could not be sent',
       );
-      return Promise.resolve();
+      return Promise.resolve('failed');
     }
     // The catch is a last line of defence: a bug in here must not become an unhandled rejection.
-    const sending = deliver(mail, compose).catch((error: unknown) => {
+    const sending = deliver(mail, compose).catch((error: unknown): Delivery => {
       logger.error({ event: 'mail.failed', attempts: 0, error: scrubSecrets(describeError(error), secrets), request_id: mail.requestId }, 'mail could not be sent');
+      return 'failed';
     });
     inFlight.add(sending);
     void sending.finally(() => inFlight.delete(sending));

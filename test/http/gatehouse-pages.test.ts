@@ -16,8 +16,11 @@ const mails: SignInCodeMail[] = [];
 const notifier: Notifier = {
   async sendSignInCode(mail) {
     mails.push(mail);
+    return 'sent';
   },
-  async sendInvitation() {},
+  async sendInvitation() {
+    return 'sent';
+  },
   async close() {},
 };
 

@@ -335,8 +335,11 @@ describe('no enumeration', () => {
       async sendSignInCode() {
         const until = performance.now() + 80;
         while (performance.now() < until);
+        return 'sent';
       },
-      async sendInvitation() {},
+      async sendInvitation() {
+        return 'sent';
+      },
       async close() {},
     };
     const gw = await startGateway(

@@ -9,6 +9,7 @@ import http from 'node:http';
 import { request, startUpstream } from '../helpers/servers.js';
 import { runGatehouse, startGatewayProcess, writeTempConfig } from '../helpers/process.js';
 import { redisSkipReason, uniqueRedisPrefix, REDIS_URL } from '../helpers/redis.js';
+import { eventually } from '../helpers/raw-http.js';
 
 let skip: string | undefined;
 before(async () => {
@@ -60,6 +61,8 @@ routes:
 
   const { proc } = await startGatewayProcess(file);
   t.after(() => proc.stop());
+  let rawOutput = '';
+  proc.child.stdout!.on('data', (chunk: Buffer) => (rawOutput += chunk.toString()));
   const agentless = { host: 'app.test' };
   for (let i = 0; i < 40; i += 1) {
     const response = await request(port, { path: `/open/${i}`, headers: agentless });
@@ -81,6 +84,18 @@ routes:
   const sessions = await request(adminPort, { path: '/api/sessions', headers: { authorization: 'Bearer workers-admin-token-0123456789abcdef' } });
   assert.equal(sessions.status, 200, 'the primary serves the admin API for all workers');
   assert.deepEqual(sessions.json<{ sessions: unknown[] }>().sessions, []);
+
+  // A worker that dies is replaced, and the line saying so has one `pid` (the primary's)
+  // and names the dead worker apart: duplicate JSON keys are read differently by every tool.
+  const [victim] = workerPids;
+  process.kill(victim as number, 'SIGKILL');
+  const exited = await proc.waitForLog((line) => line.event === 'worker.exited');
+  assert.equal(exited.worker_pid, victim);
+  assert.equal(exited.pid, proc.child.pid);
+  await eventually(async () => /"event":"worker\.exited"[^\n]*\n/.test(rawOutput), 2000, 'the raw worker.exited line');
+  const rawLine = rawOutput.split('\n').find((text) => text.includes('"event":"worker.exited"'))!;
+  assert.equal(rawLine.match(/"pid":/g)?.length, 1, rawLine);
+  await proc.waitForLog((line) => line.event === 'worker.started' && line.pid !== victim && !workerPids.has(line.pid), 10_000);
 
   proc.child.kill('SIGTERM');
   assert.equal(await proc.exited, 0);

@@ -272,7 +272,10 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
           clientAddress: context.clientAddress,
           requestId: context.requestId,
         })
-        .then(() => deps.logger.info({ event: 'otp.sent', req_id: context.requestId, email_domain: emailDomain(email) }));
+        .then((delivery) => {
+          // Only a mail the server took is "sent": a failed one is logged as mail.failed.
+          if (delivery === 'sent') deps.logger.info({ event: 'otp.sent', req_id: context.requestId, email_domain: emailDomain(email) });
+        });
     });
     seeOther(res, codePageHref(page.returnTo, body.resend === '1' ? { notice: 'resent' } : {}));
   });
