@@ -205,10 +205,25 @@ const routeSchema = z.strictObject({
     .describe("The app's name on the sign-in pages and in mails; default: the route name"),
 });
 
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 const redisStoreSchema = z.strictObject({
   redis: z
     .strictObject({
-      url: z.string().default('redis://127.0.0.1:6379').describe('redis:// or rediss:// URL'),
+      url: z
+        .string()
+        // Checked here, not at the first connection: a `redis+sentinel://` or `redis-cluster://`
+        // URL passed `check` and then crashed `serve`.
+        .refine(isRedisUrl, 'must be a redis:// or rediss:// URL naming one Redis server (redis://host:6379/0)')
+        .default('redis://127.0.0.1:6379')
+        .describe('redis:// or rediss:// URL'),
       prefix: z.string().default('gatehouse:').describe('Key prefix'),
     })
     .prefault({}),

@@ -282,6 +282,24 @@ describe('secrets never appear in error messages', () => {
   }
 });
 
+describe('session.store.redis.url', () => {
+  const withRedis = (url: string) => MINIMAL + yaml('session:', '  secret: "0123456789abcdef0123456789abcdef"', '  store:', '    redis:', `      url: ${JSON.stringify(url)}`);
+  test('a Sentinel or Cluster URL is refused by check, not found by serve at the first connection', () => {
+    for (const url of ['redis+sentinel://127.0.0.1:26379/mymaster', 'redis-cluster://127.0.0.1:7000', 'http://127.0.0.1:6379', 'localhost:6379']) {
+      assert.deepEqual(errorsOf(withRedis(url)), [`gateway.yaml:10 session.store.redis.url: must be a redis:// or rediss:// URL naming one Redis server (redis://host:6379/0) (got ${JSON.stringify(url)})`], url);
+    }
+  });
+  test('a URL with a password is refused without showing it', () => {
+    assert.deepEqual(errorsOf(withRedis('redis+sentinel://:hunter2@127.0.0.1:26379')), ['gateway.yaml:10 session.store.redis.url: must be a redis:// or rediss:// URL naming one Redis server (redis://host:6379/0) (got a hidden value)']);
+  });
+  test('redis:// and rediss:// URLs load', () => {
+    for (const url of ['redis://127.0.0.1:6379', 'rediss://:pass@cache.internal:6380/2']) {
+      const store = parseConfigText(withRedis(url), 'gateway.yaml', {}).config.session.store;
+      assert.ok(typeof store === 'object' && store.redis.url === url);
+    }
+  });
+});
+
 describe('files named by the config', () => {
   const directory = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
   writeFileSync(join(directory, 'ca.pem'), '-----BEGIN CERTIFICATE-----\n');
