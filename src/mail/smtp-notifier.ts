@@ -38,6 +38,13 @@ export const DEFAULT_SMTP_TIMEOUTS_MS: SmtpTimeoutsMs = Object.freeze({ connecti
  */
 export const DEFAULT_MAX_PENDING_MAILS = 10_000;
 
+/**
+ * How long `close` waits for mails still being sent. A server that accepts connections and
+ * never answers would otherwise hold shutdown for one socket timeout per pooled connection
+ * and round of waiting mails (50 s for 25 mails): past this, what is left is given up on.
+ */
+export const DEFAULT_CLOSE_GRACE_MS = 2_000;
+
 /** How long to wait, in ms, for the TCP/TLS connection, the server's greeting and any socket activity. */
 export interface SmtpTimeoutsMs {
   readonly connection: number;
@@ -55,6 +62,8 @@ export interface SmtpNotifierOptions {
   readonly timeoutsMs?: Partial<SmtpTimeoutsMs>;
   /** Default DEFAULT_MAX_PENDING_MAILS. */
   readonly maxPendingMails?: number;
+  /** Default DEFAULT_CLOSE_GRACE_MS. */
+  readonly closeGraceMs?: number;
 }
 
 /**
@@ -85,11 +94,19 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
 
   // close() aborts backoff waits, so shutdown is not held up by a mail that is failing anyway.
   const closing = new AbortController();
-  const inFlight = new Set<Promise<Delivery>>();
+  const closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+  /** Mails being sent, with what `close` logs for one it gives up on. */
+  const inFlight = new Map<Promise<Delivery>, { readonly toDomain: string; readonly requestId: string; abandoned: boolean }>();
 
-  async function deliver(mail: { to: string; requestId: string }, compose: () => { subject: string; text: string; html: string; headers: Readonly<Record<string, string>> }): Promise<Delivery> {
+  async function deliver(
+    mail: { to: string; requestId: string },
+    compose: () => { subject: string; text: string; html: string; headers: Readonly<Record<string, string>> },
+    state: { abandoned: boolean },
+  ): Promise<Delivery> {
     const toDomain = mail.to.slice(mail.to.lastIndexOf('@') + 1);
     const fail = (attempts: number, error: unknown) => {
+      // Already logged by close, which gave up on it.
+      if (state.abandoned) return;
       logger.error(
         {
           event: 'mail.failed',
@@ -155,12 +172,13 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
       );
       return Promise.resolve('failed');
     }
+    const state = { toDomain: mail.to.slice(mail.to.lastIndexOf('@') + 1), requestId: mail.requestId, abandoned: false };
     // The catch is a last line of defence: a bug in here must not become an unhandled rejection.
-    const sending = deliver(mail, compose).catch((error: unknown): Delivery => {
+    const sending = deliver(mail, compose, state).catch((error: unknown): Delivery => {
       logger.error({ event: 'mail.failed', attempts: 0, error: scrubSecrets(describeError(error), secrets), request_id: mail.requestId }, 'mail could not be sent');
       return 'failed';
     });
-    inFlight.add(sending);
+    inFlight.set(sending, state);
     void sending.finally(() => inFlight.delete(sending));
     return sending;
   }
@@ -184,11 +202,37 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
     },
 
     async close() {
+      // No new attempts; backoff waits end at once.
       closing.abort();
-      await Promise.all(inFlight);
+      if (await settlesWithin(Promise.all(inFlight.keys()), closeGraceMs)) {
+        transporter.close();
+        return;
+      }
+      // The server is not answering. Closing the pool fails the queued mails at once; a mail
+      // on a connection that waits for the server is given up on here and logged now.
       transporter.close();
+      for (const state of inFlight.values()) {
+        state.abandoned = true;
+        logger.error(
+          { event: 'mail.failed', to_domain: state.toDomain, attempts: 1, error: 'the gateway stopped before the mail server answered', request_id: state.requestId },
+          'mail could not be sent',
+        );
+      }
     },
   };
+}
+
+/** True when `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -286,6 +286,30 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
     }
   });
 
+  test('close is bounded when the server accepts connections and never answers, and every waiting mail is logged as failed once', async () => {
+    // A hung mail server: it takes the connection and says nothing, not even its greeting.
+    const sockets = new Set<net.Socket>();
+    const hung = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const logs = captureLogs();
+    const notifier = createSmtpNotifier({ from: FROM, smtp: plainSmtp((hung.address() as AddressInfo).port), logger: logs.logger, closeGraceMs: 200 });
+    try {
+      const sending = Array.from({ length: 25 }, (_, i) => notifier.sendSignInCode(signInMail({ requestId: `hung-${i}` })));
+      while (sockets.size === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const closed = notifier.close();
+      // Before the fix this took one 10 s greeting timeout per round of five pooled connections.
+      const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 3_000))]);
+      assert.equal(outcome, 'closed');
+      const failed = failures(logs).map((record) => String(record.request_id)).sort();
+      assert.deepEqual(failed, Array.from({ length: 25 }, (_, i) => `hung-${i}`).sort(), 'each waiting mail is reported, once');
+      assert.ok(!logs.records().some((record) => record.event === 'mail.delivered'));
+      void Promise.all(sending);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+
   test('close waits for a mail in flight and stops its retries', async () => {
     const server = await startTestSmtpServer({ answerData: () => 451 });
     const logs = captureLogs();
