@@ -186,8 +186,10 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
   });
   const accessLog = createAccessLog(logger);
   const onSignedInRequest = (sessionId: string, routeName: string) => directory.recordActivity(sessionId, clock(), routeName);
+  const responsesInFlight = new Set<http.ServerResponse>();
   const server = http.createServer(
     createRequestHandler({
+      responsesInFlight,
       getState,
       proxy,
       metrics,
@@ -326,6 +328,9 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
     },
     async shutdown(graceMs) {
       draining = true;
+      // Requests already in flight: their answers say `Connection: close`, so no client sends
+      // another request on a connection that is about to be closed under it.
+      for (const res of responsesInFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       const closed = Promise.all([
         new Promise<void>((resolve) => server.close(() => resolve())),
         adminServer?.listening ? new Promise<void>((resolve) => adminServer.close(() => resolve())) : Promise.resolve(),

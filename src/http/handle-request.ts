@@ -45,6 +45,11 @@ export interface RequestHandlerDeps {
   readonly onSignedInRequest?: (sessionId: string, routeName: string) => void;
   /** Called after every response, e.g. so a draining server can close the now idle connection. */
   readonly onRequestDone: () => void;
+  /**
+   * The responses being answered, so a shutdown can tell the ones not yet answered to close
+   * their connection (`Connection: close`) instead of promising a keep-alive it will break.
+   */
+  readonly responsesInFlight: Set<http.ServerResponse>;
 }
 
 /** Builds the listener's `request` handler. */
@@ -85,6 +90,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const req = this.req;
     const context = requestContextOf(req)!;
     if (!this.writableFinished) context.upstream?.abortUpstream();
+    deps.responsesInFlight.delete(this);
     logFinishedRequest(req, this, context);
     deps.onRequestDone();
   }
@@ -100,6 +106,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const trusted = state.proxyTrust.isTrusted(req.socket);
     const context = createRequestContext(req, assignRequestId(req, trusted));
     res.on('close', onResponseClose);
+    deps.responsesInFlight.add(res);
     if (deps.isDraining()) res.shouldKeepAlive = false;
     const admission = admit(req, context, state, 'request', trusted, deps);
     // Most requests are decided at once (session fresh in the cache); the rest wait for one store read.
