@@ -22,7 +22,7 @@ import { requestContextOf } from './http/request-context.js';
 import { createAdminApp, evaluateReadiness, type Readiness, type ReadinessCheck } from './admin/admin-app.js';
 import { randomBytes } from 'node:crypto';
 import { createKeyValueStore } from './store/create-store.js';
-import type { KeyValueStore } from './store/key-value-store.js';
+import { UnsupportedStoreError, type KeyValueStore } from './store/key-value-store.js';
 import { createSessions } from './session/sessions.js';
 import { createSessionResolver } from './session/session-resolver.js';
 import { createSessionCache } from './session/session-cache.js';
@@ -241,7 +241,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       check: () =>
         kv.ping().then(
           () => '',
-          () => 'unreachable',
+          (error: unknown) => (error instanceof UnsupportedStoreError ? error.message : 'unreachable'),
         ),
     },
     // Signed-in requests need a signing key: read from the store, which may be down at start.

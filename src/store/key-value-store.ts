@@ -62,5 +62,13 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** The store answers, but is not one the gateway can use (a Redis Sentinel, a Cluster node). */
+export class UnsupportedStoreError extends StoreUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedStoreError';
+  }
+}
+
 /** Milliseconds since the epoch; injected so expiry and windows are tested without sleeping. */
 export type Clock = () => number;

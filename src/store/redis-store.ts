@@ -19,7 +19,7 @@
 import { performance } from 'node:perf_hooks';
 import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from '../log/logger.js';
-import { StoreUnavailableError, type KeyValueStore } from './key-value-store.js';
+import { StoreUnavailableError, UnsupportedStoreError, type KeyValueStore } from './key-value-store.js';
 import { toTtlMilliseconds } from './ttl-milliseconds.js';
 
 /** Options of {@link createRedisStore}. */
@@ -103,6 +103,13 @@ end
 return 1
 `;
 
+/** What to tell an operator whose URL names a Sentinel or a Cluster node (`redis_mode`). */
+function describeUnsupportedMode(mode: string, where: string): string {
+  if (mode === 'sentinel') return `${where} is a Redis Sentinel, not a Redis server: name the primary in session.store.redis.url`;
+  if (mode === 'cluster') return `${where} is a Redis Cluster node: Redis Cluster is not supported yet; name a standalone Redis in session.store.redis.url`;
+  return `${where} runs in redis_mode ${mode}: name a standalone Redis in session.store.redis.url`;
+}
+
 /** Reconnect quickly at first, then every 2 s at most, forever: Redis coming back must be noticed. */
 function reconnectDelayMs(retries: number): number {
   return Math.min(retries * 100, 2_000);
@@ -167,6 +174,24 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
   // would crash the process on the first one.
   client.on('error', (error: unknown) => reportUnavailable(error instanceof Error ? error.message : String(error)));
   client.on('ready', reportAvailable);
+
+  // A Sentinel or a Cluster node answers PING like a Redis, so the gateway would look ready
+  // while every sign-in fails. Each (re)connection asks what it reached.
+  let unsupported: string | undefined;
+  client.on('ready', () => {
+    client.info('server').then(
+      (info) => {
+        const mode = /^redis_mode:(\w+)/m.exec(info)?.[1] ?? 'standalone';
+        const problem = mode === 'standalone' ? undefined : describeUnsupportedMode(mode, where);
+        if (problem && problem !== unsupported) logger?.error({ event: 'store.unsupported', store: 'redis', redis: where, redis_mode: mode }, problem);
+        unsupported = problem;
+      },
+      // A Redis that does not allow INFO (some managed services rename it) is taken as standalone.
+      () => {
+        unsupported = undefined;
+      },
+    );
+  });
 
   // Not awaited: the promise settles only once connected (it retries forever), and start-up
   // must not wait for Redis. It can still reject, e.g. on a URL problem found while connecting.
@@ -298,6 +323,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
 
     async ping() {
       await run('PING', () => client.ping());
+      if (unsupported) throw new UnsupportedStoreError(unsupported);
     },
 
     async close() {
