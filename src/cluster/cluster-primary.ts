@@ -8,7 +8,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
 import { availableParallelism } from 'node:os';
-import { AggregatorRegistry } from 'prom-client';
+import { createClusterMetrics } from './cluster-metrics.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { loadConfigFile, ConfigError } from '../config/load-config.js';
 import type { Logger } from '../log/logger.js';
@@ -55,7 +55,7 @@ export interface ClusterOptions {
 /** Runs the primary until SIGTERM/SIGINT. Resolves with the process exit code. */
 export async function runClusterPrimary(options: ClusterOptions): Promise<number> {
   const { logger, config } = options;
-  const metrics = new AggregatorRegistry();
+  const metrics = createClusterMetrics();
   let stopping = false;
   let everListening = 0;
   const listening = new Set<number>();
@@ -148,7 +148,7 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
     const address = config.admin.listen;
     adminServer = http.createServer(
       createAdminApp({
-        metricsText: () => metrics.clusterMetrics(),
+        metricsText: () => metrics.text(),
         metricsContentType: metrics.contentType,
         readiness,
         jwks: () => (config.assertion.enabled ? assertionKeys.jwks() : { keys: [] }),

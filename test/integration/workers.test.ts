@@ -89,6 +89,11 @@ routes:
   // and names the dead worker apart: duplicate JSON keys are read differently by every tool.
   const [victim] = workerPids;
   process.kill(victim as number, 'SIGKILL');
+  // A scrape while the worker dies answers at once, and no count goes back (Prometheus would
+  // read a counter reset): the dead worker's requests still count.
+  const during = await request(adminPort, { path: '/metrics' });
+  assert.equal(during.status, 200);
+  assert.match(during.text(), /gatehouse_requests_total\{route="app",status_class="2xx"\} 40\b/);
   const exited = await proc.waitForLog((line) => line.event === 'worker.exited');
   assert.equal(exited.worker_pid, victim);
   assert.equal(exited.pid, proc.child.pid);
@@ -96,6 +101,13 @@ routes:
   const rawLine = rawOutput.split('\n').find((text) => text.includes('"event":"worker.exited"'))!;
   assert.equal(rawLine.match(/"pid":/g)?.length, 1, rawLine);
   await proc.waitForLog((line) => line.event === 'worker.started' && line.pid !== victim && !workerPids.has(line.pid), 10_000);
+  for (const when of ['after the exit', 'with the new worker']) {
+    const after = await request(adminPort, { path: '/metrics' });
+    assert.equal(after.status, 200, when);
+    assert.match(after.text(), /gatehouse_requests_total\{route="app",status_class="2xx"\} 40\b/, when);
+  }
+  assert.equal((await request(port, { path: '/open/again', headers: agentless })).status, 200);
+  await eventually(async () => /gatehouse_requests_total\{route="app",status_class="2xx"\} 41\b/.test((await request(adminPort, { path: '/metrics' })).text()), 3000, 'a new request adds to the kept counts');
 
   proc.child.kill('SIGTERM');
   assert.equal(await proc.exited, 0);
