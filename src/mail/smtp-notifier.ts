@@ -1,7 +1,9 @@
 /**
- * The SMTP backend: nodemailer with a connection pool. A send that fails for a reason that
- * may pass (a 4xx answer, a dropped or refused connection) is retried a few times with
- * backoff; then it is logged as `mail.failed` and the promise resolves. The gateway has
+ * The SMTP backend: nodemailer with a pool of five connections, fed from a queue of our own
+ * ordered by each mail's deadline (a code's expiry). A send that fails for a reason that may
+ * pass (a 4xx answer, a dropped or refused connection) is retried a few times with backoff;
+ * a mail still not taken by its deadline, or after the last try, is logged as `mail.failed`
+ * and the promise resolves. The gateway has
  * already answered the guest by the time mail goes out, so a rejection would have nowhere
  * to go but an unhandled-rejection crash.
  *
@@ -9,13 +11,12 @@
  * names the recipient's domain only, and error text is scrubbed of the configured secrets.
  */
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { composeInvitationMail } from './compose-invitation-mail.js';
-import { composeSignInCodeMail } from './compose-sign-in-mail.js';
+import { composeSignInCodeMail, type ComposedMail } from './compose-sign-in-mail.js';
 import type { Delivery, Notifier } from './notifier.js';
 
 /** The `mail.smtp` section of the config. */
@@ -44,6 +45,14 @@ export const DEFAULT_MAX_PENDING_MAILS = 10_000;
  * and round of waiting mails (50 s for 25 mails): past this, what is left is given up on.
  */
 export const DEFAULT_CLOSE_GRACE_MS = 2_000;
+
+/** Connections to the mail server at once, and so mails being sent at once. */
+const SEND_CONCURRENCY = 5;
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** An invitation not taken by the mail server within an hour is reported as failed. */
+const INVITATION_DELIVERY_MS = 3600_000;
 
 /** How long to wait, in ms, for the TCP/TLS connection, the server's greeting and any socket activity. */
 export interface SmtpTimeoutsMs {
@@ -92,103 +101,123 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
     'SMTP transport configured',
   );
 
-  // close() aborts backoff waits, so shutdown is not held up by a mail that is failing anyway.
+  // One queue of our own, in front of a pool of SEND_CONCURRENCY connections that never
+  // queues itself: a mail waits here, ordered by when it stops being worth sending (a code's
+  // expiry), and is dropped when that time comes. nodemailer's own queue is first come, first
+  // served and cannot drop anything: behind a hung server a retry waited for the whole
+  // backlog, failures were logged hours late, and a code could arrive long dead.
   const closing = new AbortController();
   const closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
-  /** Mails being sent, with what `close` logs for one it gives up on. */
-  const inFlight = new Map<Promise<Delivery>, { readonly toDomain: string; readonly requestId: string; abandoned: boolean }>();
+  const maxAttempts = retryDelaysMs.length + 1;
+  const waiting: Job[] = [];
+  const unsettled = new Set<Job>();
+  const attemptsInProgress = new Set<Promise<void>>();
 
-  async function deliver(
-    mail: { to: string; requestId: string },
-    compose: () => { subject: string; text: string; html: string; headers: Readonly<Record<string, string>> },
-    state: { abandoned: boolean },
-  ): Promise<Delivery> {
-    const toDomain = mail.to.slice(mail.to.lastIndexOf('@') + 1);
-    const fail = (attempts: number, error: unknown) => {
-      // Already logged by close, which gave up on it.
-      if (state.abandoned) return;
-      logger.error(
-        {
-          event: 'mail.failed',
-          to_domain: toDomain,
-          attempts,
-          error: scrubSecrets(describeError(error), secrets),
-          smtp_status: (error as { responseCode?: unknown } | undefined)?.responseCode,
-          request_id: mail.requestId,
+  function fail(job: Job, error: unknown): void {
+    settle(job, 'failed');
+    logger.error(
+      {
+        event: 'mail.failed',
+        to_domain: job.toDomain,
+        attempts: job.attempts,
+        error: scrubSecrets(describeError(error), secrets),
+        smtp_status: (error as { responseCode?: unknown } | undefined)?.responseCode,
+        request_id: job.requestId,
+      },
+      'mail could not be sent',
+    );
+  }
+
+  function settle(job: Job, delivery: Delivery): void {
+    job.settled = true;
+    clearTimeout(job.expiry);
+    clearTimeout(job.backoff);
+    unsettled.delete(job);
+    job.resolve(delivery);
+  }
+
+  /** Puts `job` in line by deadline (mostly at the end: deadlines mostly grow). */
+  function enqueue(job: Job): void {
+    let at = waiting.length;
+    while (at > 0 && waiting[at - 1]!.deadline > job.deadline) at -= 1;
+    waiting.splice(at, 0, job);
+    pump();
+  }
+
+  function pump(): void {
+    while (attemptsInProgress.size < SEND_CONCURRENCY && waiting.length > 0) {
+      const job = waiting.shift()!;
+      if (!job.settled) attempt(job);
+    }
+  }
+
+  function attempt(job: Job): void {
+    job.attempts += 1;
+    const running = transporter
+      .sendMail({ from, to: job.to, subject: job.composed.subject, text: job.composed.text, html: job.composed.html, headers: { ...job.composed.headers } })
+      .then(
+        (info) => {
+          if (job.settled) return; // given up on meanwhile (expired, or shutting down)
+          logger.debug({ event: 'mail.delivered', to_domain: job.toDomain, attempt: job.attempts, smtp_response: info.response, request_id: job.requestId }, 'mail accepted by the SMTP server');
+          settle(job, 'sent');
         },
-        'mail could not be sent',
-      );
-    };
+        (error: unknown) => {
+          logger.debug({ event: 'mail.attempt_failed', to_domain: job.toDomain, attempt: job.attempts, error: scrubSecrets(describeError(error), secrets), request_id: job.requestId }, 'SMTP send attempt failed');
+          if (job.settled) return;
+          if (job.attempts >= maxAttempts || !isWorthRetrying(error) || closing.signal.aborted) return fail(job, error);
+          job.backoff = setTimeout(() => {
+            job.backoff = undefined;
+            enqueue(job);
+          }, retryDelaysMs[job.attempts - 1] ?? 0);
+        },
+      )
+      .finally(() => {
+        attemptsInProgress.delete(running);
+        pump();
+      });
+    attemptsInProgress.add(running);
+  }
 
-    let composed;
+  function send(mail: { to: string; requestId: string }, compose: () => ComposedMail, deadline: number, what: string): Promise<Delivery> {
+    const toDomain = mail.to.slice(mail.to.lastIndexOf('@') + 1);
+    if (unsettled.size >= maxPendingMails || closing.signal.aborted) {
+      const reason = closing.signal.aborted ? 'the gateway is stopping' : `${maxPendingMails} mails are already waiting for the SMTP server; this one is dropped`;
+      logger.error({ event: 'mail.failed', to_domain: toDomain, attempts: 0, error: reason, request_id: mail.requestId }, 'mail could not be sent');
+      return Promise.resolve('failed');
+    }
+    let composed: ComposedMail;
     try {
       composed = compose();
     } catch (error) {
       // Bad input stays bad: nothing to retry.
-      fail(0, error);
-      return 'failed';
-    }
-
-    const maxAttempts = retryDelaysMs.length + 1;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const info = await transporter.sendMail({
-          from,
-          to: mail.to,
-          subject: composed.subject,
-          text: composed.text,
-          html: composed.html,
-          headers: { ...composed.headers },
-        });
-        logger.debug({ event: 'mail.delivered', to_domain: toDomain, attempt, smtp_response: info.response, request_id: mail.requestId }, 'mail accepted by the SMTP server');
-        return 'sent';
-      } catch (error) {
-        logger.debug({ event: 'mail.attempt_failed', to_domain: toDomain, attempt, error: scrubSecrets(describeError(error), secrets), request_id: mail.requestId }, 'SMTP send attempt failed');
-        if (attempt >= maxAttempts || !isWorthRetrying(error) || closing.signal.aborted) {
-          fail(attempt, error);
-          return 'failed';
-        }
-        try {
-          await sleep(retryDelaysMs[attempt - 1] ?? 0, undefined, { signal: closing.signal });
-        } catch {
-          fail(attempt, error);
-          return 'failed';
-        }
-      }
-    }
-  }
-
-  function send(mail: { to: string; requestId: string }, compose: Parameters<typeof deliver>[1]): Promise<Delivery> {
-    if (inFlight.size >= maxPendingMails) {
-      logger.error(
-        {
-          event: 'mail.failed',
-          to_domain: mail.to.slice(mail.to.lastIndexOf('@') + 1),
-          attempts: 0,
-          error: `${maxPendingMails} mails are already waiting for the SMTP server; this one is dropped`,
-          request_id: mail.requestId,
-        },
-        'mail could not be sent',
-      );
+      logger.error({ event: 'mail.failed', to_domain: toDomain, attempts: 0, error: describeError(error), request_id: mail.requestId }, 'mail could not be sent');
       return Promise.resolve('failed');
     }
-    const state = { toDomain: mail.to.slice(mail.to.lastIndexOf('@') + 1), requestId: mail.requestId, abandoned: false };
-    // The catch is a last line of defence: a bug in here must not become an unhandled rejection.
-    const sending = deliver(mail, compose, state).catch((error: unknown): Delivery => {
-      logger.error({ event: 'mail.failed', attempts: 0, error: scrubSecrets(describeError(error), secrets), request_id: mail.requestId }, 'mail could not be sent');
-      return 'failed';
+    return new Promise<Delivery>((resolve) => {
+      const job: Job = { to: mail.to, toDomain, requestId: mail.requestId, composed, deadline, attempts: 0, settled: false, resolve };
+      // The deadline ends the mail wherever it is: waiting, backing off, or on a connection
+      // to a server that does not answer (a late success there is ignored).
+      const armExpiry = (): void => {
+        // setTimeout holds at most about 24.8 days; a later deadline is re-armed then.
+        job.expiry = setTimeout(() => {
+          if (job.settled) return;
+          if (Date.now() < deadline) return armExpiry();
+          fail(job, new Error(`the ${what} was not taken by the mail server before it expired`));
+        }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
+        job.expiry.unref();
+      };
+      armExpiry();
+      unsettled.add(job);
+      enqueue(job);
     });
-    inFlight.set(sending, state);
-    void sending.finally(() => inFlight.delete(sending));
-    return sending;
   }
 
   return {
     sendInvitation(mail) {
-      return send(mail, () => composeInvitationMail(mail, from));
+      return send(mail, () => composeInvitationMail(mail, from), Date.now() + INVITATION_DELIVERY_MS, 'invitation');
     },
     sendSignInCode(mail) {
-      return send(mail, () => composeSignInCodeMail(mail, from));
+      return send(mail, () => composeSignInCodeMail(mail, from), mail.expiresAt.getTime(), 'code');
     },
     async verify() {
       try {
@@ -202,24 +231,32 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
     },
 
     async close() {
-      // No new attempts; backoff waits end at once.
       closing.abort();
-      if (await settlesWithin(Promise.all(inFlight.keys()), closeGraceMs)) {
-        transporter.close();
-        return;
+      // Mails not on a connection now are not started: they fail at once.
+      for (const job of [...unsettled]) {
+        if (!job.settled && (waiting.includes(job) || job.backoff !== undefined)) fail(job, new Error('the gateway stopped before the mail was sent'));
       }
-      // The server is not answering. Closing the pool fails the queued mails at once; a mail
-      // on a connection that waits for the server is given up on here and logged now.
+      waiting.length = 0;
+      // The ones on a connection get a moment; a server that does not answer is given up on.
+      await settlesWithin(Promise.all(attemptsInProgress), closeGraceMs);
+      for (const job of [...unsettled]) fail(job, new Error('the gateway stopped before the mail server answered'));
       transporter.close();
-      for (const state of inFlight.values()) {
-        state.abandoned = true;
-        logger.error(
-          { event: 'mail.failed', to_domain: state.toDomain, attempts: 1, error: 'the gateway stopped before the mail server answered', request_id: state.requestId },
-          'mail could not be sent',
-        );
-      }
     },
   };
+}
+
+interface Job {
+  readonly to: string;
+  readonly toDomain: string;
+  readonly requestId: string;
+  readonly composed: ComposedMail;
+  /** Epoch ms after which the mail is worthless (the code has expired). */
+  readonly deadline: number;
+  attempts: number;
+  settled: boolean;
+  readonly resolve: (delivery: Delivery) => void;
+  expiry?: NodeJS.Timeout;
+  backoff?: NodeJS.Timeout;
 }
 
 /** True when `promise` settles within `ms`. */
@@ -274,6 +311,7 @@ export function buildSmtpTransportOptions(smtp: SmtpSettings, timeoutsMs: SmtpTi
 
   return {
     pool: true,
+    maxConnections: SEND_CONCURRENCY,
     host,
     // nodemailer's default port follows `secure`: 465 for implicit TLS, else 587.
     port,

@@ -25,8 +25,11 @@ const FROM = 'Gatehouse <no-reply@example.com>';
 const FAST_RETRIES = [2, 2];
 const PASSWORD = 'hunter2-Sm7p!pass';
 
+// Codes that are still valid when the tests run: the notifier drops an expired code's mail.
+const REQUESTED_AT = new Date('2099-05-01T14:22:00Z');
+
 function signInMail(overrides: Partial<SignInCodeMail> = {}): SignInCodeMail {
-  return sampleSignInCodeMail(overrides);
+  return sampleSignInCodeMail({ requestedAt: REQUESTED_AT, expiresAt: new Date(REQUESTED_AT.getTime() + 10 * 60_000), ...overrides });
 }
 
 function plainSmtp(port: number, extra: Partial<SmtpSettings> = {}): SmtpSettings {
@@ -74,7 +77,7 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
       for (const [part, body] of [['text', parsed.text], ['html', parsed.html]] as const) {
         assert.match(body, /482913/, part);
         assert.match(body, /Wiki/, part);
-        assert.match(body, /valid for 10 minutes, until 1 May 2024 at 14:32 UTC/, part);
+        assert.match(body, /valid for 10 minutes, until 1 May 2099 at 14:32 UTC/, part);
         assert.match(body, /Not you\? Ignore this email/, part);
       }
       assert.match(parsed.html, /^<!doctype html>/);
@@ -307,6 +310,48 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+
+  test('behind a server that never answers, each waiting code fails when it expires, not after the backlog', async () => {
+    const sockets = new Set<net.Socket>();
+    const hung = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const logs = captureLogs();
+    // Default socket timeouts (10 s): five connections, fifty mails, three tries each would
+    // take minutes to report; the codes expire in under a second.
+    const notifier = createSmtpNotifier({ from: FROM, smtp: plainSmtp((hung.address() as AddressInfo).port), logger: logs.logger, closeGraceMs: 100 });
+    try {
+      const expiresAt = new Date(Date.now() + 800);
+      const sending = Array.from({ length: 50 }, (_, i) => notifier.sendSignInCode(signInMail({ requestId: `backlog-${i}`, expiresAt })));
+      const outcome = await Promise.race([Promise.all(sending), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 4_000))]);
+      assert.deepEqual(outcome, Array.from({ length: 50 }, () => 'failed'), 'every mail is reported by its expiry');
+      const reasons = new Set(failures(logs).map((record) => String(record.error)));
+      assert.deepEqual([...reasons], ['the code was not taken by the mail server before it expired']);
+      assert.equal(failures(logs).length, 50, 'once each');
+    } finally {
+      await notifier.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => hung.close(resolve));
+    }
+  });
+
+  test('a code that expires while its retry waits is never sent once the server is back; a fresh one is', async () => {
+    // The first DATA is refused (451, worth retrying); the server takes everything after it.
+    const server = await startTestSmtpServer({ answerData: (attempt) => (attempt === 1 ? 451 : undefined) });
+    const logs = captureLogs();
+    const notifier = notifierFor(plainSmtp(server.port), logs, [600, 600]);
+    try {
+      const stale = notifier.sendSignInCode(signInMail({ requestId: 'stale', code: '11112222', expiresAt: new Date(Date.now() + 300) }));
+      assert.equal(await stale, 'failed');
+      assert.equal(await notifier.sendSignInCode(signInMail({ requestId: 'fresh', code: '33334444' })), 'sent');
+      assert.equal(server.received.length, 1);
+      assert.match(server.received[0]!.raw, /33334444/);
+      assert.doesNotMatch(server.received.map((mail) => mail.raw).join(''), /11112222/, 'the dead code never arrives');
+      assert.equal(server.dataAttempts(), 2, 'the stale mail was not tried again');
+    } finally {
+      await notifier.close();
+      await server.close();
     }
   });
 
