@@ -229,6 +229,12 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
+  // CONNECT (a forward-proxy tunnel): Node hands it to 'connect' and, with no listener,
+  // drops the connection without a word. The gateway is no forward proxy: say so.
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy();
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
   // Above common load balancers' idle timeouts (60 s), so they close first and never race us.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
