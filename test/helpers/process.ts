@@ -130,7 +130,9 @@ export async function startGatewayProcess(
   const proc = runGatehouse(['serve', '--config', configFile], env, options);
   let started;
   try {
-    started = await proc.waitForLog((line) => line.event === 'gateway.started');
+    // Generous: under CI's load (browsers beside it) a process with workers compiles the
+    // source once per worker before it listens.
+    started = await proc.waitForLog((line) => line.event === 'gateway.started', 40_000);
   } catch (error) {
     await proc.stop();
     throw error;
