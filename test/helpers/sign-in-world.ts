@@ -152,3 +152,11 @@ export async function signIn(world: SignInWorld, client: FormClient, email: stri
   const code = codeFromMail(world.smtp.received.at(-1)!.raw);
   return submitCode(client, codePage, code);
 }
+
+/** Signs `email` in on `host` (a route's host) with a client of its own; returns its Cookie header. */
+export async function signedInCookie(world: SignInWorld, email: string, host = 'app.test'): Promise<string> {
+  const client = new FormClient(world.gw.port, host);
+  const done = await signIn(world, client, email, `http://${host}/`);
+  assert.equal(done.status, 303, done.text());
+  return client.cookieHeader()!;
+}

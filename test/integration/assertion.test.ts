@@ -4,14 +4,19 @@
  * copy never does, and `assertion.header` / `assertion.enabled` do what they say.
  */
 import http from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { request } from '../helpers/servers.js';
-import { startSignInWorld, signIn, type SignInWorld } from '../helpers/sign-in-world.js';
+import { request, startGateway } from '../helpers/servers.js';
+import { parseConfigText } from '../../src/config/load-config.js';
+import { SECRET, startSignInWorld, signIn, type SignInWorld } from '../helpers/sign-in-world.js';
 import type { RecordedRequest } from '../helpers/servers.js';
 
 function headerValues(recorded: RecordedRequest, name: string): string[] {
@@ -150,5 +155,40 @@ describe('the assertion on a WebSocket handshake', () => {
     assert.notEqual(token, 'forged');
     const { payload } = await jwtVerify(token, createLocalJWKSet(await jwksOf(world)), { audience: 'http://app.test', issuer: 'http://app.test' });
     assert.equal(payload.email, 'bob@example.com');
+  });
+});
+
+describe('assertion.key_file is rotated by a reload', () => {
+  test('a new key put first in the file signs after SIGHUP; the old one stays published', async () => {
+    const pem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const [oldKey, newKey] = [pem(), pem()];
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-key-file-'));
+    const keyFile = join(dir, 'assertion.pem');
+    writeFileSync(keyFile, oldKey, { mode: 0o600 });
+    const yaml = `
+session: { secret: ${SECRET}, store: memory }
+mail: { transport: log }
+assertion: { key_file: ${keyFile} }
+routes:
+  - name: app
+    from: http://app.test/
+    to: builtin:whoami
+    allow: ["*@example.com"]
+`;
+    const gw = await startGateway(yaml);
+    try {
+      const kids = async () => (await request(gw.port, { path: '/.gatehouse/jwks.json', headers: { host: 'app.test' } })).json<JSONWebKeySet>().keys.map((key) => key.kid);
+      const [oldKid] = await kids();
+      writeFileSync(keyFile, newKey + oldKey);
+      // What SIGHUP does: check the file again, then hand the new config to the gateway.
+      const { config } = parseConfigText(`listen: 127.0.0.1:0\nadmin: { listen: "127.0.0.1:0" }\n${yaml}`, 'gateway.yaml', {});
+      gw.gateway.reload(config);
+      const after = await kids();
+      assert.equal(after.length, 2);
+      assert.notEqual(after[0], oldKid, 'the new key is first: it signs');
+      assert.equal(after[1], oldKid, 'tokens signed before still verify');
+    } finally {
+      await gw.close();
+    }
   });
 });

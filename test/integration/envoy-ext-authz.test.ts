@@ -53,8 +53,7 @@ import { parse as parseYaml } from 'yaml';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { request } from '../helpers/servers.js';
 import { rawRequest, type RawResponse } from '../helpers/raw-http.js';
-import { FormClient } from '../helpers/form-client.js';
-import { signIn, startSignInWorld, type SignInWorld } from '../helpers/sign-in-world.js';
+import { signedInCookie, startSignInWorld, type SignInWorld } from '../helpers/sign-in-world.js';
 import { questionOf } from '../../src/http/forward-auth-question.js';
 
 // --- config/envoy.yaml, read with its shape checked ------------------------------------
@@ -354,12 +353,6 @@ describe('Envoy ext_authz against a real gateway', () => {
   let alice: string;
   let carol: string;
 
-  async function cookieOf(email: string, host: string): Promise<string> {
-    const client = new FormClient(world.gw.port, host);
-    const done = await signIn(world, client, email, `http://${host}/`);
-    assert.equal(done.status, 303, done.text());
-    return client.cookieHeader()!;
-  }
 
   /** Envoy asks the gateway about `client`: the raw answer and what Envoy makes of it. */
   async function envoyAsks(client: ClientRequest, pathPrefix?: string): Promise<{ answer: RawResponse; outcome: EnvoyOutcome; head: string }> {
@@ -371,9 +364,9 @@ describe('Envoy ext_authz against a real gateway', () => {
   before(async () => {
     // Only 127.0.0.1 is Envoy; 127.0.0.2 is a stranger on the same machine.
     world = await startSignInWorld('memory', 'trust_proxy: ["127.0.0.1/32"]', ROUTES);
-    bob = await cookieOf('bob@example.com', example.appHost);
-    alice = await cookieOf('alice@partner.test', example.appHost);
-    carol = await cookieOf('carol@elsewhere.test', 'other.test');
+    bob = await signedInCookie(world, 'bob@example.com', example.appHost);
+    alice = await signedInCookie(world, 'alice@partner.test', example.appHost);
+    carol = await signedInCookie(world, 'carol@elsewhere.test', 'other.test');
   });
   after(() => world.close());
 

@@ -10,8 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { request } from '../helpers/servers.js';
-import { startSignInWorld, signIn, type SignInWorld } from '../helpers/sign-in-world.js';
-import type { FormClient } from '../helpers/form-client.js';
+import { startSignInWorld, signedInCookie, type SignInWorld } from '../helpers/sign-in-world.js';
 
 const ROUTES = (upstream: string) => `  - name: app
     from: http://app.test/
@@ -49,12 +48,6 @@ function traefikAsks(world: SignInWorld, original: { proto?: string; host: strin
   });
 }
 
-async function signedInCookie(world: SignInWorld, email: string, rd = 'http://app.test/'): Promise<string> {
-  const client: FormClient = world.client();
-  const done = await signIn(world, client, email, rd);
-  assert.equal(done.status, 303, done.text());
-  return client.cookieHeader()!;
-}
 
 describe('forward-auth from a trusted proxy', () => {
   let world: SignInWorld;

@@ -41,8 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { request } from '../helpers/servers.js';
 import { rawRequest, type RawResponse } from '../helpers/raw-http.js';
-import { FormClient } from '../helpers/form-client.js';
-import { signIn, startSignInWorld, type SignInWorld } from '../helpers/sign-in-world.js';
+import { signedInCookie, startSignInWorld, type SignInWorld } from '../helpers/sign-in-world.js';
 import { questionOf } from '../../src/http/forward-auth-question.js';
 
 // --- config/traefik/, read with its shape checked ------------------------------------------
@@ -299,12 +298,6 @@ describe('Traefik forwardAuth against a real gateway', () => {
   let alice: string;
   let carol: string;
 
-  async function cookieOf(email: string, host: string): Promise<string> {
-    const client = new FormClient(world.gw.port, host);
-    const done = await signIn(world, client, email, `http://${host}/`);
-    assert.equal(done.status, 303, done.text());
-    return client.cookieHeader()!;
-  }
 
   async function traefikAsks(client: ClientRequest, options: { preserveRequestMethod?: boolean } = {}): Promise<{ head: string; answer: RawResponse; outcome: TraefikOutcome }> {
     const head = traefikQuestion(example, client, options);
@@ -315,9 +308,9 @@ describe('Traefik forwardAuth against a real gateway', () => {
   before(async () => {
     // Only 127.0.0.1 is Traefik; 127.0.0.2 is a stranger on the same machine.
     world = await startSignInWorld('memory', 'trust_proxy: ["127.0.0.1/32"]', ROUTES);
-    bob = await cookieOf('bob@example.com', appHost);
-    alice = await cookieOf('alice@partner.test', appHost);
-    carol = await cookieOf('carol@elsewhere.test', 'other.test');
+    bob = await signedInCookie(world, 'bob@example.com', appHost);
+    alice = await signedInCookie(world, 'alice@partner.test', appHost);
+    carol = await signedInCookie(world, 'carol@elsewhere.test', 'other.test');
   });
   after(() => world.close());
 
