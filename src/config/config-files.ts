@@ -16,18 +16,21 @@ export interface ConfigFileReference {
   readonly file: string;
 }
 
+const REDIS_TLS_FILES = ['ca', 'cert', 'key'] as const;
+
 /** The assertion's signing keys, whose content is checked too. */
 export const ASSERTION_KEY_FILE_PATH: ConfigPath = ['assertion', 'key_file'];
 
 /**
  * The files named in the (unvalidated) input: the CA files `routes[i].tls.ca` and
- * `mail.smtp.tls.ca`, and `assertion.key_file`.
+ * `mail.smtp.tls.ca`, Redis' TLS files and `assertion.key_file`.
  */
 export function listFileReferences(input: unknown): ConfigFileReference[] {
   const routes = valueAt(input, ['routes']);
   const paths: ConfigPath[] = [
     ...(Array.isArray(routes) ? routes.map((_route, index): ConfigPath => ['routes', index, 'tls', 'ca']) : []),
     ['mail', 'smtp', 'tls', 'ca'],
+    ...REDIS_TLS_FILES.map((name): ConfigPath => ['session', 'store', 'redis', 'tls', name]),
     ASSERTION_KEY_FILE_PATH,
   ];
   return paths.flatMap((path) => {
@@ -68,6 +71,11 @@ export function resolveConfigFilePaths(config: GatewayConfig, baseDir: string): 
   }
   const smtpTls = config.mail.smtp?.tls;
   if (smtpTls?.ca) smtpTls.ca = resolve(baseDir, smtpTls.ca);
+  const store = config.session.store;
+  const redisTls = store === 'memory' ? undefined : store.redis.tls;
+  if (redisTls) {
+    for (const name of REDIS_TLS_FILES) if (redisTls[name]) redisTls[name] = resolve(baseDir, redisTls[name]);
+  }
   if (config.invitations.file) config.invitations.file = resolve(baseDir, config.invitations.file);
   if (config.assertion.key_file) config.assertion.key_file = resolve(baseDir, config.assertion.key_file);
 }

@@ -214,6 +214,19 @@ function isRedisUrl(text: string): boolean {
   }
 }
 
+/** `host:port` (a name, an IPv4 address or a bracketed IPv6 address) as `{ host, port }`. */
+const hostAndPort = z.string().transform((text, ctx) => {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[2]) : 0;
+  if (!match || port < 1 || port > 65_535) {
+    ctx.addIssue({ code: 'custom', message: 'must be host:port, e.g. redis-sentinel-1:26379', input: text });
+    return z.NEVER;
+  }
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+});
+
+const redisNodes = z.array(hostAndPort).min(1, 'must list at least one host:port');
+
 const redisStoreSchema = z.strictObject({
   redis: z
     .strictObject({
@@ -221,11 +234,45 @@ const redisStoreSchema = z.strictObject({
         .string()
         // Checked here, not at the first connection: a `redis+sentinel://` or `redis-cluster://`
         // URL passed `check` and then crashed `serve`.
-        .refine(isRedisUrl, 'must be a redis:// or rediss:// URL naming one Redis server (redis://host:6379/0)')
-        .default('redis://127.0.0.1:6379')
-        .describe('redis:// or rediss:// URL'),
+        .refine(isRedisUrl, 'must be a redis:// or rediss:// URL naming one Redis server (redis://host:6379/0); use sentinel or cluster for the others')
+        .optional()
+        .describe('redis:// or rediss:// URL of one Redis server; default redis://127.0.0.1:6379 unless sentinel or cluster is set'),
+      sentinel: z
+        .strictObject({
+          name: z.string().min(1, 'must name the primary the sentinels watch (sentinel monitor <name> ...)').describe('The primary\'s name in the sentinels\' config'),
+          nodes: redisNodes.describe('Sentinels as host:port; three or more'),
+          password: z.string().optional().describe('Password of the sentinels themselves, if they require one'),
+        })
+        .optional()
+        .describe('Find the primary through Redis Sentinel'),
+      cluster: z
+        .strictObject({ nodes: redisNodes.describe('Some of the cluster\'s nodes as host:port; the rest are discovered') })
+        .optional()
+        .describe('Redis Cluster'),
       prefix: z.string().default('gatehouse:').describe('Key prefix'),
+      password: z.string().optional().describe('Password of the Redis servers (AUTH); a url may carry its own'),
+      tls: z
+        .strictObject({
+          ca: z.string().default('').describe('PEM file of a private CA that signed the Redis servers\' certificates'),
+          cert: z.string().default('').describe('PEM client certificate, for servers that require one'),
+          key: z.string().default('').describe('PEM private key of the client certificate'),
+        })
+        .optional()
+        .describe('TLS to Redis (and to the sentinels); with url, the url must be rediss://'),
     })
+    .superRefine((redis, ctx) => {
+      const named = (['url', 'sentinel', 'cluster'] as const).filter((key) => redis[key] !== undefined);
+      if (named.length > 1) {
+        ctx.addIssue({ code: 'custom', path: [named[1]!], message: `cannot be combined with ${named[0]}: name one Redis deployment (url, sentinel or cluster)`, input: redis[named[1]!] });
+      }
+      if (redis.tls && (redis.tls.cert === '') !== (redis.tls.key === '')) {
+        ctx.addIssue({ code: 'custom', path: ['tls', redis.tls.cert === '' ? 'cert' : 'key'], message: 'cert and key go together: a client certificate needs its private key', input: redis.tls });
+      }
+      if (redis.tls && redis.url?.startsWith('redis:')) {
+        ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be a rediss:// URL when tls is set', input: redis.url });
+      }
+    })
+    .transform((redis) => (redis.sentinel || redis.cluster || redis.url ? redis : { ...redis, url: 'redis://127.0.0.1:6379' }))
     .prefault({}),
 });
 

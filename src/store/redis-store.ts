@@ -17,17 +17,25 @@
  * `gatehouse:otp:flow:<id>`; sessions at `<prefix>sess:<id>` (src/session/sessions.ts).
  */
 import { performance } from 'node:perf_hooks';
-import { createClient, type RedisClientType } from 'redis';
 import type { Logger } from '../log/logger.js';
 import { StoreUnavailableError, UnsupportedStoreError, type KeyValueStore } from './key-value-store.js';
+import { createRedisConnection, type RedisCommands, type RedisTlsFiles, type RedisTopology } from './redis-connection.js';
 import { toTtlMilliseconds } from './ttl-milliseconds.js';
+
+export { describeRedisUrl } from './redis-connection.js';
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {
-  /** `redis://` or `rediss://` URL; credentials in it are never logged. */
-  readonly url: string;
+  /** A Sentinel or a Cluster, or a standalone server by `url`. */
+  readonly topology?: RedisTopology;
+  /** Shorthand for a standalone topology: a `redis://` or `rediss://` URL (its credentials are never logged). */
+  readonly url?: string;
   /** Prepended to every key, e.g. `gatehouse:`, so several apps can share one Redis. */
   readonly prefix: string;
+  /** The data nodes' password. */
+  readonly password?: string;
+  /** TLS with these PEM files (a private CA, a client certificate and key). */
+  readonly tls?: RedisTlsFiles;
   /** Receives `store.unavailable` / `store.recovered`, once per transition. */
   readonly logger?: Logger;
   /**
@@ -39,8 +47,8 @@ export interface RedisStoreOptions {
 
 /** The Redis store plus what tests and the readiness probe need. */
 export interface RedisStoreHandle extends KeyValueStore {
-  /** The node-redis client. */
-  readonly client: RedisClientType;
+  /** The commands on the current node-redis client (tests write odd keys with them). */
+  readonly commands: RedisCommands;
   /** The key prefix this store writes under. */
   readonly prefix: string;
   /** True while the client is connected. `ping()` is the end-to-end check. */
@@ -48,7 +56,7 @@ export interface RedisStoreHandle extends KeyValueStore {
   /**
    * Runs `command` under this store's rules: rejects at once when Redis is not connected,
    * times out, and turns every failure into StoreUnavailableError. For callers that use
-   * `client` directly.
+   * `commands` directly.
    */
   runCommand<T>(operation: string, command: () => Promise<T>): Promise<T>;
 }
@@ -105,28 +113,9 @@ return 1
 
 /** What to tell an operator whose URL names a Sentinel or a Cluster node (`redis_mode`). */
 function describeUnsupportedMode(mode: string, where: string): string {
-  if (mode === 'sentinel') return `${where} is a Redis Sentinel, not a Redis server: name the primary in session.store.redis.url`;
-  if (mode === 'cluster') return `${where} is a Redis Cluster node: Redis Cluster is not supported yet; name a standalone Redis in session.store.redis.url`;
+  if (mode === 'sentinel') return `${where} is a Redis Sentinel, not a Redis server: name the sentinels in session.store.redis.sentinel (nodes and the primary's name) instead of url`;
+  if (mode === 'cluster') return `${where} is a Redis Cluster node: name the cluster's nodes in session.store.redis.cluster.nodes instead of url`;
   return `${where} runs in redis_mode ${mode}: name a standalone Redis in session.store.redis.url`;
-}
-
-/** Reconnect quickly at first, then every 2 s at most, forever: Redis coming back must be noticed. */
-function reconnectDelayMs(retries: number): number {
-  return Math.min(retries * 100, 2_000);
-}
-
-/**
- * The URL without its credentials, for logs and error messages: `redis://host:port/db`.
- * A password in a log line would be readable by everyone who can read the logs.
- */
-export function describeRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    const database = parsed.pathname === '/' ? '' : parsed.pathname;
-    return `${parsed.protocol}//${parsed.host}${database}`;
-  } catch {
-    return '(invalid Redis URL)';
-  }
 }
 
 /**
@@ -135,28 +124,15 @@ export function describeRedisUrl(url: string): string {
  * Throws only for a URL node-redis cannot use (a configuration error, reported without the URL).
  */
 export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
-  const { url, prefix, logger } = options;
+  const { prefix, logger } = options;
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const where = describeRedisUrl(url);
-
-  let client: RedisClientType;
-  try {
-    client = createClient({
-      url,
-      disableOfflineQueue: true,
-      socket: { reconnectStrategy: reconnectDelayMs, connectTimeout: 2_000 },
-    }) as RedisClientType;
-  } catch (error) {
-    // The original error may quote the URL, password included: say what is wrong without it.
-    const reason = error instanceof Error ? error.message.replace(url, where) : 'invalid URL';
-    // No `cause` on purpose: it would carry the URL with its password.
-    // eslint-disable-next-line preserve-caught-error
-    throw new Error(`session.store.redis.url is not a usable Redis URL (${where}): ${reason}`);
-  }
 
   // 'connecting' until the first outcome, so a gateway that starts against a dead Redis logs
   // store.unavailable once, and one that connects logs nothing.
   let state: 'connecting' | 'available' | 'unavailable' = 'connecting';
+  // A Sentinel or a Cluster node named as a standalone URL answers PING like a Redis, so the
+  // gateway would look ready while every sign-in fails. Each (re)connection asks what it reached.
+  let unsupported: string | undefined;
 
   function reportUnavailable(reason: string): void {
     if (state === 'unavailable') return;
@@ -170,19 +146,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
     if (wasUnavailable) logger?.info({ event: 'store.recovered', store: 'redis', redis: where }, 'session store reachable again');
   }
 
-  // node-redis emits 'error' on every failed (re)connect attempt; without a listener Node
-  // would crash the process on the first one.
-  client.on('error', (error: unknown) => reportUnavailable(error instanceof Error ? error.message : String(error)));
-  client.on('ready', reportAvailable);
-
-  // A Sentinel or a Cluster node answers PING like a Redis, so the gateway would look ready
-  // while every sign-in fails. Each (re)connection asks what it reached.
-  let unsupported: string | undefined;
-  client.on('ready', () => {
-    client.info('server').then(
-      (info) => {
-        const mode = /^redis_mode:(\w+)/m.exec(info)?.[1] ?? 'standalone';
-        const problem = mode === 'standalone' ? undefined : describeUnsupportedMode(mode, where);
+  function checkServerMode(): void {
+    connection.serverMode().then(
+      (mode) => {
+        const problem = mode === undefined || mode === 'standalone' ? undefined : describeUnsupportedMode(mode, where);
         if (problem && problem !== unsupported) logger?.error({ event: 'store.unsupported', store: 'redis', redis: where, redis_mode: mode }, problem);
         unsupported = problem;
       },
@@ -191,16 +158,22 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
         unsupported = undefined;
       },
     );
-  });
+  }
 
-  // Not awaited: the promise settles only once connected (it retries forever), and start-up
-  // must not wait for Redis. It can still reject, e.g. on a URL problem found while connecting.
-  client.connect().catch((error: unknown) => {
-    reportUnavailable(error instanceof Error ? error.message : String(error));
+  const connection = createRedisConnection({
+    topology: options.topology ?? { kind: 'standalone', url: options.url ?? 'redis://127.0.0.1:6379' },
+    password: options.password,
+    tls: options.tls,
+    onError: reportUnavailable,
+    onReady: () => {
+      reportAvailable();
+      checkServerMode();
+    },
   });
+  const { where, commands: client } = connection;
 
   async function runCommand<T>(operation: string, command: () => Promise<T>): Promise<T> {
-    if (!client.isReady) {
+    if (!connection.isReady()) {
       throw new StoreUnavailableError(`the session store (Redis at ${where}) is not connected; ${operation} refused`);
     }
     let timer: NodeJS.Timeout | undefined;
@@ -247,9 +220,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
   const keyOf = (key: string): string => prefix + key;
 
   return {
-    client,
+    commands: client,
     prefix,
-    isReady: () => client.isReady,
+    isReady: () => connection.isReady(),
     runCommand,
 
     async get(key) {
@@ -322,15 +295,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
     },
 
     async ping() {
-      await run('PING', () => client.ping());
+      await run('PING', () => connection.ping());
       if (unsupported) throw new UnsupportedStoreError(unsupported);
     },
 
     async close() {
-      // destroy, not close: close() waits for replies to pending commands, which hangs on a
-      // Redis that stopped answering. The gateway closes the store after draining requests,
-      // so there is nothing left to wait for anyway.
-      if (client.isOpen) client.destroy();
+      // The gateway closes the store after draining requests: nothing is left to wait for,
+      // and waiting for replies would hang on a Redis that stopped answering.
+      connection.destroy();
     },
   };
 }

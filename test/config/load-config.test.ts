@@ -282,15 +282,62 @@ describe('secrets never appear in error messages', () => {
   }
 });
 
+describe('session.store.redis: sentinel, cluster, password, tls', () => {
+  const withRedis = (...lines: string[]) => MINIMAL + yaml('session:', '  secret: "0123456789abcdef0123456789abcdef"', '  store:', '    redis:', ...lines.map((line) => `      ${line}`));
+  const storeOf = (text: string) => {
+    const store = parseConfigText(text, 'gateway.yaml', {}).config.session.store;
+    assert.ok(typeof store === 'object');
+    return store.redis;
+  };
+  test('a sentinel block loads its nodes as host and port; no default url is added', () => {
+    const redis = storeOf(withRedis('sentinel:', '  name: gatehouse', '  nodes: ["s1.internal:26379", "10.0.0.2:26379", "[::1]:26380"]', '  password: sentinel-pass', 'password: data-pass'));
+    assert.deepEqual(redis.sentinel, {
+      name: 'gatehouse',
+      nodes: [{ host: 's1.internal', port: 26379 }, { host: '10.0.0.2', port: 26379 }, { host: '::1', port: 26380 }],
+      password: 'sentinel-pass',
+    });
+    assert.equal(redis.url, undefined);
+    assert.equal(redis.password, 'data-pass');
+  });
+  test('a cluster block loads; without any, the url defaults to the local Redis', () => {
+    assert.deepEqual(storeOf(withRedis('cluster: { nodes: ["127.0.0.1:7000"] }')).cluster, { nodes: [{ host: '127.0.0.1', port: 7000 }] });
+    assert.equal(storeOf(withRedis('prefix: "x:"')).url, 'redis://127.0.0.1:6379');
+  });
+  test('naming two deployments is refused at the second one, with its line', () => {
+    assert.deepEqual(errorsOf(withRedis('url: "redis://127.0.0.1:6379"', 'cluster: { nodes: ["127.0.0.1:7000"] }')), [
+      'gateway.yaml:11 session.store.redis.cluster: cannot be combined with url: name one Redis deployment (url, sentinel or cluster)',
+    ]);
+  });
+  test('a node that is not host:port is refused with its line', () => {
+    assert.deepEqual(errorsOf(withRedis('sentinel:', '  name: gatehouse', '  nodes:', '    - "s1.internal:26379"', '    - "s2.internal"')), [
+      'gateway.yaml:14 session.store.redis.sentinel.nodes[1]: must be host:port, e.g. redis-sentinel-1:26379 (got "s2.internal")',
+    ]);
+    assert.deepEqual(errorsOf(withRedis('cluster: { nodes: [] }')), ['gateway.yaml:10 session.store.redis.cluster.nodes: must list at least one host:port']);
+  });
+  test('a client certificate without its key, a missing TLS file, and tls with a redis:// url, are refused', () => {
+    assert.deepEqual(errorsOf(withRedis('url: "rediss://cache:6380"', 'tls: { ca: "no-such-ca.pem" }')), [
+      `gateway.yaml:11 session.store.redis.tls.ca: must be a readable file, but ${process.cwd()}/no-such-ca.pem does not exist (got "no-such-ca.pem")`,
+    ]);
+    assert.deepEqual(errorsOf(withRedis('url: "rediss://cache:6380"', 'tls: { cert: "/etc/passwd" }')), [
+      'gateway.yaml:11 session.store.redis.tls.key: cert and key go together: a client certificate needs its private key',
+    ]);
+    assert.deepEqual(errorsOf(withRedis('url: "redis://cache:6379"', 'tls: {}')), ['gateway.yaml:10 session.store.redis.url: must be a rediss:// URL when tls is set (got "redis://cache:6379")']);
+  });
+  test('a wrong password is never shown in an error', () => {
+    const reported = errorsOf(withRedis('password: 5'));
+    assert.deepEqual(reported, ['gateway.yaml:10 session.store.redis.password: must be a string (got a hidden value)']);
+  });
+});
+
 describe('session.store.redis.url', () => {
   const withRedis = (url: string) => MINIMAL + yaml('session:', '  secret: "0123456789abcdef0123456789abcdef"', '  store:', '    redis:', `      url: ${JSON.stringify(url)}`);
   test('a Sentinel or Cluster URL is refused by check, not found by serve at the first connection', () => {
     for (const url of ['redis+sentinel://127.0.0.1:26379/mymaster', 'redis-cluster://127.0.0.1:7000', 'http://127.0.0.1:6379', 'localhost:6379']) {
-      assert.deepEqual(errorsOf(withRedis(url)), [`gateway.yaml:10 session.store.redis.url: must be a redis:// or rediss:// URL naming one Redis server (redis://host:6379/0) (got ${JSON.stringify(url)})`], url);
+      assert.deepEqual(errorsOf(withRedis(url)), [`gateway.yaml:10 session.store.redis.url: must be a redis:// or rediss:// URL naming one Redis server (redis://host:6379/0); use sentinel or cluster for the others (got ${JSON.stringify(url)})`], url);
     }
   });
   test('a URL with a password is refused without showing it', () => {
-    assert.deepEqual(errorsOf(withRedis('redis+sentinel://:hunter2@127.0.0.1:26379')), ['gateway.yaml:10 session.store.redis.url: must be a redis:// or rediss:// URL naming one Redis server (redis://host:6379/0) (got a hidden value)']);
+    assert.deepEqual(errorsOf(withRedis('redis+sentinel://:hunter2@127.0.0.1:26379')), ['gateway.yaml:10 session.store.redis.url: must be a redis:// or rediss:// URL naming one Redis server (redis://host:6379/0); use sentinel or cluster for the others (got a hidden value)']);
   });
   test('redis:// and rediss:// URLs load', () => {
     for (const url of ['redis://127.0.0.1:6379', 'rediss://:pass@cache.internal:6380/2']) {

@@ -24,7 +24,8 @@ export interface SignInWorld {
   close(): Promise<void>;
 }
 
-export type StoreKind = 'memory' | 'redis';
+/** The memory store, the Redis at REDIS_URL, or a `store:` block of YAML (indented for `    `). */
+export type StoreKind = 'memory' | 'redis' | { readonly yaml: string };
 
 /** A gateway in front of a recording upstream, mailing through a real SMTP server. */
 export async function startSignInWorld(
@@ -41,7 +42,8 @@ export async function startSignInWorld(
   let offset = 0;
   const clock = () => Date.now() + offset;
   const smallStore = options.memoryMaxEntries === undefined ? undefined : createGatewayMemoryStore({ clock, maxEntries: options.memoryMaxEntries });
-  const storeYaml = store === 'memory' ? 'memory' : `\n    redis:\n      url: ${redisUrl}\n      prefix: "${uniqueRedisPrefix()}"`;
+  const storeYaml =
+    store === 'memory' ? 'memory' : store === 'redis' ? `\n    redis:\n      url: ${redisUrl}\n      prefix: "${uniqueRedisPrefix()}"` : `\n${store.yaml}`;
   const gw = await startGateway(
     `
 session:

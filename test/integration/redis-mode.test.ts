@@ -49,8 +49,8 @@ describe('a Redis URL that does not name a standalone Redis', { skip }, () => {
   });
 
   for (const [mode, reason] of [
-    ['sentinel', /is a Redis Sentinel, not a Redis server: name the primary in session\.store\.redis\.url/],
-    ['cluster', /is a Redis Cluster node: Redis Cluster is not supported yet/],
+    ['sentinel', /is a Redis Sentinel, not a Redis server: name the sentinels in session\.store\.redis\.sentinel/],
+    ['cluster', /is a Redis Cluster node: name the cluster's nodes in session\.store\.redis\.cluster\.nodes/],
   ] as const) {
     test(`a ${mode}: /readyz is 503 and says why; the log says so once`, async () => {
       const redis = await startRedisProcess(mode);

@@ -5,7 +5,7 @@ import type { RedisStoreHandle } from '../../src/store/redis-store.js';
 import type { KeyValueStore } from '../../src/store/key-value-store.js';
 
 function isRedisStoreHandle(store: KeyValueStore | RedisStoreHandle): store is RedisStoreHandle {
-  return 'client' in store;
+  return 'commands' in store;
 }
 import type { GatewayConfig } from '../../src/config/schema.js';
 

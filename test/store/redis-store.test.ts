@@ -241,7 +241,7 @@ describe('the Redis store on a real Redis', { skip }, () => {
   test('increment gives a counter that somehow lost its TTL a window again', async () => {
     const store = await connectedStore();
     try {
-      await store.client.set(`${store.prefix}orphan`, '7');
+      await store.commands.set(`${store.prefix}orphan`, '7');
       const result = await store.increment('orphan', 5_000);
       assert.equal(result.count, 8);
       assert.ok(result.resetInMs > 0 && result.resetInMs <= 5_000);
