@@ -72,6 +72,12 @@ export interface RedisConnection {
   ping(): Promise<void>;
   /** `redis_mode` of a standalone server (`standalone`, `sentinel`, `cluster`); undefined for the others. */
   serverMode(): Promise<string | undefined>;
+  /**
+   * For a Sentinel deployment: whether the primary refuses writes while no replica is attached
+   * (`min-replicas-to-write`). Without it, writes taken by a primary that has just been replaced
+   * are thrown away when it rejoins as a replica. Undefined for the other deployments.
+   */
+  refusesUnreplicatedWrites(): Promise<boolean | undefined>;
   /** Drops every connection at once and stops reconnecting. */
   destroy(): void;
 }
@@ -188,6 +194,7 @@ function createStandaloneConnection(options: RedisConnectionOptions, url: string
       const info = await client.info('server');
       return /^redis_mode:(\w+)/m.exec(info)?.[1] ?? 'standalone';
     },
+    refusesUnreplicatedWrites: () => Promise.resolve(undefined),
     destroy() {
       // destroy, not close: close() waits for replies to pending commands, which hangs on a
       // Redis that stopped answering.
@@ -272,6 +279,10 @@ function createSentinelConnection(options: RedisConnectionOptions, topology: Ext
       await sentinel.ping();
     },
     serverMode: () => Promise.resolve(undefined),
+    async refusesUnreplicatedWrites() {
+      // INFO shows min_slaves_good_slaves only while min-replicas-to-write is on.
+      return /^min_slaves_good_slaves:/m.test(await sentinel.info('replication'));
+    },
     destroy() {
       destroyed = true;
       void sentinel.destroy().catch(() => undefined);
@@ -316,6 +327,7 @@ function createClusterConnection(options: RedisConnectionOptions, topology: Extr
       );
     },
     serverMode: () => Promise.resolve(undefined),
+    refusesUnreplicatedWrites: () => Promise.resolve(undefined),
     destroy() {
       destroyed = true;
       if (cluster.isOpen) cluster.destroy();

@@ -160,6 +160,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
     );
   }
 
+  let warnedUnsafeFailover = false;
+  function checkFailoverSafety(): void {
+    connection.refusesUnreplicatedWrites().then(
+      (refuses) => {
+        if (refuses !== false || warnedUnsafeFailover) return;
+        warnedUnsafeFailover = true;
+        logger?.warn(
+          { event: 'store.failover_unsafe', store: 'redis', redis: where },
+          'the Redis primary takes writes with no replica attached (min-replicas-to-write 0): sign-ins in the seconds of a failover can be lost; see docs/operations.md',
+        );
+      },
+      () => undefined,
+    );
+  }
+
   const connection = createRedisConnection({
     topology: options.topology ?? { kind: 'standalone', url: options.url ?? 'redis://127.0.0.1:6379' },
     password: options.password,
@@ -168,6 +183,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStoreHandle {
     onReady: () => {
       reportAvailable();
       checkServerMode();
+      checkFailoverSafety();
     },
   });
   const { where, commands: client } = connection;

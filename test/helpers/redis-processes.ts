@@ -76,8 +76,8 @@ export interface SentinelGroup {
  * (`min-replicas-to-write 1`), so a primary that has just been replaced by its replica stops
  * taking writes that the failover would throw away.
  */
-export async function startSentinelGroup(name = 'gatehouse'): Promise<SentinelGroup> {
-  const safety = 'min-replicas-to-write 1\nmin-replicas-max-lag 5\n';
+export async function startSentinelGroup(name = 'gatehouse', options: { refuseUnreplicatedWrites?: boolean } = {}): Promise<SentinelGroup> {
+  const safety = options.refuseUnreplicatedWrites === false ? '' : 'min-replicas-to-write 1\nmin-replicas-max-lag 5\n';
   const primary = await startRedisProcess(safety);
   const replica = await startRedisProcess(`${safety}replicaof 127.0.0.1 ${primary.port}\n`);
   await eventually(() => /master_link_status:up/.test(redisCli(replica.port, ['info', 'replication'])), 10_000, 'the replica is in sync');

@@ -141,6 +141,24 @@ describe('Redis Sentinel', { skip }, () => {
     assert.ok(keysOn(group.replica.port, prefix, 'sess:*').length >= guests.length + signedInDuringLoad.size + 1, 'the promoted replica holds every session');
     const refused = outcomes.guest.filter((o) => o.status === 503).length;
     const refusedSignIns = outcomes.signIn.filter((o) => o.status === 503).length;
+    assert.equal(world.logs.records().filter((line) => line.event === 'store.failover_unsafe').length, 0, 'no warning: the primaries refuse unreplicated writes');
     console.log(`# failover: ${outcomes.guest.length} guest requests (${refused} answered 503), ${outcomes.stranger.length} strangers refused, ${signedInDuringLoad.size} sign-ins completed and ${refusedSignIns} steps answered 503 while the new primary had no replica`);
+  });
+});
+
+describe('Redis Sentinel whose primary takes writes with no replica attached', { skip }, () => {
+  test('the gateway works, and warns once that a failover can lose sign-ins', async () => {
+    const group = await startSentinelGroup('unsafe', { refuseUnreplicatedWrites: false });
+    const nodes = group.sentinels.map((sentinel) => `"127.0.0.1:${sentinel.port}"`).join(', ');
+    const world = await startSignInWorld({ yaml: `    redis:\n      sentinel: { name: ${group.name}, nodes: [${nodes}] }\n      prefix: "${uniqueRedisPrefix()}"` });
+    try {
+      const cookie = await signedInCookie(world, 'ann@example.com');
+      assert.equal((await request(world.gw.port, { path: '/', headers: { host: 'app.test', cookie } })).status, 200);
+      await eventually(() => world.logs.records().some((line) => line.event === 'store.failover_unsafe'), 5_000, 'store.failover_unsafe logged');
+      assert.equal(world.logs.records().filter((line) => line.event === 'store.failover_unsafe').length, 1);
+    } finally {
+      await world.close();
+      await group.stop();
+    }
   });
 });
