@@ -6,6 +6,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { request } from '../helpers/servers.js';
 import { eventually } from '../helpers/raw-http.js';
 import { signedInCookie, startSignInWorld, type SignInWorld } from '../helpers/sign-in-world.js';
@@ -55,6 +57,44 @@ describe('Redis Cluster', { skip }, () => {
 
     const readiness = await request(world.gw.adminPort!, { path: '/readyz' });
     assert.equal(readiness.status, 200);
+  });
+
+  test('resharding under load: slots move between primaries, no session is lost, nobody is let in', async () => {
+    const guests = Array.from({ length: 8 }, (_, index) => `moving-${index}@example.com`);
+    const cookies: string[] = [];
+    for (const email of guests) cookies.push(await signedInCookie(world, email));
+    const idOf = (port: number): string => redisCli(port, ['cluster', 'myid']);
+    const [from, to] = [cluster.nodes[0]!, cluster.nodes[1]!];
+    const statuses: number[] = [];
+    let loading = true;
+    const loop = async (cookie: string): Promise<void> => {
+      for (let sent = 0; loading && sent < 5_000; sent += 1) {
+        statuses.push((await request(world.gw.port, { path: '/', headers: { host: 'app.test', cookie } })).status);
+      }
+    };
+    const strangers: number[] = [];
+    const strangerLoop = async (): Promise<void> => {
+      for (let sent = 0; loading && sent < 5_000; sent += 1) {
+        strangers.push((await request(world.gw.port, { path: '/', headers: { host: 'app.test', accept: 'text/html', cookie: 'gatehouse=s%3Aforged.sig' } })).status);
+      }
+    };
+    const load = Promise.all([...cookies.map(loop), strangerLoop()]);
+    const before = world.upstream.requests.length;
+    // Moves keys with MIGRATE while the gateway reads and writes them: MOVED and ASK answers.
+    // Asynchronously: the load keeps running while redis-cli moves the keys.
+    const moved = await promisify(execFile)(
+      'redis-cli',
+      ['--cluster', 'reshard', `127.0.0.1:${from.port}`, '--cluster-from', idOf(from.port), '--cluster-to', idOf(to.port), '--cluster-slots', '3000', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    loading = false;
+    await load;
+    assert.match(moved.stdout, /Moving slot/);
+    assert.ok(statuses.length > 0 && statuses.every((status) => status === 200), `guests got ${[...new Set(statuses)].join(', ')}`);
+    assert.ok(strangers.every((status) => status !== 200 && status < 500), `strangers got ${[...new Set(strangers)].join(', ')}`);
+    assert.ok(world.upstream.requests.slice(before).every((r) => typeof r.headers['x-auth-request-email'] === 'string'), 'the app saw only signed-in guests');
+    for (const cookie of cookies) assert.equal((await request(world.gw.port, { path: '/', headers: { host: 'app.test', cookie } })).status, 200);
+    console.log(`# resharding: 3000 slots moved during ${statuses.length} guest requests`);
   });
 
   test('/readyz is 503 while one primary is down: a third of the sessions would fail', async () => {
