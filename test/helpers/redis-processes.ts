@@ -76,32 +76,42 @@ export interface SentinelGroup {
  * (`min-replicas-to-write 1`), so a primary that has just been replaced by its replica stops
  * taking writes that the failover would throw away.
  */
-export async function startSentinelGroup(name = 'gatehouse', options: { refuseUnreplicatedWrites?: boolean } = {}): Promise<SentinelGroup> {
+export async function startSentinelGroup(name = 'gatehouse', options: { refuseUnreplicatedWrites?: boolean; tls?: PrivateCa } = {}): Promise<SentinelGroup> {
   const safety = options.refuseUnreplicatedWrites === false ? '' : 'min-replicas-to-write 1\nmin-replicas-max-lag 5\n';
-  const primary = await startRedisProcess(safety);
-  const replica = await startRedisProcess(`${safety}replicaof 127.0.0.1 ${primary.port}\n`);
-  await eventually(() => /master_link_status:up/.test(redisCli(replica.port, ['info', 'replication'])), 10_000, 'the replica is in sync');
+  const { tls } = options;
+  // With a CA: every node and sentinel speaks only TLS, requires client certificates, and
+  // replicates and monitors over TLS too.
+  const tlsConfig = tls
+    ? [`tls-port 0`, `tls-cert-file ${tls.serverCert}`, `tls-key-file ${tls.serverKey}`, `tls-ca-cert-file ${tls.caFile}`, 'tls-auth-clients yes', 'tls-replication yes', ''].join('\n')
+    : '';
+  const cliTls = tls ? { tls: ['--tls', '--cacert', tls.caFile, '--cert', tls.clientCert, '--key', tls.clientKey] } : {};
+  const cli = (port: number, args: readonly string[]): string => redisCli(port, args, cliTls);
+  const ready = (port: number): boolean => cli(port, ['ping']) === 'PONG';
+  const primary = await startRedisProcess(`${tlsConfig}${safety}`, { ready });
+  const replica = await startRedisProcess(`${tlsConfig}${safety}replicaof 127.0.0.1 ${primary.port}\n`, { ready });
+  await eventually(() => /master_link_status:up/.test(cli(replica.port, ['info', 'replication'])), 10_000, 'the replica is in sync');
   const sentinels: RedisProcess[] = [];
   for (let index = 0; index < 3; index += 1) {
     sentinels.push(
       await startRedisProcess(
-        [
-          `sentinel monitor ${name} 127.0.0.1 ${primary.port} 2`,
-          `sentinel down-after-milliseconds ${name} 1000`,
-          `sentinel failover-timeout ${name} 5000`,
-          `sentinel parallel-syncs ${name} 1`,
-        ].join('\n'),
-        { sentinel: true },
+        tlsConfig +
+          [
+            `sentinel monitor ${name} 127.0.0.1 ${primary.port} 2`,
+            `sentinel down-after-milliseconds ${name} 1000`,
+            `sentinel failover-timeout ${name} 5000`,
+            `sentinel parallel-syncs ${name} 1`,
+          ].join('\n'),
+        { sentinel: true, ready },
       ),
     );
   }
   // Each sentinel has found the replica and the other two sentinels.
   await eventually(
-    () => sentinels.every((sentinel) => /num-other-sentinels\s+2/.test(redisCli(sentinel.port, ['sentinel', 'master', name]).replace(/\n/g, ' '))),
+    () => sentinels.every((sentinel) => /num-other-sentinels\s+2/.test(cli(sentinel.port, ['sentinel', 'master', name]).replace(/\n/g, ' '))),
     20_000,
     'the sentinels know each other',
   );
-  const primaryPort = (): number => Number(redisCli(sentinels[0]!.port, ['sentinel', 'get-master-addr-by-name', name]).split('\n')[1]);
+  const primaryPort = (): number => Number(cli(sentinels[0]!.port, ['sentinel', 'get-master-addr-by-name', name]).split('\n')[1]);
   return {
     name,
     primary,
@@ -170,7 +180,8 @@ export function createPrivateCa(): PrivateCa {
     writeFileSync(join(dir, `${name}.ext`), extension);
     run(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`]);
   };
-  issue('server', 'ca', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  // Redis nodes present it as a client too (replication, sentinels).
+  issue('server', 'ca', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
   issue('client', 'ca', 'extendedKeyUsage=clientAuth\n');
   issue('stranger', 'other-ca', 'extendedKeyUsage=clientAuth\n');
   const file = (name: string): string => join(dir, name);

@@ -12,7 +12,8 @@ import { request, type SimpleResponse } from '../helpers/servers.js';
 import { FormClient } from '../helpers/form-client.js';
 import { eventually } from '../helpers/raw-http.js';
 import { codeFromMail, mailTo, signedInCookie, startSignInWorld, submitCode, submitEmail, type SignInWorld } from '../helpers/sign-in-world.js';
-import { redisCli, redisServerSkipReason, startSentinelGroup, type SentinelGroup } from '../helpers/redis-processes.js';
+import { createPrivateCa, redisCli, redisServerSkipReason, startSentinelGroup, type SentinelGroup } from '../helpers/redis-processes.js';
+import { hasOpenssl } from '../helpers/mail.js';
 import { uniqueRedisPrefix } from '../helpers/redis.js';
 
 const skip = redisServerSkipReason();
@@ -156,6 +157,29 @@ describe('Redis Sentinel whose primary takes writes with no replica attached', {
       assert.equal((await request(world.gw.port, { path: '/', headers: { host: 'app.test', cookie } })).status, 200);
       await eventually(() => world.logs.records().some((line) => line.event === 'store.failover_unsafe'), 5_000, 'store.failover_unsafe logged');
       assert.equal(world.logs.records().filter((line) => line.event === 'store.failover_unsafe').length, 1);
+    } finally {
+      await world.close();
+      await group.stop();
+    }
+  });
+});
+
+describe('Redis Sentinel over TLS, with client certificates on every node and sentinel', { skip: skip ?? (hasOpenssl() ? undefined : 'openssl is not installed') }, () => {
+  test('the gateway finds the primary through TLS sentinels and signs guests in', async () => {
+    const ca = createPrivateCa();
+    const group = await startSentinelGroup('secure', { tls: ca });
+    const nodes = group.sentinels.map((sentinel) => `"127.0.0.1:${sentinel.port}"`).join(', ');
+    const world = await startSignInWorld({
+      yaml: [
+        '    redis:',
+        `      sentinel: { name: ${group.name}, nodes: [${nodes}] }`,
+        `      prefix: "${uniqueRedisPrefix()}"`,
+        `      tls: { ca: "${ca.caFile}", cert: "${ca.clientCert}", key: "${ca.clientKey}" }`,
+      ].join('\n'),
+    });
+    try {
+      const cookie = await signedInCookie(world, 'ann@example.com');
+      assert.equal((await request(world.gw.port, { path: '/', headers: { host: 'app.test', cookie } })).status, 200);
     } finally {
       await world.close();
       await group.stop();
