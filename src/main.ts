@@ -13,6 +13,8 @@ import { AggregatorRegistry } from 'prom-client';
 import { isPrimaryMessage, resolveWorkerCount, runClusterPrimary, type WorkerMessage } from './cluster/cluster-primary.js';
 
 export const SHUTDOWN_GRACE_MS = 10_000;
+/** How long a starting gateway (or worker) waits for its store before it listens anyway. */
+export const STORE_WAIT_AT_START_MS = 5_000;
 
 export interface ServeOptions {
   readonly configFile: string;
@@ -35,6 +37,20 @@ export function describeListenError(error: { code?: string; message: string }, a
       return `cannot listen on ${address}: this machine has no such address`;
     default:
       return `cannot listen on ${address}: ${error.message}`;
+  }
+}
+
+/**
+ * Resolves once the gateway can answer signed-in requests (its store and the assertion keys
+ * in it are ready), or after `timeoutMs`. A process that listens first answers its first
+ * signed-in guests 503: a worker replacing a dead one gets new connections at once, beside
+ * a healthy worker that could have served them. A store that stays down does not keep the
+ * gateway from starting (it then listens and reports not-ready).
+ */
+async function waitUntilReadyToServe(gateway: Gateway, timeoutMs: number, stopped: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !stopped() && !(await gateway.readiness()).ready) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
@@ -73,6 +89,21 @@ export async function serve(options: ServeOptions): Promise<number> {
     if (!(error instanceof InvitationFileError)) throw error;
     process.stderr.write(`gatehouse: invalid invitations file:\n${error.errors.map((line) => `  ${line}`).join('\n')}\n`);
     return 1;
+  }
+  // SIGTERM/SIGINT while waiting: stop as cleanly as later on (exit 0).
+  let stoppedWhileWaiting = false;
+  const stopWhileWaiting = () => {
+    stoppedWhileWaiting = true;
+  };
+  process.on('SIGTERM', stopWhileWaiting);
+  process.on('SIGINT', stopWhileWaiting);
+  await waitUntilReadyToServe(gateway, STORE_WAIT_AT_START_MS, () => stoppedWhileWaiting);
+  process.off('SIGTERM', stopWhileWaiting);
+  process.off('SIGINT', stopWhileWaiting);
+  if (stoppedWhileWaiting) {
+    await gateway.shutdown(0);
+    logger.flush();
+    return 0;
   }
   let addresses;
   try {

@@ -138,7 +138,9 @@ export function keysFromRing(options: KeyRingOptions): AssertionKeys {
   }
 
   async function load(): Promise<void> {
-    const stored = (await storage.read()) ?? (await storage.create(newKeyRing(clock())));
+    // A ring that vanished from the store (Redis restarted without its data) is put back as
+    // this gateway holds it: a new one would sign with a key no app has seen published.
+    const stored = (await storage.read()) ?? (await storage.create(ring ?? newKeyRing(clock())));
     adopt(stored);
   }
 

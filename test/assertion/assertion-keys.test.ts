@@ -90,6 +90,21 @@ async function sharedRingTests(storeOf: () => Promise<KeyValueStore>): Promise<v
     b.stop();
   });
 
+  test('a ring gone from the store (Redis restarted without its data) is put back as it was: the signing key and the JWKS stay', async () => {
+    const store = await storeOf();
+    const storage = storeKeyRingStorage(store);
+    const keys = ringOn(storage, Date.now, { refreshMs: 20 });
+    await keys.start();
+    const signing = keys.signingKey()!.kid;
+    const jwks = keys.jwks();
+    await store.delete('assertion:keys');
+    // The next refresh finds no ring and stores one; the gateway then signs with what is stored.
+    await eventually(async () => (await storage.read())?.current.kid === keys.signingKey()?.kid, 2000, 'a ring stored again and in use');
+    assert.equal(keys.signingKey()!.kid, signing, 'the same key signs (a new one was never published: apps would refuse it)');
+    assert.deepEqual(keys.jwks(), jwks, 'the JWKS apps cached stays true');
+    keys.stop();
+  });
+
   test('a ring that cannot be read is never replaced by a new one (apps trust its keys)', async () => {
     const store = await storeOf();
     await store.set('assertion:keys', '{"v":1,"garbage":true}', HOUR);

@@ -1,6 +1,7 @@
 /**
- * Runs the real `gatehouse` command in a child process (through tsx, from source), for
- * tests of signals, exit codes and memory. Every process started is killed by `stop`.
+ * Runs the real `gatehouse` command in a child process (through tsx, from source, or the
+ * built `bin/gatehouse.js` as users start it), for tests of signals, exit codes and memory.
+ * Every process started is killed by `stop`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 
 const CLI_ENTRY = new URL('../../src/run-cli.ts', import.meta.url).pathname;
+const BUILT_COMMAND = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
 
 export interface GatewayProcess {
   readonly child: ChildProcess;
@@ -40,11 +42,19 @@ export interface RunOptions {
    * adjustable-clock.ts): codes expire and windows pass without sleeping.
    */
   readonly adjustableClock?: boolean;
+  /**
+   * Run the installed command, `bin/gatehouse.js` (the compiled dist/, so `npm run build`
+   * first), with the Node flags its shebang gives it, instead of the source through tsx.
+   */
+  readonly built?: boolean;
 }
 
 export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: RunOptions = {}): GatewayProcess {
   const preload = options.adjustableClock ? ['--import', ADJUSTABLE_CLOCK] : [];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...preload, CLI_ENTRY, ...args], {
+  if (options.built && options.adjustableClock) throw new Error('adjustableClock needs the source (tsx), not the built command');
+  // The flag bin/gatehouse.js's shebang passes (a spawned node does not read the shebang).
+  const command = options.built ? ['--initial-old-space-size=64', BUILT_COMMAND] : ['--import', 'tsx', ...preload, CLI_ENTRY];
+  const child = spawn(process.execPath, [...command, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: options.adjustableClock ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
