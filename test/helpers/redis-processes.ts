@@ -76,32 +76,47 @@ export interface SentinelGroup {
  * (`min-replicas-to-write 1`), so a primary that has just been replaced by its replica stops
  * taking writes that the failover would throw away.
  */
-export async function startSentinelGroup(name = 'gatehouse', options: { refuseUnreplicatedWrites?: boolean; tls?: PrivateCa } = {}): Promise<SentinelGroup> {
-  const safety = options.refuseUnreplicatedWrites === false ? '' : 'min-replicas-to-write 1\nmin-replicas-max-lag 5\n';
-  const { tls } = options;
+export async function startSentinelGroup(
+  name = 'gatehouse',
+  options: { refuseUnreplicatedWrites?: boolean; tls?: PrivateCa; password?: string; sentinelPassword?: string } = {},
+): Promise<SentinelGroup> {
+  const { tls, password, sentinelPassword } = options;
+  const safety =
+    (options.refuseUnreplicatedWrites === false ? '' : 'min-replicas-to-write 1\nmin-replicas-max-lag 5\n') +
+    (password ? `requirepass ${password}\nmasterauth ${password}\n` : '');
   // With a CA: every node and sentinel speaks only TLS, requires client certificates, and
   // replicates and monitors over TLS too.
   const tlsConfig = tls
     ? [`tls-port 0`, `tls-cert-file ${tls.serverCert}`, `tls-key-file ${tls.serverKey}`, `tls-ca-cert-file ${tls.caFile}`, 'tls-auth-clients yes', 'tls-replication yes', ''].join('\n')
     : '';
   const cliTls = tls ? { tls: ['--tls', '--cacert', tls.caFile, '--cert', tls.clientCert, '--key', tls.clientKey] } : {};
-  const cli = (port: number, args: readonly string[]): string => redisCli(port, args, cliTls);
+  // Data nodes and sentinels each have their own password; -a is the one of the node asked.
+  const auth = (port: number): string[] => {
+    const secret = sentinels.some((sentinel) => sentinel.port === port) || port === nextSentinelPort ? sentinelPassword : password;
+    return secret ? ['--no-auth-warning', '-a', secret] : [];
+  };
+  let nextSentinelPort = 0;
+  const sentinels: RedisProcess[] = [];
+  const cli = (port: number, args: readonly string[]): string => redisCli(port, [...auth(port), ...args], cliTls);
   const ready = (port: number): boolean => cli(port, ['ping']) === 'PONG';
   const primary = await startRedisProcess(`${tlsConfig}${safety}`, { ready });
   const replica = await startRedisProcess(`${tlsConfig}${safety}replicaof 127.0.0.1 ${primary.port}\n`, { ready });
   await eventually(() => /master_link_status:up/.test(cli(replica.port, ['info', 'replication'])), 10_000, 'the replica is in sync');
-  const sentinels: RedisProcess[] = [];
   for (let index = 0; index < 3; index += 1) {
+    nextSentinelPort = await findClosedPort();
     sentinels.push(
       await startRedisProcess(
         tlsConfig +
+          (sentinelPassword ? `requirepass ${sentinelPassword}\n` : '') +
           [
             `sentinel monitor ${name} 127.0.0.1 ${primary.port} 2`,
+            ...(password ? [`sentinel auth-pass ${name} ${password}`] : []),
+            ...(sentinelPassword ? [`sentinel sentinel-pass ${sentinelPassword}`] : []),
             `sentinel down-after-milliseconds ${name} 1000`,
             `sentinel failover-timeout ${name} 5000`,
             `sentinel parallel-syncs ${name} 1`,
           ].join('\n'),
-        { sentinel: true, ready },
+        { sentinel: true, ready, port: nextSentinelPort },
       ),
     );
   }

@@ -8,12 +8,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { request, type SimpleResponse } from '../helpers/servers.js';
+import { request, startGateway, type SimpleResponse } from '../helpers/servers.js';
 import { FormClient } from '../helpers/form-client.js';
 import { eventually } from '../helpers/raw-http.js';
-import { codeFromMail, mailTo, signedInCookie, startSignInWorld, submitCode, submitEmail, type SignInWorld } from '../helpers/sign-in-world.js';
+import { SECRET, codeFromMail, mailTo, signedInCookie, startSignInWorld, submitCode, submitEmail, type SignInWorld } from '../helpers/sign-in-world.js';
 import { createPrivateCa, redisCli, redisServerSkipReason, startSentinelGroup, type SentinelGroup } from '../helpers/redis-processes.js';
-import { hasOpenssl } from '../helpers/mail.js';
+import { captureLogs, hasOpenssl } from '../helpers/mail.js';
 import { uniqueRedisPrefix } from '../helpers/redis.js';
 
 const skip = redisServerSkipReason();
@@ -182,6 +182,51 @@ describe('Redis Sentinel over TLS, with client certificates on every node and se
       assert.equal((await request(world.gw.port, { path: '/', headers: { host: 'app.test', cookie } })).status, 200);
     } finally {
       await world.close();
+      await group.stop();
+    }
+  });
+});
+
+describe('Redis Sentinel with passwords on the data nodes and on the sentinels', { skip }, () => {
+  test('the gateway authenticates to both and signs guests in; a wrong data password keeps it not ready', async () => {
+    const group = await startSentinelGroup('guarded', { password: 'data-nodes-password', sentinelPassword: 'sentinels-password' });
+    const nodes = group.sentinels.map((sentinel) => `"127.0.0.1:${sentinel.port}"`).join(', ');
+    const storeYaml = (password: string): string =>
+      [
+        '    redis:',
+        `      sentinel: { name: ${group.name}, nodes: [${nodes}], password: sentinels-password }`,
+        `      password: ${password}`,
+        `      prefix: "${uniqueRedisPrefix()}"`,
+      ].join('\n');
+    const world = await startSignInWorld({ yaml: storeYaml('data-nodes-password') });
+    try {
+      const cookie = await signedInCookie(world, 'ann@example.com');
+      assert.equal((await request(world.gw.port, { path: '/', headers: { host: 'app.test', cookie } })).status, 200);
+    } finally {
+      await world.close();
+    }
+    const logs = captureLogs();
+    const wrong = await startGateway(
+      `
+session:
+  secret: ${SECRET}
+  store:
+${storeYaml('not-the-password')}
+routes:
+  - name: app
+    from: http://app.test/
+    to: builtin:whoami
+    allow: ["*@example.com"]
+`,
+      { waitUntilReady: false, logger: logs.logger },
+    );
+    try {
+      // Not merely "still connecting": the store reports why it cannot be used.
+      await eventually(() => logs.records().some((line) => line.event === 'store.unavailable' && /WRONGPASS|invalid username-password|NOAUTH/i.test(String(line.reason))), 10_000, 'store.unavailable names the password');
+      assert.equal((await request(wrong.adminPort!, { path: '/readyz' })).status, 503);
+      assert.notEqual((await request(wrong.port, { path: '/', headers: { host: 'app.test', cookie: 'gatehouse=s%3Ax.y' } })).status, 200);
+    } finally {
+      await wrong.close();
       await group.stop();
     }
   });
