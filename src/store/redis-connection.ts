@@ -140,14 +140,16 @@ function messageOf(error: unknown): string {
  * fails at once instead of waiting for a reconnect: a waiting request is a hung request), a
  * connect timeout, the backoff, TLS and the password.
  */
-function nodeClientOptions(options: RedisConnectionOptions): RedisClientOptions {
+function nodeClientOptions(options: RedisConnectionOptions, stopped: () => boolean = () => false): RedisClientOptions {
   // A rediss:// URL without a tls block is TLS with the system's CAs.
   const rediss = options.topology.kind === 'standalone' && options.topology.url.startsWith('rediss:');
   const tls = tlsSocketOptions(options.tls ?? (rediss ? {} : undefined));
   return {
     disableOfflineQueue: true,
     ...(options.password ? { password: options.password } : {}),
-    socket: { reconnectStrategy: reconnectDelayMs, connectTimeout: CONNECT_TIMEOUT_MS, ...tls },
+    // Stops once the connection is destroyed: a client of the Sentinel or Cluster client that
+    // cannot get in (a wrong password) would otherwise retry for ever after close().
+    socket: { reconnectStrategy: (retries: number) => (stopped() ? false : reconnectDelayMs(retries)), connectTimeout: CONNECT_TIMEOUT_MS, ...tls },
   };
 }
 
@@ -223,7 +225,8 @@ function retryUntilConnected(attempt: () => Promise<void>, onError: (reason: str
 
 function createSentinelConnection(options: RedisConnectionOptions, topology: Extract<RedisTopology, { kind: 'sentinel' }>): RedisConnection {
   const where = describeTopology(topology);
-  const nodeOptions = nodeClientOptions(options);
+  let destroyed = false;
+  const nodeOptions = nodeClientOptions(options, () => destroyed);
   const tls = tlsSocketOptions(options.tls);
   const make = (): ReturnType<typeof createSentinel> => {
     const sentinel = createSentinel({
@@ -242,7 +245,6 @@ function createSentinelConnection(options: RedisConnectionOptions, topology: Ext
     return sentinel;
   };
   let sentinel = make();
-  let destroyed = false;
   retryUntilConnected(
     async () => {
       try {
@@ -292,12 +294,12 @@ function createSentinelConnection(options: RedisConnectionOptions, topology: Ext
 
 function createClusterConnection(options: RedisConnectionOptions, topology: Extract<RedisTopology, { kind: 'cluster' }>): RedisConnection {
   const where = describeTopology(topology);
+  let destroyed = false;
   const cluster = createCluster({
     rootNodes: topology.nodes.map((node) => ({ socket: { host: node.host, port: node.port } })),
-    defaults: nodeClientOptions(options),
+    defaults: nodeClientOptions(options, () => destroyed),
   });
   let connected = false;
-  let destroyed = false;
   cluster.on('error', (error: unknown) => options.onError(messageOf(error)));
   cluster.on('node-error', (error: unknown) => options.onError(messageOf(error)));
   retryUntilConnected(
