@@ -100,7 +100,8 @@ routes:
   await eventually(async () => /"event":"worker\.exited"[^\n]*\n/.test(rawOutput), 2000, 'the raw worker.exited line');
   const rawLine = rawOutput.split('\n').find((text) => text.includes('"event":"worker.exited"'))!;
   assert.equal(rawLine.match(/"pid":/g)?.length, 1, rawLine);
-  await proc.waitForLog((line) => line.event === 'worker.started' && line.pid !== victim && !workerPids.has(line.pid), 10_000);
+  // A new worker starts from source through tsx (seconds under CI's load) and listens once its store answers.
+  await proc.waitForLog((line) => line.event === 'worker.started' && line.pid !== victim && !workerPids.has(line.pid), 30_000);
   for (const when of ['after the exit', 'with the new worker']) {
     const after = await request(adminPort, { path: '/metrics' });
     assert.equal(after.status, 200, when);
