@@ -166,9 +166,8 @@ function createStandaloneConnection(options: RedisConnectionOptions, url: string
   const base = nodeClientOptions(options);
   let client: ReturnType<typeof createClient>;
   try {
-    // TLS options apply only to a rediss:// URL; a redis:// URL with tls set is refused by the schema.
-    const socket = url.startsWith('rediss:') ? base.socket : { ...base.socket, tls: false as const };
-    client = createClient({ ...base, url, socket: socket as RedisClientOptions['socket'] });
+    // TLS options are there only for a rediss:// URL: the schema refuses tls with redis://.
+    client = createClient({ ...base, url });
   } catch (error) {
     // The original error may quote the URL, password included: say what is wrong without it.
     const reason = messageOf(error).replace(url, where);
@@ -208,19 +207,16 @@ function createStandaloneConnection(options: RedisConnectionOptions, url: string
 /** Calls `attempt` until it resolves, waiting the backoff between tries; stops once `stopped()`. */
 function retryUntilConnected(attempt: () => Promise<void>, onError: (reason: string) => void, stopped: () => boolean): void {
   let retries = 0;
-  let timer: NodeJS.Timeout | undefined;
   const run = (): void => {
     if (stopped()) return;
     attempt().catch((error: unknown) => {
       if (stopped()) return;
       onError(messageOf(error));
       retries += 1;
-      timer = setTimeout(run, Math.max(reconnectDelayMs(retries), 200));
-      timer.unref();
+      setTimeout(run, Math.max(reconnectDelayMs(retries), 200)).unref();
     });
   };
   run();
-  void timer;
 }
 
 function createSentinelConnection(options: RedisConnectionOptions, topology: Extract<RedisTopology, { kind: 'sentinel' }>): RedisConnection {

@@ -22,8 +22,6 @@ import { StoreUnavailableError, UnsupportedStoreError, type KeyValueStore } from
 import { createRedisConnection, type RedisCommands, type RedisTlsFiles, type RedisTopology } from './redis-connection.js';
 import { toTtlMilliseconds } from './ttl-milliseconds.js';
 
-export { describeRedisUrl } from './redis-connection.js';
-
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {
   /** A Sentinel or a Cluster, or a standalone server by `url`. */

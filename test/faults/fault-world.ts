@@ -191,6 +191,31 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
 }
 
 /** How the switchable SMTP server treats the gateway's mail. */
+/** What a scenario runs beside its gateways: a Redis of its own, the app and an SMTP sink. */
+export interface FaultParts {
+  readonly redis: FaultRedis;
+  readonly upstream: FaultUpstream;
+  readonly smtp: TestSmtpServer;
+  /** Stops all three (the scenario stops its gateways first). */
+  stop(): Promise<void>;
+}
+
+export async function startFaultParts(): Promise<FaultParts> {
+  const redis = await startFaultRedis();
+  const upstream = await startFaultUpstream();
+  const smtp = await startTestSmtpServer();
+  return {
+    redis,
+    upstream,
+    smtp,
+    async stop() {
+      await upstream.stop();
+      await redis.stop();
+      await smtp.close();
+    },
+  };
+}
+
 export type SmtpMode = 'deliver' | 'closed' | 'reject' | 'hang';
 
 export interface SwitchableSmtp {

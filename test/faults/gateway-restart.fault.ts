@@ -11,7 +11,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestSmtpServer } from '../helpers/mail.js';
-import { startTestSmtpServer } from '../helpers/mail.js';
 import {
   FORGED_COOKIE,
   endedSessionCookie,
@@ -20,9 +19,9 @@ import {
   freePorts,
   signInGuest,
   startBuiltGateway,
-  startFaultRedis,
-  startFaultUpstream,
+  startFaultParts,
   waitUntilReady,
+  type FaultParts,
   type FaultRedis,
   type FaultUpstream,
   type StartedGateway,
@@ -45,6 +44,7 @@ import {
 const RECOVERY_BOUND_MS = 5_000;
 
 const skip = faultSkipReason();
+let parts: FaultParts | undefined;
 let redis: FaultRedis;
 let upstream: FaultUpstream;
 let smtp: TestSmtpServer;
@@ -52,16 +52,13 @@ const gateways: StartedGateway[] = [];
 
 before(async () => {
   if (skip) return;
-  redis = await startFaultRedis();
-  upstream = await startFaultUpstream();
-  smtp = await startTestSmtpServer();
+  parts = await startFaultParts();
+  ({ redis, upstream, smtp } = parts);
 });
 
 after(async () => {
   for (const gw of gateways) await gw.stop();
-  await upstream?.stop();
-  await redis?.stop();
-  await smtp?.close();
+  await parts?.stop();
 });
 
 test('the gateway restarted on the same Redis: connections refused while it is down, nobody let in, every session kept and back within 5 s of the start', { skip }, async (t) => {

@@ -11,7 +11,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestSmtpServer } from '../helpers/mail.js';
-import { startTestSmtpServer } from '../helpers/mail.js';
 import {
   FORGED_COOKIE,
   endedSessionCookie,
@@ -20,9 +19,9 @@ import {
   freePorts,
   signInGuest,
   startBuiltGateway,
-  startFaultRedis,
-  startFaultUpstream,
+  startFaultParts,
   waitUntilReady,
+  type FaultParts,
   type FaultRedis,
   type FaultUpstream,
   type StartedGateway,
@@ -46,6 +45,7 @@ const RECOVERY_BOUND_MS = 5_000;
 const SLOWEST_ANSWER_BOUND_MS = 3_000;
 
 const skip = faultSkipReason();
+let parts: FaultParts | undefined;
 let redis: FaultRedis;
 let upstream: FaultUpstream;
 let smtp: TestSmtpServer;
@@ -53,9 +53,8 @@ let gw: StartedGateway;
 
 before(async () => {
   if (skip) return;
-  redis = await startFaultRedis();
-  upstream = await startFaultUpstream();
-  smtp = await startTestSmtpServer();
+  parts = await startFaultParts();
+  ({ redis, upstream, smtp } = parts);
   const [port, adminPort] = await freePorts(2);
   gw = await startBuiltGateway(faultGatewayYaml({ port: port!, adminPort, redisPort: redis.port, smtpPort: smtp.port, upstreamPort: upstream.port }));
   await waitUntilReady(gw.adminPort!);
@@ -63,9 +62,7 @@ before(async () => {
 
 after(async () => {
   await gw?.stop();
-  await upstream?.stop();
-  await redis?.stop();
-  await smtp?.close();
+  await parts?.stop();
 });
 
 test('Redis paused (SIGSTOP) then resumed: 200 or 503 within ~1 s each, never a hang, nobody let in; every session back by itself', { skip }, async (t) => {

@@ -17,7 +17,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from '../helpers/servers.js';
 import type { TestSmtpServer } from '../helpers/mail.js';
-import { startTestSmtpServer } from '../helpers/mail.js';
 import {
   APP_HOST,
   FORGED_COOKIE,
@@ -27,9 +26,9 @@ import {
   freePorts,
   signInGuest,
   startBuiltGateway,
-  startFaultRedis,
-  startFaultUpstream,
+  startFaultParts,
   waitUntilReady,
+  type FaultParts,
   type FaultRedis,
   type FaultUpstream,
   type StartedGateway,
@@ -52,6 +51,7 @@ const RECOVERY_BOUND_MS = 5_000;
 const GUESTS = 4;
 
 const skip = faultSkipReason();
+let parts: FaultParts | undefined;
 let redis: FaultRedis;
 let upstream: FaultUpstream;
 let smtp: TestSmtpServer;
@@ -60,9 +60,8 @@ let ended: string;
 
 before(async () => {
   if (skip) return;
-  redis = await startFaultRedis();
-  upstream = await startFaultUpstream();
-  smtp = await startTestSmtpServer();
+  parts = await startFaultParts();
+  ({ redis, upstream, smtp } = parts);
   const [port, adminPort] = await freePorts(2);
   gw = await startBuiltGateway(faultGatewayYaml({ port: port!, adminPort, redisPort: redis.port, smtpPort: smtp.port, upstreamPort: upstream.port }));
   await waitUntilReady(gw.adminPort!);
@@ -71,9 +70,7 @@ before(async () => {
 
 after(async () => {
   await gw?.stop();
-  await upstream?.stop();
-  await redis?.stop();
-  await smtp?.close();
+  await parts?.stop();
 });
 
 async function signInGuests(prefix: string, subnet: number): Promise<Array<{ email: string; cookie: string }>> {

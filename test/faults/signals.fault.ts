@@ -17,7 +17,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import type { TestSmtpServer } from '../helpers/mail.js';
-import { startTestSmtpServer } from '../helpers/mail.js';
 import { eventually } from '../helpers/raw-http.js';
 import {
   FORGED_COOKIE,
@@ -27,9 +26,9 @@ import {
   freePorts,
   signInGuest,
   startBuiltGateway,
-  startFaultRedis,
-  startFaultUpstream,
+  startFaultParts,
   waitUntilReady,
+  type FaultParts,
   type FaultRedis,
   type FaultUpstream,
   type GatewayYamlOptions,
@@ -44,6 +43,7 @@ const SLOW_MS = 300;
 const EXIT_BOUND_MS = 5_000;
 
 const skip = faultSkipReason();
+let parts: FaultParts | undefined;
 let redis: FaultRedis;
 let upstream: FaultUpstream;
 let smtp: TestSmtpServer;
@@ -54,9 +54,8 @@ let ended: string;
 
 before(async () => {
   if (skip) return;
-  redis = await startFaultRedis();
-  upstream = await startFaultUpstream();
-  smtp = await startTestSmtpServer();
+  parts = await startFaultParts();
+  ({ redis, upstream, smtp } = parts);
   const [port, adminPort] = await freePorts(2);
   yamlOptions = { port: port!, adminPort, redisPort: redis.port, smtpPort: smtp.port, upstreamPort: upstream.port, configVersion: '1' };
   gw = await startBuiltGateway(faultGatewayYaml(yamlOptions));
@@ -68,9 +67,7 @@ before(async () => {
 
 after(async () => {
   await gw?.stop();
-  await upstream?.stop();
-  await redis?.stop();
-  await smtp?.close();
+  await parts?.stop();
 });
 
 test('SIGHUP under load (a new config, then an invalid one): not one request fails, the new config serves within 2 s, the invalid one changes nothing', { skip }, async (t) => {

@@ -14,7 +14,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestSmtpServer } from '../helpers/mail.js';
-import { startTestSmtpServer } from '../helpers/mail.js';
 import { request } from '../helpers/servers.js';
 import {
   APP_HOST,
@@ -25,9 +24,9 @@ import {
   freePorts,
   signInGuest,
   startBuiltGateway,
-  startFaultRedis,
-  startFaultUpstream,
+  startFaultParts,
   waitUntilReady,
+  type FaultParts,
   type FaultRedis,
   type FaultUpstream,
   type StartedGateway,
@@ -41,6 +40,7 @@ const ADMIN_TOKEN = 'fault-test-admin-token-0123456789abcdef';
 const CODES_PER_CLIENT = 4;
 
 const skip = faultSkipReason();
+let parts: FaultParts | undefined;
 let redis: FaultRedis;
 let upstream: FaultUpstream;
 let smtp: TestSmtpServer;
@@ -49,9 +49,8 @@ let b: StartedGateway;
 
 before(async () => {
   if (skip) return;
-  redis = await startFaultRedis();
-  upstream = await startFaultUpstream();
-  smtp = await startTestSmtpServer();
+  parts = await startFaultParts();
+  ({ redis, upstream, smtp } = parts);
   const [portA, adminA, portB, adminB] = await freePorts(4);
   const otp = `  resend_after: 1s\n  max_per_email: 1000/1h\n  max_per_ip: ${CODES_PER_CLIENT}/1h`;
   const common = { redisPort: redis.port, smtpPort: smtp.port, upstreamPort: upstream.port, adminToken: ADMIN_TOKEN, otp };
@@ -66,9 +65,7 @@ before(async () => {
 after(async () => {
   await a?.stop();
   await b?.stop();
-  await upstream?.stop();
-  await redis?.stop();
-  await smtp?.close();
+  await parts?.stop();
 });
 
 /** When the guest's last 200 began, and when the first refusal after `from` ended, per gateway port. */

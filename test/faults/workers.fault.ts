@@ -18,7 +18,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import type { TestSmtpServer } from '../helpers/mail.js';
-import { startTestSmtpServer } from '../helpers/mail.js';
 import { request } from '../helpers/servers.js';
 import { eventually } from '../helpers/raw-http.js';
 import {
@@ -29,9 +28,9 @@ import {
   freePorts,
   signInGuest,
   startBuiltGateway,
-  startFaultRedis,
-  startFaultUpstream,
+  startFaultParts,
   waitUntilReady,
+  type FaultParts,
   type FaultRedis,
   type FaultUpstream,
   type StartedGateway,
@@ -41,6 +40,7 @@ import { REQUEST_BOUND_MS, assertOutcomes, checkSessions, describeLoad, hungRequ
 const REPLACEMENT_BOUND_MS = 5_000;
 
 const skip = faultSkipReason();
+let parts: FaultParts | undefined;
 let redis: FaultRedis;
 let upstream: FaultUpstream;
 let smtp: TestSmtpServer;
@@ -48,9 +48,8 @@ let gw: StartedGateway;
 
 before(async () => {
   if (skip) return;
-  redis = await startFaultRedis();
-  upstream = await startFaultUpstream();
-  smtp = await startTestSmtpServer();
+  parts = await startFaultParts();
+  ({ redis, upstream, smtp } = parts);
   const [port, adminPort] = await freePorts(2);
   gw = await startBuiltGateway(faultGatewayYaml({ port: port!, adminPort, redisPort: redis.port, smtpPort: smtp.port, upstreamPort: upstream.port, workers: 2 }), { adminPort });
   await waitUntilReady(gw.adminPort!);
@@ -68,9 +67,7 @@ after(async () => {
       if (existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('gatehouse.js')) process.kill(pid, 'SIGKILL');
     }
   }
-  await upstream?.stop();
-  await redis?.stop();
-  await smtp?.close();
+  await parts?.stop();
 });
 
 test('a worker killed (SIGKILL) with workers: 2: the other keeps answering every guest, nobody let in, the worker is replaced within 5 s and serves', { skip }, async (t) => {

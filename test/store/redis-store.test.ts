@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { StoreUnavailableError } from '../../src/store/key-value-store.js';
-import { createRedisStore, describeRedisUrl, type RedisStoreHandle } from '../../src/store/redis-store.js';
+import { createRedisStore, type RedisStoreHandle } from '../../src/store/redis-store.js';
+import { describeRedisUrl } from '../../src/store/redis-connection.js';
 import { runKeyValueStoreContract } from './key-value-store.contract.js';
 import {
   deleteKeysWithPrefix,

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
-import { describeRedisUrl } from '../../src/store/redis-store.js';
+import { describeRedisUrl } from '../../src/store/redis-connection.js';
 
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
