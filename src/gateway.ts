@@ -4,7 +4,7 @@
  * signals; tests call this directly.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig } from './config/schema.js';
 import type { Logger } from './log/logger.js';
@@ -40,6 +40,7 @@ import type { AssertionKeys } from './assertion/assertion-keys.js';
 import { createAssertionSigner } from './assertion/assertion-signer.js';
 import { createAssertionIssuer } from './http/identity-assertion.js';
 import { JWKS_CACHE_CONTROL } from './admin/admin-app.js';
+import { formatListenAddress } from './lib/describe-listen-error.js';
 
 /** A listener could not be opened; `address` says which (`host:port`). */
 export class ListenError extends Error {
@@ -51,10 +52,6 @@ export class ListenError extends Error {
     super(cause.message, { cause });
     this.name = 'ListenError';
   }
-}
-
-function formatAddress(address: { host: string; port: number }): string {
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
 export interface GatewayDeps {
@@ -92,6 +89,11 @@ export interface Gateway {
   readiness(): Promise<Readiness>;
   /** Listens on `listen` and `admin.listen` (port 0 picks a free port). */
   listen(): Promise<ListeningAddresses>;
+  /**
+   * Serves a connection accepted by another process (a worker: the primary's listener hands
+   * it over), as if `listen` had accepted it. False once the gateway has shut down.
+   */
+  adopt(socket: Socket): boolean;
   /** Serves new requests with `config`; requests in flight finish on the old one. */
   reload(config: GatewayConfig): void;
   /**
@@ -276,9 +278,17 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
           }),
         );
 
+  // Connections handed over by a cluster primary (adopt). server.close() does not wait for
+  // them, as it only counts connections its own listener accepted: shutdown waits here.
+  const adopted = new Set<Socket>();
+  let adoptedDrained: (() => void) | undefined;
+  let adopting = true;
+  let trackingAdopted = false;
+  const allAdoptedClosed = () => (adopted.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (adoptedDrained = resolve)));
+
   async function listenOn(target: http.Server, address: { host: string; port: number }): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => reject(new ListenError(formatAddress(address), error.code, error));
+      const onError = (error: NodeJS.ErrnoException) => reject(new ListenError(formatListenAddress(address), error.code, error));
       target.once('error', onError);
       target.listen(address.port, address.host, () => {
         target.off('error', onError);
@@ -306,6 +316,22 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
         }
       }
       return { port, adminPort };
+    },
+    adopt(socket) {
+      if (!adopting) return false;
+      // Node's http.Server starts tracking its connections on 'listening': the idle and
+      // in-flight lists behind closeIdleConnections, closeAllConnections and the
+      // headersTimeout check. A server that never listens must be told, or a slow-headers
+      // client is never cut and shutdown cannot close an idle keep-alive connection.
+      if (!trackingAdopted && !server.listening) server.emit('listening');
+      trackingAdopted = true;
+      adopted.add(socket);
+      socket.once('close', () => {
+        adopted.delete(socket);
+        if (adopted.size === 0) adoptedDrained?.();
+      });
+      server.emit('connection', socket);
+      return true;
     },
     reload(config) {
       if (restartOnlySettings(config) !== restartOnlySettings(state.config)) {
@@ -339,6 +365,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       for (const res of responsesInFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       const closed = Promise.all([
         new Promise<void>((resolve) => server.close(() => resolve())),
+        allAdoptedClosed(),
         adminServer?.listening ? new Promise<void>((resolve) => adminServer.close(() => resolve())) : Promise.resolve(),
       ]);
       server.closeIdleConnections();
@@ -349,9 +376,11 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
         logger.warn({ event: 'shutdown.forced', grace_ms: graceMs }, 'requests still running at the end of the grace period were cut');
         server.closeAllConnections();
         adminServer?.closeAllConnections();
+        for (const socket of adopted) socket.destroy();
       }
       for (const socket of openWebSockets) socket.destroy();
       await closed;
+      adopting = false;
       agents.destroyAll();
       await whoami.close();
       await notifier.close();

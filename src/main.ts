@@ -5,7 +5,8 @@
 import { loadConfigFile, ConfigError } from './config/load-config.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { buildGateway, ListenError, type Gateway } from './gateway.js';
-import type { ListenAddress } from './config/values.js';
+import { describeListenError, formatListenAddress } from './lib/describe-listen-error.js';
+import { takeHandedConnections } from './cluster/cluster-worker.js';
 import cluster from 'node:cluster';
 import { dirname } from 'node:path';
 import { InvitationFileError } from './invitations/invitation-file.js';
@@ -20,24 +21,6 @@ export interface ServeOptions {
   readonly configFile: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly logger?: Logger;
-}
-
-function describeListen(address: ListenAddress): string {
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}
-
-/** Explains a failed listen in one line (port taken, no permission, bad address). */
-export function describeListenError(error: { code?: string; message: string }, address: string): string {
-  switch (error.code) {
-    case 'EADDRINUSE':
-      return `cannot listen on ${address}: the address is already in use (is another gateway running?)`;
-    case 'EACCES':
-      return `cannot listen on ${address}: permission denied (ports below 1024 need privileges)`;
-    case 'EADDRNOTAVAIL':
-      return `cannot listen on ${address}: this machine has no such address`;
-    default:
-      return `cannot listen on ${address}: ${error.message}`;
-  }
 }
 
 /**
@@ -105,29 +88,31 @@ export async function serve(options: ServeOptions): Promise<number> {
     logger.flush();
     return 0;
   }
-  let addresses;
-  try {
-    addresses = await gateway.listen();
-  } catch (error) {
-    if (!(error instanceof ListenError)) throw error;
-    process.stderr.write(`gatehouse: ${describeListenError(error, error.address)}\n`);
-    await gateway.shutdown(0);
-    logger.flush();
-    return 1;
-  }
   if (isWorker) {
+    // The primary owns the listener and hands each connection over (connection-handoff.ts).
+    takeHandedConnections((socket) => gateway.adopt(socket), process);
     new AggregatorRegistry(); // answers the primary's metric requests over IPC
     AggregatorRegistry.setRegistries([gateway.metrics.registry]);
     process.on('message', (message: unknown) => {
       if (!isPrimaryMessage(message)) return;
       void gateway.readiness().then((readiness) => process.send?.({ type: 'gatehouse.readiness', requestId: message.requestId, readiness } satisfies WorkerMessage));
     });
-    process.send?.({ type: 'gatehouse.listening', port: addresses.port } satisfies WorkerMessage);
-    logger.info({ event: 'worker.started', port: addresses.port });
+    process.send?.({ type: 'gatehouse.serving' } satisfies WorkerMessage);
+    logger.info({ event: 'worker.started' });
   } else {
+    let addresses;
+    try {
+      addresses = await gateway.listen();
+    } catch (error) {
+      if (!(error instanceof ListenError)) throw error;
+      process.stderr.write(`gatehouse: ${describeListenError(error, error.address)}\n`);
+      await gateway.shutdown(0);
+      logger.flush();
+      return 1;
+    }
     logger.info(
       { event: 'gateway.started', config: loaded.file, port: addresses.port, admin_port: addresses.adminPort, routes: loaded.config.routes.map((r) => r.name) },
-      `gatehouse listening on ${describeListen({ host: loaded.config.listen.host, port: addresses.port })}`,
+      `gatehouse listening on ${formatListenAddress({ host: loaded.config.listen.host, port: addresses.port })}`,
     );
   }
 

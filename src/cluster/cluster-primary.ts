@@ -1,14 +1,18 @@
 /**
- * `workers: N|auto`: a primary process that forks N workers (node:cluster) sharing the
- * gateway's port, so one machine's cores are all used. Workers serve guests; the primary
- * serves the admin listener for all of them (/metrics aggregated over workers, /readyz ready
- * only when every worker is), restarts a worker that dies, and passes SIGHUP and SIGTERM on.
+ * `workers: N|auto`: a primary process that forks N workers (node:cluster), so one machine's
+ * cores are all used. The primary listens on the gateway's port and hands each connection to
+ * a worker (connection-handoff.ts); workers serve guests. The primary serves the admin
+ * listener for all of them (/metrics aggregated over workers, /readyz ready only when every
+ * worker is), restarts a worker that dies, and passes SIGHUP and SIGTERM on.
  * Only the Redis store is allowed with more than one worker (the schema enforces it).
  */
 import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { createClusterMetrics } from './cluster-metrics.js';
+import { createConnectionHandoff, isConnectionReply, type ConnectionReply } from './connection-handoff.js';
+import { describeListenError, formatListenAddress } from '../lib/describe-listen-error.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { loadConfigFile, ConfigError } from '../config/load-config.js';
 import type { Logger } from '../log/logger.js';
@@ -27,8 +31,9 @@ export function resolveWorkerCount(workers: GatewayConfig['workers']): number {
 
 /** Messages between the primary and its workers. */
 export type WorkerMessage =
-  | { readonly type: 'gatehouse.listening'; readonly port: number }
-  | { readonly type: 'gatehouse.readiness'; readonly requestId: number; readonly readiness: Readiness };
+  | { readonly type: 'gatehouse.serving' }
+  | { readonly type: 'gatehouse.readiness'; readonly requestId: number; readonly readiness: Readiness }
+  | ConnectionReply;
 export type PrimaryMessage = { readonly type: 'gatehouse.readiness?'; readonly requestId: number };
 
 export function isPrimaryMessage(message: unknown): message is PrimaryMessage {
@@ -37,10 +42,12 @@ export function isPrimaryMessage(message: unknown): message is PrimaryMessage {
 
 function isWorkerMessage(message: unknown): message is WorkerMessage {
   const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
-  return type === 'gatehouse.listening' || type === 'gatehouse.readiness';
+  return type === 'gatehouse.serving' || type === 'gatehouse.readiness' || isConnectionReply(message);
 }
 
 const RESTART_DELAY_MS = 1000;
+/** After a worker's exit, how long its channel may take to deliver what it sent before dying. */
+const CHANNEL_DRAIN_MS = 100;
 const READINESS_TIMEOUT_MS = 3000;
 
 export interface ClusterOptions {
@@ -57,8 +64,25 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
   const { logger, config } = options;
   const metrics = createClusterMetrics();
   let stopping = false;
-  let everListening = 0;
-  const listening = new Set<number>();
+  let everServing = 0;
+  const serving = new Set<number>();
+  const handoff = createConnectionHandoff();
+  let listenFailed: (code: number) => void = () => {};
+  const failedToListen = new Promise<number>((resolve) => (listenFailed = resolve));
+  // The admin listener's port, for the started line (undefined when it is off).
+  let adminListening: (port: number | undefined) => void = () => {};
+  const adminPort = new Promise<number | undefined>((resolve) => (adminListening = resolve));
+  // Listens once every first worker serves, as a single gateway listens once it can serve.
+  const listenForGuests = () => {
+    const address = config.listen;
+    Promise.all([handoff.listen(address), adminPort]).then(
+      ([port, admin]) => logger.info({ event: 'gateway.started', config: options.configFile, port, admin_port: admin, workers: options.workerCount, routes: config.routes.map((r) => r.name) }, `gatehouse listening on ${formatListenAddress({ host: address.host, port })} with ${options.workerCount} workers`),
+      (error: NodeJS.ErrnoException) => {
+        process.stderr.write(`gatehouse: ${describeListenError(error, formatListenAddress(address))}\n`);
+        listenFailed(1);
+      },
+    );
+  };
   let readinessCounter = 0;
   const pendingReadiness = new Map<number, { answers: Readiness[]; expected: number; resolve: (readiness: Readiness) => void }>();
 
@@ -66,12 +90,15 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
     const worker = cluster.fork();
     worker.on('message', (message: unknown) => {
       if (!isWorkerMessage(message)) return;
-      if (message.type === 'gatehouse.listening') {
-        listening.add(worker.id);
-        everListening += 1;
-        if (everListening === options.workerCount) {
-          logger.info({ event: 'gateway.started', config: options.configFile, port: message.port, workers: options.workerCount, routes: config.routes.map((r) => r.name) }, `gatehouse listening with ${options.workerCount} workers`);
-        }
+      if (message.type === 'gatehouse.serving') {
+        serving.add(worker.id);
+        handoff.addWorker(worker);
+        everServing += 1;
+        if (everServing === options.workerCount && !stopping) listenForGuests();
+        return;
+      }
+      if (message.type !== 'gatehouse.readiness') {
+        handoff.handleReply(worker.id, message);
         return;
       }
       const pending = pendingReadiness.get(message.requestId);
@@ -86,7 +113,7 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
   };
 
   const readiness = (): Promise<Readiness> => {
-    const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined && worker.isConnected() && listening.has(worker.id));
+    const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined && worker.isConnected() && serving.has(worker.id));
     if (stopping) return Promise.resolve({ ready: false, checks: { shutdown: 'draining' } });
     if (workers.length < options.workerCount) {
       return Promise.resolve({ ready: false, checks: { workers: `${workers.length} of ${options.workerCount} running` } });
@@ -110,11 +137,18 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
   };
 
   const exitedEarly = new Promise<number>((resolve) => {
+    // The connections a dead worker had not taken go to another worker once its channel is
+    // read to its end ('disconnect'), so a connection it took just before dying is not handed
+    // out again. After a SIGKILL node:cluster does not always emit 'disconnect' (a half-read
+    // message or a queued handle holds it back), so 'exit' does the same a moment later, once
+    // the acknowledgements already in the pipe have been read.
+    cluster.on('disconnect', (worker) => handoff.removeWorker(worker.id));
     cluster.on('exit', (worker, code, signal) => {
-      listening.delete(worker.id);
+      setTimeout(() => handoff.removeWorker(worker.id), CHANNEL_DRAIN_MS).unref();
+      serving.delete(worker.id);
       if (stopping) return;
-      if (everListening === 0) {
-        // A worker that never got to listen (port taken, bad address) will not do better on retry.
+      if (everServing === 0) {
+        // A worker that never got to serve (a bad invitations file) will not do better on retry.
         stopping = true;
         for (const other of Object.values(cluster.workers ?? {})) other?.kill('SIGTERM');
         resolve(1);
@@ -167,13 +201,16 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
         adminServer!.once('error', reject);
         adminServer!.listen(address.port, address.host, () => resolve());
       });
+      adminListening((adminServer.address() as AddressInfo).port);
     } catch (error) {
-      process.stderr.write(`gatehouse: cannot listen on ${address.host}:${address.port}: ${(error as Error).message}\n`);
+      process.stderr.write(`gatehouse: ${describeListenError(error as NodeJS.ErrnoException, formatListenAddress(address))}\n`);
       await closeStores();
       stopping = true;
       for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
       return 1;
     }
+  } else {
+    adminListening(undefined);
   }
 
   const stopped = new Promise<number>((resolve) => {
@@ -181,6 +218,7 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
       if (stopping) return;
       stopping = true;
       logger.info({ event: 'gateway.stopping', signal, workers: options.workerCount }, 'stopping workers');
+      handoff.close();
       const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
       const exits = workers.map((worker) => new Promise<void>((done) => worker.once('exit', () => done())));
       for (const worker of workers) worker.process.kill('SIGTERM');
@@ -209,13 +247,30 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
     });
   });
 
-  const code = await Promise.race([stopped, exitedEarly]);
-  await closeStores();
+  const code = await Promise.race([
+    stopped,
+    exitedEarly.then((exitCode) => {
+      process.stderr.write('gatehouse: the workers could not start (see the lines above)\n');
+      return exitCode;
+    }),
+    failedToListen,
+  ]);
   if (code !== 0) {
+    stopping = true;
+    handoff.close();
     adminServer?.close();
-    process.stderr.write('gatehouse: the workers could not start (see the lines above)\n');
+    await stopWorkers(5_000);
   }
+  await closeStores();
   return code;
+}
+
+/** SIGTERM to every worker still running; resolves when they have exited, or after `boundMs`. */
+async function stopWorkers(boundMs: number): Promise<void> {
+  const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined && !worker.isDead());
+  const exits = workers.map((worker) => new Promise<void>((done) => worker.once('exit', () => done())));
+  for (const worker of workers) worker.process.kill('SIGTERM');
+  await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, boundMs).unref())]);
 }
 
 function combineReadiness(answers: readonly Readiness[], expected: number): Readiness {

@@ -86,7 +86,8 @@ export async function startWhoamiServer(): Promise<RunningBuiltinUpstream> {
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    // Exclusive: in a cluster worker, its own port, not one routed through the primary.
+    server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => resolve());
   });
   return {
     port: (server.address() as AddressInfo).port,

@@ -5,7 +5,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
 import { request, startUpstream } from '../helpers/servers.js';
 import { runGatehouse, startGatewayProcess, writeTempConfig } from '../helpers/process.js';
 import { redisSkipReason, uniqueRedisPrefix, REDIS_URL } from '../helpers/redis.js';
@@ -47,19 +48,9 @@ routes:
     allow: ["*@example.com"]
     public: ["/open/**"]
 `);
-  // Port 0 cannot be shared by a cluster in a test we can predict, so pick a free port first.
-  const probe = http.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  const adminProbe = http.createServer();
-  await new Promise<void>((resolve) => adminProbe.listen(0, '127.0.0.1', resolve));
-  const adminPort = (adminProbe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  await new Promise((resolve) => adminProbe.close(resolve));
-  const { readFileSync, writeFileSync } = await import('node:fs');
-  writeFileSync(file, readFileSync(file, 'utf8').replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${port}`).replace('"127.0.0.1:0"', `"127.0.0.1:${adminPort}"`));
-
-  const { proc } = await startGatewayProcess(file);
+  // The primary listens and hands connections to the workers, so port 0 works as for one process.
+  const { proc, port, adminPort } = await startGatewayProcess(file);
+  assert.ok(port > 0 && adminPort !== undefined && adminPort > 0, 'the started line names both ports');
   t.after(() => proc.stop());
   let rawOutput = '';
   proc.child.stdout!.on('data', (chunk: Buffer) => (rawOutput += chunk.toString()));
@@ -78,10 +69,10 @@ routes:
   assert.equal(workerPids.size, 2, 'both workers served requests');
   assert.ok(!workerPids.has(proc.child.pid), 'the primary serves no guests');
 
-  const metrics = await request(adminPort, { path: '/metrics' });
+  const metrics = await request(adminPort!, { path: '/metrics' });
   assert.match(metrics.text(), /gatehouse_requests_total\{route="app",status_class="2xx"\} 40\b/);
-  assert.equal((await request(adminPort, { path: '/readyz' })).status, 200);
-  const sessions = await request(adminPort, { path: '/api/sessions', headers: { authorization: 'Bearer workers-admin-token-0123456789abcdef' } });
+  assert.equal((await request(adminPort!, { path: '/readyz' })).status, 200);
+  const sessions = await request(adminPort!, { path: '/api/sessions', headers: { authorization: 'Bearer workers-admin-token-0123456789abcdef' } });
   assert.equal(sessions.status, 200, 'the primary serves the admin API for all workers');
   assert.deepEqual(sessions.json<{ sessions: unknown[] }>().sessions, []);
 
@@ -91,7 +82,7 @@ routes:
   process.kill(victim as number, 'SIGKILL');
   // A scrape while the worker dies answers at once, and no count goes back (Prometheus would
   // read a counter reset): the dead worker's requests still count.
-  const during = await request(adminPort, { path: '/metrics' });
+  const during = await request(adminPort!, { path: '/metrics' });
   assert.equal(during.status, 200);
   assert.match(during.text(), /gatehouse_requests_total\{route="app",status_class="2xx"\} 40\b/);
   const exited = await proc.waitForLog((line) => line.event === 'worker.exited');
@@ -103,13 +94,92 @@ routes:
   // A new worker starts from source through tsx (seconds under CI's load) and listens once its store answers.
   await proc.waitForLog((line) => line.event === 'worker.started' && line.pid !== victim && !workerPids.has(line.pid), 30_000);
   for (const when of ['after the exit', 'with the new worker']) {
-    const after = await request(adminPort, { path: '/metrics' });
+    const after = await request(adminPort!, { path: '/metrics' });
     assert.equal(after.status, 200, when);
     assert.match(after.text(), /gatehouse_requests_total\{route="app",status_class="2xx"\} 40\b/, when);
   }
   assert.equal((await request(port, { path: '/open/again', headers: agentless })).status, 200);
-  await eventually(async () => /gatehouse_requests_total\{route="app",status_class="2xx"\} 41\b/.test((await request(adminPort, { path: '/metrics' })).text()), 3000, 'a new request adds to the kept counts');
+  await eventually(async () => /gatehouse_requests_total\{route="app",status_class="2xx"\} 41\b/.test((await request(adminPort!, { path: '/metrics' })).text()), 3000, 'a new request adds to the kept counts');
 
   proc.child.kill('SIGTERM');
   assert.equal(await proc.exited, 0);
+});
+
+test('at SIGTERM the workers close idle keep-alive connections at once instead of waiting out the grace period', { timeout: 60_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  const file = writeTempConfig(`listen: 127.0.0.1:0
+workers: 2
+session:
+  secret: workers-test-secret-of-at-least-32-characters
+  store:
+    redis: { url: "${REDIS_URL}", prefix: "${uniqueRedisPrefix()}" }
+routes:
+  - name: app
+    from: http://app.test/
+    to: builtin:whoami
+    public: ["/**"]
+`);
+  const { proc, port } = await startGatewayProcess(file);
+  t.after(() => proc.stop());
+  // Two connections, so both workers hold one (connections are handed out in turn).
+  const sockets = await Promise.all([0, 1].map(() => openKeptAliveConnection(port)));
+  const closed = sockets.map((socket) => once(socket, 'close'));
+  proc.child.kill('SIGTERM');
+  await Promise.all(closed);
+  assert.equal(await proc.exited, 0);
+  assert.equal(proc.logs.filter((line) => line.event === 'shutdown.forced').length, 0, 'no worker waited out its grace period for an idle connection');
+});
+
+/** A connection that has had one answer and stays open (keep-alive), idle. */
+async function openKeptAliveConnection(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write('GET / HTTP/1.1\r\nHost: app.test\r\n\r\n');
+  let received = '';
+  socket.setEncoding('utf8');
+  await new Promise<void>((resolve) => {
+    const onData = (chunk: string) => {
+      received += chunk;
+      const head = received.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(received)?.[1];
+      if (head >= 0 && length !== undefined && received.length >= head + 4 + Number(length)) {
+        socket.off('data', onData);
+        resolve();
+      }
+    };
+    socket.on('data', onData);
+  });
+  assert.match(received, /^HTTP\/1\.1 200 /);
+  assert.doesNotMatch(received, /connection: close/i);
+  return socket;
+}
+
+test('a connection made while no worker runs waits for the next worker and is served', { timeout: 60_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  const file = writeTempConfig(`listen: 127.0.0.1:0
+workers: 2
+session:
+  secret: workers-test-secret-of-at-least-32-characters
+  store:
+    redis: { url: "${REDIS_URL}", prefix: "${uniqueRedisPrefix()}" }
+routes:
+  - name: app
+    from: http://app.test/
+    to: builtin:whoami
+    public: ["/**"]
+`);
+  const { proc, port } = await startGatewayProcess(file);
+  t.after(() => proc.stop());
+  // Each worker writes its own lines, so its started line may come after the primary's.
+  const first = await proc.waitForLog((line) => line.event === 'worker.started');
+  const second = await proc.waitForLog((line) => line.event === 'worker.started' && line.pid !== first.pid);
+  const started = [first.pid as number, second.pid as number];
+  for (const pid of started) process.kill(pid, 'SIGKILL');
+  await proc.waitForLog((line) => line.event === 'worker.exited' && line.worker_pid === started[1]);
+  // Both are dead and the new ones start a second from now: this request waits for one.
+  const response = await request(port, { path: '/', headers: { host: 'app.test' } });
+  assert.equal(response.status, 200);
+  // The access line names the process that answered: one of the new workers.
+  const line = await proc.waitForLog((entry) => entry.event === 'request' && entry.path === '/');
+  assert.ok(!started.includes(line.pid as number), 'a new worker answered');
 });
