@@ -363,6 +363,10 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       // Requests already in flight: their answers say `Connection: close`, so no client sends
       // another request on a connection that is about to be closed under it.
       for (const res of responsesInFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+      // Connections the kernel queued before the signal are accepted (one turn of the event
+      // loop) before the listener closes: closing it resets every queued one, whose clients
+      // then see ECONNRESET for a request nobody read instead of an answer.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const closed = Promise.all([
         new Promise<void>((resolve) => server.close(() => resolve())),
         allAdoptedClosed(),
