@@ -116,6 +116,11 @@ code, .request-id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, 
 table { width: 100%; border-collapse: collapse; font-size: 0.875rem; }
 th, td { text-align: left; padding: 0.375rem 0.5rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
 th { white-space: nowrap; }
+/* The guest's page: one card per session. */
+.session-card { border: 1px solid var(--line); border-radius: 0.5rem; padding: 0.75rem 1rem; margin: 0 0 1rem; }
+.session-card h2, .session-card h3 { font-size: 1rem; margin: 0 0 0.5rem; }
+table.session th { width: 40%; color: var(--muted); font-weight: 600; }
+table.session tr:last-child th, table.session tr:last-child td { border-bottom: 0; }
 @media (max-width: 30rem) {
   body { padding: 0; justify-content: flex-start; background: var(--card); }
   main { border-radius: 0; box-shadow: none; padding: 1.5rem 1.25rem; }

@@ -174,7 +174,8 @@ export function renderSignedInPage(page: SignInPage, email: string): string {
     bodyHtml: `<h1>${escapeHtml(t.signedIn.title)}</h1>
 <p class="lead">${fillHtml(t.signedIn.body, { app: page.appName, email: strong(email) })}</p>
 <p><a class="button" href="${escapeHtml(page.returnTo)}">${fillHtml(t.signedIn.continue, { app: page.appName })}</a></p>
-<p><a href="${escapeHtml(switchAddressHref(page.returnTo))}">${escapeHtml(t.signedIn.switch)}</a></p>`,
+<p><a href="${escapeHtml(switchAddressHref(page.returnTo))}">${escapeHtml(t.signedIn.switch)}</a></p>
+<p><a href="/.gatehouse/">${escapeHtml(t.account.link)}</a></p>`,
   });
 }
 
@@ -187,6 +188,7 @@ export function renderForbiddenPage(locale: PageLocale, options: { email: string
 <p class="lead">${fillHtml(t.forbidden.body, { email: strong(options.email), app: options.appName })}</p>
 <p class="help">${escapeHtml(t.forbidden.help)}</p>
 <p><a class="button" href="${escapeHtml(switchAddressHref(options.returnTo))}">${escapeHtml(t.forbidden.switch)}</a></p>
+<p><a href="/.gatehouse/">${escapeHtml(t.account.link)}</a></p>
 ${renderErrorStatus(locale, 403, options.requestId)}`,
   });
 }

@@ -30,6 +30,7 @@ import type { RequestAuthorizer } from '../authorize-request.js';
 import { csrfTokenFor, csrfTokenIsValid, newCsrfCookieValue, requestOriginIsAllowed } from './csrf.js';
 import { safeRedirectTarget } from './redirect-target.js';
 import { routeForReturnTo } from './route-for-return-to.js';
+import { mountGuestPage } from '../guest/guest-page-routes.js';
 import {
   loginHref,
   renderCodePage,
@@ -67,8 +68,8 @@ export interface SignInRoutesDeps {
   readonly sessionIdOf: (cookieHeader: string | undefined) => string | undefined;
   /** The invitations file, for `allow: invited` (absent: nobody is invited). */
   readonly invitations?: () => InvitationCheck;
-  /** Where sign-ins are recorded for the admin API (absent in tests that do not need it). */
-  readonly directory?: Pick<SessionDirectory, 'recordSignIn'>;
+  /** Where sign-ins are recorded (admin API), and the guest's page finds their other sessions. */
+  readonly directory: Pick<SessionDirectory, 'recordSignIn' | 'list' | 'revoke'>;
   /** This process ended or replaced session `id` (drops it from the session cache). */
   readonly onSessionEnded: (id: string) => void;
   readonly logger: Logger;
@@ -357,7 +358,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     deps.logger.info({ event: 'session.started', req_id: context.requestId, email: outcome.email, client: context.clientAddress });
     // For the admin API and `gatehouse sessions`; a failure here must not undo the sign-in.
     void deps.directory
-      ?.recordSignIn(id, {
+      .recordSignIn(id, {
         email: outcome.email,
         signedInAt,
         expiresAt: signedInAt + config.session.lifetime,
@@ -395,6 +396,24 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
   };
   router.get('/.gatehouse/logout', logout);
   router.post('/.gatehouse/logout', parseForm, rejectForgedPost, logout);
+
+  mountGuestPage(
+    router,
+    {
+      parseForm,
+      rejectForgedPost,
+      sendPage,
+      seeOther,
+      pageFor: (req, res) => pageFor(req, res, undefined),
+      storeUnavailable: (req, res, error) => {
+        const settings = deps.settings();
+        const context = contextOf(req);
+        deps.logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: String(error) });
+        sendErrorResponse(req, res, 'store_unavailable', { requestId: context.requestId, branding: settings.config.branding, pageHeaders: settings.pageHeaders });
+      },
+    },
+    { sessions: deps.sessions, sessionIdOf: deps.sessionIdOf, directory: deps.directory, onSessionEnded: deps.onSessionEnded, logger: deps.logger, clock: now },
+  );
 
   return router;
 }
