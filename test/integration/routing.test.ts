@@ -260,7 +260,7 @@ routes:
     assert.equal(upstream.requests.length, 0);
   });
 
-  test('anything else under /.gatehouse/ is 404 and never proxied, even on a public-everything route', async (t) => {
+  test('anything else under /.gatehouse/ is 404, the prefix itself is the guest page, and none is proxied, even on a public-everything route', async (t) => {
     const upstream = await startUpstream();
     t.after(() => upstream.close());
     const gw = await startGateway(`
@@ -271,10 +271,16 @@ routes:
     public: ["/**"]
 `);
     t.after(() => gw.close());
-    const reserved = ['/.gatehouse/anything-else', '/.gatehouse', '/.gatehouse/', '/.gatehouse/assets/missing.css', '/.gatehouse/admin?x=1', '/%2egatehouse/secret', '/x/../.gatehouse/y'];
+    const reserved = ['/.gatehouse/anything-else', '/.gatehouse/assets/missing.css', '/.gatehouse/admin?x=1', '/%2egatehouse/secret', '/x/../.gatehouse/y'];
     for (const path of reserved) {
       const response = await request(gw.port, { path, headers: { host: 'app.test' } });
       assert.equal(response.status, 404, path);
+    }
+    // The prefix itself is the guest's own page (signed out here), the gateway's, not the app's.
+    for (const path of ['/.gatehouse/', '/.gatehouse']) {
+      const response = await request(gw.port, { path, headers: { host: 'app.test' } });
+      assert.equal(response.status, 200, path);
+      assert.match(response.text(), /You are not signed in/, path);
     }
     const post = await request(gw.port, { method: 'POST', path: '/.gatehouse/anything', headers: { host: 'app.test' }, body: 'x=1' });
     assert.equal(post.status, 404);
