@@ -177,6 +177,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       access,
       sessions,
       sessionIdOf: (cookieHeader) => resolver.sessionIdOf(cookieHeader),
+      resolveSession: (cookieHeader) => resolver.resolve(cookieHeader),
       notifier: () => notifier,
       secrets: () => secretsOf(state.config),
       onSessionEnded: (id) => sessionCache.invalidate(id),

@@ -6,7 +6,7 @@
  */
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Logger } from '../../log/logger.js';
-import type { Sessions } from '../../session/sessions.js';
+import type { ResolvedSession } from '../../session/session-resolver.js';
 import type { SessionDirectory, SessionSummary } from '../../session/session-directory.js';
 import { approximatePlaceOf } from '../../lib/approximate-place.js';
 import { requestContextOf } from '../request-context.js';
@@ -27,8 +27,8 @@ export interface GuestPageKit {
 }
 
 export interface GuestPageDeps {
-  readonly sessions: Pick<Sessions, 'read'>;
-  readonly sessionIdOf: (cookieHeader: string | undefined) => string | undefined;
+  /** The session resolver's answer for a Cookie header, exactly as the proxy decides. */
+  readonly resolveSession: (cookieHeader: string | undefined) => Promise<ResolvedSession>;
   readonly directory: Pick<SessionDirectory, 'list' | 'revoke'>;
   readonly onSessionEnded: (id: string) => void;
   readonly logger: Logger;
@@ -50,10 +50,9 @@ function viewOf(summary: SessionSummary): GuestSessionView {
 export function mountGuestPage(router: Router, kit: GuestPageKit, deps: GuestPageDeps): void {
   /** The live session in the cookie, with its id; undefined when signed out. */
   async function currentSession(req: Request) {
-    const id = deps.sessionIdOf(req.headers.cookie);
-    if (id === undefined) return undefined;
-    const record = await deps.sessions.read(id);
-    return record && record.expiresAt > deps.clock() ? { id, record } : undefined;
+    const resolved = await deps.resolveSession(req.headers.cookie);
+    if (resolved.kind === 'unavailable') throw resolved.error;
+    return resolved.kind === 'signed_in' ? resolved : undefined;
   }
 
   router.get(GUEST_PAGE_PATH, async (req, res) => {

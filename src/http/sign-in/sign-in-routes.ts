@@ -23,6 +23,7 @@ import { requestContextOf, type RequestContext } from '../request-context.js';
 import { cookieIsSecure, type GatewayCookieNames } from '../../session/session-cookies.js';
 import { signSessionId } from '../../session/signed-cookie-value.js';
 import type { Sessions } from '../../session/sessions.js';
+import type { ResolvedSession } from '../../session/session-resolver.js';
 import type { SessionDirectory } from '../../session/session-directory.js';
 import type { RouteTable } from '../../routes/route-table.js';
 import type { RouteRuntime } from '../../proxy/route-runtime.js';
@@ -66,6 +67,8 @@ export interface SignInRoutesDeps {
   readonly sessions: Pick<Sessions, 'create' | 'read' | 'end'>;
   /** The session id a Cookie header names with a valid signature (the resolver's check). */
   readonly sessionIdOf: (cookieHeader: string | undefined) => string | undefined;
+  /** The resolver's whole answer for a Cookie header (the guest's own page). */
+  readonly resolveSession: (cookieHeader: string | undefined) => Promise<ResolvedSession>;
   /** The invitations file, for `allow: invited` (absent: nobody is invited). */
   readonly invitations?: () => InvitationCheck;
   /** Where sign-ins are recorded (admin API), and the guest's page finds their other sessions. */
@@ -412,7 +415,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
         sendErrorResponse(req, res, 'store_unavailable', { requestId: context.requestId, branding: settings.config.branding, pageHeaders: settings.pageHeaders });
       },
     },
-    { sessions: deps.sessions, sessionIdOf: deps.sessionIdOf, directory: deps.directory, onSessionEnded: deps.onSessionEnded, logger: deps.logger, clock: now },
+    { resolveSession: deps.resolveSession, directory: deps.directory, onSessionEnded: deps.onSessionEnded, logger: deps.logger, clock: now },
   );
 
   return router;
