@@ -107,19 +107,7 @@ routes:
 
 test('at SIGTERM the workers close idle keep-alive connections at once instead of waiting out the grace period', { timeout: 60_000 }, async (t) => {
   if (skip) return t.skip(skip);
-  const file = writeTempConfig(`listen: 127.0.0.1:0
-workers: 2
-session:
-  secret: workers-test-secret-of-at-least-32-characters
-  store:
-    redis: { url: "${REDIS_URL}", prefix: "${uniqueRedisPrefix()}" }
-routes:
-  - name: app
-    from: http://app.test/
-    to: builtin:whoami
-    public: ["/**"]
-`);
-  const { proc, port } = await startGatewayProcess(file);
+  const { proc, port } = await startWhoamiWorkers();
   t.after(() => proc.stop());
   // Two connections, so both workers hold one (connections are handed out in turn).
   const sockets = await Promise.all([0, 1].map(() => openKeptAliveConnection(port)));
@@ -156,19 +144,7 @@ async function openKeptAliveConnection(port: number): Promise<net.Socket> {
 
 test('a connection made while no worker runs waits for the next worker and is served', { timeout: 60_000 }, async (t) => {
   if (skip) return t.skip(skip);
-  const file = writeTempConfig(`listen: 127.0.0.1:0
-workers: 2
-session:
-  secret: workers-test-secret-of-at-least-32-characters
-  store:
-    redis: { url: "${REDIS_URL}", prefix: "${uniqueRedisPrefix()}" }
-routes:
-  - name: app
-    from: http://app.test/
-    to: builtin:whoami
-    public: ["/**"]
-`);
-  const { proc, port } = await startGatewayProcess(file);
+  const { proc, port } = await startWhoamiWorkers();
   t.after(() => proc.stop());
   // Each worker writes its own lines, so its started line may come after the primary's.
   const first = await proc.waitForLog((line) => line.event === 'worker.started');
@@ -183,3 +159,21 @@ routes:
   const line = await proc.waitForLog((entry) => entry.event === 'request' && entry.path === '/');
   assert.ok(!started.includes(line.pid as number), 'a new worker answered');
 });
+
+/** Two workers on the Redis store in front of the built-in whoami app, everything public. */
+function startWhoamiWorkers() {
+  return startGatewayProcess(
+    writeTempConfig(`listen: 127.0.0.1:0
+workers: 2
+session:
+  secret: workers-test-secret-of-at-least-32-characters
+  store:
+    redis: { url: "${REDIS_URL}", prefix: "${uniqueRedisPrefix()}" }
+routes:
+  - name: app
+    from: http://app.test/
+    to: builtin:whoami
+    public: ["/**"]
+`),
+  );
+}
