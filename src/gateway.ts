@@ -14,6 +14,7 @@ import { createUpstreamAgentPool } from './proxy/upstream-agents.js';
 import { createProxyEngine } from './proxy/proxy-engine.js';
 import { createAccessLog } from './log/access-log.js';
 import { startWhoamiServer } from './upstreams/whoami.js';
+import { trackConnections } from './http/connection-drain.js';
 import { createRequestHandler } from './http/handle-request.js';
 import { createUpgradeHandler } from './http/handle-upgrade.js';
 import { serveWithoutUpgrade } from './http/serve-without-upgrade.js';
@@ -189,10 +190,8 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
   });
   const accessLog = createAccessLog(logger);
   const onSignedInRequest = (sessionId: string, routeName: string) => directory.recordActivity(sessionId, clock(), routeName);
-  const responsesInFlight = new Set<http.ServerResponse>();
   const server = http.createServer(
     createRequestHandler({
-      responsesInFlight,
       getState,
       proxy,
       metrics,
@@ -203,11 +202,6 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       gatehousePages: (req, res) => gatehouseApp(req, res),
       isDraining: () => draining,
       onSignedInRequest,
-      // While draining, a keep-alive connection whose last response just ended is closed
-      // now rather than at keepAliveTimeout, so shutdown does not wait for idle clients.
-      onRequestDone: () => {
-        if (draining) setImmediate(() => server.closeIdleConnections());
-      },
     }),
   );
   server.on(
@@ -279,13 +273,12 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
           }),
         );
 
-  // Connections handed over by a cluster primary (adopt). server.close() does not wait for
-  // them, as it only counts connections its own listener accepted: shutdown waits here.
-  const adopted = new Set<Socket>();
-  let adoptedDrained: (() => void) | undefined;
+  // Every connection, the listener's and those a cluster primary hands over (adopt): the
+  // graceful stop closes each one as it becomes idle, never one whose request is unread.
+  const connections = trackConnections(server);
+  const adminConnections = adminServer && trackConnections(adminServer);
   let adopting = true;
   let trackingAdopted = false;
-  const allAdoptedClosed = () => (adopted.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (adoptedDrained = resolve)));
 
   async function listenOn(target: http.Server, address: { host: string; port: number }): Promise<number> {
     await new Promise<void>((resolve, reject) => {
@@ -326,11 +319,6 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       // client is never cut and shutdown cannot close an idle keep-alive connection.
       if (!trackingAdopted && !server.listening) server.emit('listening');
       trackingAdopted = true;
-      adopted.add(socket);
-      socket.once('close', () => {
-        adopted.delete(socket);
-        if (adopted.size === 0) adoptedDrained?.();
-      });
       server.emit('connection', socket);
       return true;
     },
@@ -361,30 +349,16 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
     },
     async shutdown(graceMs) {
       draining = true;
-      // Requests already in flight: their answers say `Connection: close`, so no client sends
-      // another request on a connection that is about to be closed under it.
-      for (const res of responsesInFlight) if (!res.headersSent) res.shouldKeepAlive = false;
-      // Connections the kernel queued before the signal are accepted (one turn of the event
-      // loop) before the listener closes: closing it resets every queued one, whose clients
-      // then see ECONNRESET for a request nobody read instead of an answer.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const closed = Promise.all([
-        new Promise<void>((resolve) => server.close(() => resolve())),
-        allAdoptedClosed(),
-        adminServer?.listening ? new Promise<void>((resolve) => adminServer.close(() => resolve())) : Promise.resolve(),
-      ]);
-      server.closeIdleConnections();
-      adminServer?.closeIdleConnections();
+      const drained = Promise.all([connections.drain(), adminConnections?.drain()]);
       const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
-      const outcome = await Promise.race([closed.then(() => 'done' as const), deadline]);
+      const outcome = await Promise.race([drained.then(() => 'done' as const), deadline]);
       if (outcome === 'timeout') {
         logger.warn({ event: 'shutdown.forced', grace_ms: graceMs }, 'requests still running at the end of the grace period were cut');
-        server.closeAllConnections();
-        adminServer?.closeAllConnections();
-        for (const socket of adopted) socket.destroy();
+        connections.closeAll();
+        adminConnections?.closeAll();
       }
       for (const socket of openWebSockets) socket.destroy();
-      await closed;
+      await drained;
       adopting = false;
       agents.destroyAll();
       await whoami.close();

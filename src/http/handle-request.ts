@@ -39,17 +39,10 @@ export interface RequestHandlerDeps {
   readonly assertions: AssertionIssuer;
   /** Handles `/.gatehouse/*` (the Express app). */
   readonly gatehousePages: (req: http.IncomingMessage, res: http.ServerResponse) => void;
-  /** True while shutting down: responses ask clients to close their connections. */
+  /** True while shutting down (the connections themselves are drained by connection-drain). */
   readonly isDraining: () => boolean;
   /** A signed-in request was let through (last-seen time, batched by the session directory). */
   readonly onSignedInRequest?: (sessionId: string, routeName: string) => void;
-  /** Called after every response, e.g. so a draining server can close the now idle connection. */
-  readonly onRequestDone: () => void;
-  /**
-   * The responses being answered, so a shutdown can tell the ones not yet answered to close
-   * their connection (`Connection: close`) instead of promising a keep-alive it will break.
-   */
-  readonly responsesInFlight: Set<http.ServerResponse>;
 }
 
 /** Builds the listener's `request` handler. */
@@ -90,9 +83,7 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const req = this.req;
     const context = requestContextOf(req)!;
     if (!this.writableFinished) context.upstream?.abortUpstream();
-    deps.responsesInFlight.delete(this);
     logFinishedRequest(req, this, context);
-    deps.onRequestDone();
   }
 
   /** The gateway answers itself with an error page (or JSON). */
@@ -106,8 +97,6 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
     const trusted = state.proxyTrust.isTrusted(req.socket);
     const context = createRequestContext(req, assignRequestId(req, trusted));
     res.on('close', onResponseClose);
-    deps.responsesInFlight.add(res);
-    if (deps.isDraining()) res.shouldKeepAlive = false;
     const admission = admit(req, context, state, 'request', trusted, deps);
     // Most requests are decided at once (session fresh in the cache); the rest wait for one store read.
     if (!(admission instanceof Promise)) return answer(req, res, context, state, trusted, admission);

@@ -56,6 +56,8 @@ export interface Sample {
   readonly connectionClose: boolean;
   /** Sent again on a new connection after its reused one closed before any answer. */
   readonly retried: boolean;
+  /** The (last) attempt went out on a reused keep-alive connection. */
+  readonly reusedSocket: boolean;
   /** Error code of a failed request (ECONNRESET…), for the report. */
   readonly detail: string | undefined;
 }
@@ -134,6 +136,7 @@ export function boundedRequest(port: number, options: BoundedRequest, agent: htt
       req.destroy(new Error('client-side bound'));
       finish('timeout');
     }, REQUEST_BOUND_MS);
+    req.on('socket', () => (reusedSocket = req.reusedSocket));
     req.on('error', (error: NodeJS.ErrnoException) => {
       reusedSocket ||= req.reusedSocket;
       if (error.code === 'ECONNREFUSED') return finish('refused', false, error.code);
@@ -192,6 +195,7 @@ export function startLoad(specs: readonly LoopSpec[]): Load {
           outcome: attempt.outcome,
           connectionClose: attempt.connectionClose,
           retried,
+          reusedSocket: attempt.reusedSocket,
           detail: attempt.detail,
         });
         completed[loop]! += 1;
@@ -298,7 +302,10 @@ export function assertOutcomes(samples: readonly Sample[], allowed: readonly Out
   if (wrong.length === 0) return;
   const examples = wrong
     .slice(0, 3)
-    .map((sample) => `${sample.kind} ${sample.outcome}${sample.detail ? ` (${sample.detail})` : ''} at +${sample.startedAt - (samples[0]?.startedAt ?? 0)} ms`)
+    .map((sample) => {
+      const connection = `${sample.retried ? 're-sent, ' : ''}on a ${sample.reusedSocket ? 'reused' : 'new'} connection`;
+      return `${sample.kind} ${sample.outcome}${sample.detail ? ` (${sample.detail})` : ''} ${connection}, started at ${new Date(sample.startedAt).toISOString()} (+${sample.startedAt - (samples[0]?.startedAt ?? 0)} ms), ended after ${sample.endedAt - sample.startedAt} ms`;
+    })
     .join('; ');
   throw new Error(`${what}: ${wrong.length} of ${samples.length} answers not in [${allowed.join(', ')}]: ${describeOutcomes(samples)}; e.g. ${examples}`);
 }

@@ -304,26 +304,33 @@ routes:
     assert.ok(!logs.lines.join('').includes('secret=1'), 'never the query string');
   });
 
-  test('a gateway shutting down opens no new WebSocket: 503', async (t) => {
+  test('a gateway shutting down opens no new WebSocket (503), and ends the open ones once its HTTP requests are done, not at the end of the grace period', async (t) => {
     const upstream = await startWebSocketUpstream();
     t.after(() => upstream.close());
-    const gw = await startGateway(`
+    const logs = captureLogs();
+    const gw = await startGateway(
+      `
 routes:
   - name: app
     from: http://app.test/
     to: ${upstream.origin}
     public: ["/**"]
-`);
+`,
+      { logger: logs.logger },
+    );
     const open = await connect(gw.port, '/ws', { host: 'app.test' });
     await open.firstMessage;
+    const openClosed = new Promise<void>((resolve) => open.socket.once('close', () => resolve()));
     // Stop accepting on the listener, but a connection that arrives now (here: a raw one
     // opened before) is still served while draining.
     const early = await rawRequestConnection(gw.port);
-    const shutdown = gw.gateway.shutdown(5000);
+    const shutdown = gw.gateway.shutdown(60_000);
     const answer = await early.send('GET /ws HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
     assert.match(answer, /^HTTP\/1\.1 503 /);
     assert.match(answer, /"error":"shutting_down"/);
     await shutdown;
+    await openClosed;
+    assert.equal(logs.records().filter((line) => line.event === 'shutdown.forced').length, 0, 'the open WebSocket did not hold the stop for its grace period');
   });
 
   test("an app's refusal of an upgrade reaches the client rewritten like any response, never with its internal address", async (t) => {
