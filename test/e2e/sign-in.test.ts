@@ -96,11 +96,17 @@ describe('a guest in Chromium', () => {
     const deepLink = suite.world.url('wiki', '/keyboard');
     const { context, page } = await suite.openPage(deepLink);
     const focusedName = () => page.evaluate(() => document.activeElement?.getAttribute('name') || document.activeElement?.textContent || '');
+    // Chromium applies `autofocus` at its next rendering step, which can come after `load`
+    // on a busy machine: wait (bounded) for the focus to arrive, then check where it is.
+    const focusArrives = (name: string) =>
+      page.waitForFunction((expected) => document.activeElement?.getAttribute('name') === expected, name, { timeout: 5_000 }).catch(() => undefined);
+    await focusArrives('email');
     assert.equal(await focusedName(), 'email');
     await page.keyboard.type('keys@example.com');
     await page.keyboard.press('Tab');
     assert.equal((await focusedName()).trim(), 'Send code');
     await Promise.all([page.waitForURL(/\/\.gatehouse\/code\?/), page.keyboard.press('Space')]);
+    await focusArrives('code');
     assert.equal(await focusedName(), 'code');
     const mail = await suite.world.mailTo('keys@example.com');
     await page.keyboard.type(mail.code);
