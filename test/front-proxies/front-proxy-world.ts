@@ -102,6 +102,8 @@ export async function startFrontProxyWorld(kind: ProxyKind): Promise<FrontProxyW
   // with the ring the gateway makes itself.
   const configText = (keyFile: string | undefined) => `
 listen: 127.0.0.1:${ports.gateway}
+# The nginx and Caddy worlds run at once: the default admin port (9090) would be taken by one.
+admin: { listen: "off" }
 trust_proxy: ["127.0.0.0/8"]
 session:
   secret: front-proxy-secret-with-at-least-32-chars!
