@@ -9,7 +9,7 @@ import type { GatewayConfig } from './config/schema.js';
 import { ConfigError, defaultConfigFile, loadConfigFile } from './config/load-config.js';
 import { describeConfigSummary } from './config/describe-config.js';
 import { serve } from './main.js';
-import { runInvite, runKeys, runReport, runRevoke, runSessions, runUninvite, UsageError, type LifecycleOptions } from './cli/lifecycle-commands.js';
+import { runInvite, runKeys, runPasskeys, runReport, runRevoke, runSessions, runUninvite, UsageError, type LifecycleOptions } from './cli/lifecycle-commands.js';
 
 const USAGE = `Usage: gatehouse [command] [--config FILE]
 
@@ -18,11 +18,16 @@ Commands:
   check              validate the config and print its routes; exit 1 on any error
   invite EMAIL --route NAME [--expires 30d] [--note TEXT] [--by NAME]
                      add or update an invitation and mail it
-  uninvite EMAIL     remove an invitation and sign the guest out everywhere
+  uninvite EMAIL     remove an invitation, sign the guest out everywhere and remove
+                     their passkeys
   sessions [--email E] [--json]
                      list live sessions (through the admin API)
   revoke EMAIL | --session ID | --all
                      end sessions on every gateway (through the admin API)
+  passkeys [EMAIL] [--json]
+                     list guests' passkeys (through the admin API)
+  passkeys remove EMAIL | --id ID
+                     remove passkeys (a guest who lost theirs starts again with a code)
   report [--format table|csv|json] [--days 30] [--inactive 30]
                      access review: every guest, invitation state, last sign-in and
                      request, requests per route; flags guests inactive that many days
@@ -35,7 +40,7 @@ The config file is --config, else $GATEHOUSE_CONFIG, else ./gateway.yaml, else
 ./gateway.example.yaml.
 `;
 
-const LIFECYCLE_COMMANDS = new Set(['invite', 'uninvite', 'sessions', 'revoke', 'report', 'keys']);
+const LIFECYCLE_COMMANDS = new Set(['invite', 'uninvite', 'sessions', 'revoke', 'report', 'keys', 'passkeys']);
 
 function usageError(message: string): number {
   process.stderr.write(`gatehouse: ${message}\n\n${USAGE}`);
@@ -70,6 +75,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
         format: { type: 'string' },
         days: { type: 'string' },
         inactive: { type: 'string' },
+        id: { type: 'string' },
       },
     });
   } catch (error) {
@@ -85,7 +91,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
     return 0;
   }
   const takesArgument = command === 'invite' || command === 'uninvite' || command === 'revoke' || command === 'keys';
-  if (rest.length > (takesArgument ? 1 : 0)) return usageError(`unexpected argument "${rest[takesArgument ? 1 : 0]}"`);
+  const maxArguments = command === 'passkeys' ? 2 : takesArgument ? 1 : 0;
+  if (rest.length > maxArguments) return usageError(`unexpected argument "${rest[maxArguments]}"`);
   const configFile = parsed.values.config ?? defaultConfigFile(env);
 
   switch (command) {
@@ -107,12 +114,13 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
         return 1;
       }
     default:
-      if (LIFECYCLE_COMMANDS.has(command)) return runLifecycleCommand(command, rest[0], parsed.values, configFile, env);
+      if (LIFECYCLE_COMMANDS.has(command)) return runLifecycleCommand(command, rest, parsed.values, configFile, env);
       return usageError(`unknown command "${command}"`);
   }
 }
 
-async function runLifecycleCommand(command: string, argument: string | undefined, options: LifecycleOptions, configFile: string, env: NodeJS.ProcessEnv): Promise<number> {
+async function runLifecycleCommand(command: string, args: readonly string[], options: LifecycleOptions, configFile: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const argument = args[0];
   let config;
   try {
     config = loadConfigFile(configFile, env).config;
@@ -128,6 +136,7 @@ async function runLifecycleCommand(command: string, argument: string | undefined
     if (command === 'sessions') return await runSessions(config, options, out);
     if (command === 'report') return await runReport(config, options, out);
     if (command === 'keys') return await runKeys(config, argument, out);
+    if (command === 'passkeys') return await runPasskeys(config, args, options, env, out);
     return await runRevoke(config, argument, options, env, out);
   } catch (error) {
     if (error instanceof UsageError) return usageError(error.message);

@@ -42,6 +42,8 @@ import { createAssertionSigner } from './assertion/assertion-signer.js';
 import { createAssertionIssuer } from './http/identity-assertion.js';
 import { JWKS_CACHE_CONTROL } from './admin/admin-app.js';
 import { formatListenAddress } from './lib/describe-listen-error.js';
+import { createPasskeyStore } from './passkeys/passkey-store.js';
+import { createChallenges } from './passkeys/challenges.js';
 
 /** A listener could not be opened; `address` says which (`host:port`). */
 export class ListenError extends Error {
@@ -163,6 +165,8 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
   const assertions = createAssertionIssuer({ signer, settings: () => state.config.assertion });
   const jwks = () => (state.config.assertion.enabled ? assertionKeys.jwks() : { keys: [] });
 
+  const passkeys = createPasskeyStore(kv);
+  const challenges = createChallenges(kv, { secrets: () => secretsOf(state.config), clock });
   const codes = createSignInCodeService({ store: kv, settings: () => state.config.otp, secrets: () => secretsOf(state.config), clock });
 
   const gatehouseApp = createGatehouseApp({
@@ -184,6 +188,8 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       onSessionEnded: (id) => sessionCache.invalidate(id),
       invitations: invitationCheck,
       directory,
+      passkeys,
+      challenges,
       logger,
       clock,
     }),
@@ -263,6 +269,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
             jwks,
             api: createAdminApiRouter({
               directory,
+              passkeys,
               keys: () => assertionKeys,
               token: () => state.config.admin.token,
               logger,

@@ -6,13 +6,17 @@
  *   DELETE /api/sessions/:id         → 200 { count: 1 } | 404 session_not_found
  *   DELETE /api/sessions?email=E     → 200 { count }
  *   DELETE /api/sessions?all=true    → 200 { count }
+ *   GET    /api/passkeys[?email=E]   → 200 { passkeys: PasskeySummary[] }
+ *   DELETE /api/passkeys/:id         → 200 { count: 1 } | 404 passkey_not_found
+ *   DELETE /api/passkeys?email=E     → 200 { count }
  *   GET    /api/keys                 → 200 { source, keys: [{kid, state, createdAt, publishedUntil}] }
  *   POST   /api/keys/rotate          → 200 the same, after the rotation | 409 keys_from_file
  *
  * Every call needs `Authorization: Bearer <admin token>`. No token configured → 403
  * `admin_api_disabled`; missing or wrong → 401 `unauthorized`. Errors are JSON
  * `{ error: code }`, never a stack; a store outage is 503 `store_unavailable`.
- * Each revocation is logged as `session.revoked` with `by: 'admin-api'` (the audit trail).
+ * Each revocation is logged as `session.revoked`, each removed passkey as `passkey.removed`,
+ * with `by: 'admin-api'` (the audit trail).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
@@ -21,6 +25,29 @@ import type { Invitation } from '../invitations/invitation-file.js';
 import type { RevocationResult, SessionDirectory } from '../session/session-directory.js';
 import { StoreUnavailableError } from '../store/key-value-store.js';
 import { KeysFromFileError, type AssertionKeys } from '../assertion/assertion-keys.js';
+import type { Passkey, PasskeyStore } from '../passkeys/passkey-store.js';
+
+/** A passkey as ops see it: whose, its name and times; never its public key. */
+export interface PasskeySummary {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  /** The host it was made on (the WebAuthn relying party). */
+  readonly host: string;
+  readonly created: string;
+  readonly lastUsed: string | null;
+}
+
+function summaryOf(passkey: Passkey): PasskeySummary {
+  return {
+    id: passkey.id,
+    email: passkey.email,
+    name: passkey.name,
+    host: passkey.rpId,
+    created: new Date(passkey.createdAt).toISOString(),
+    lastUsed: passkey.lastUsedAt === undefined ? null : new Date(passkey.lastUsedAt).toISOString(),
+  };
+}
 
 /** One row of the access review: a guest who signed in, was invited, or both. */
 export interface AccessReviewRow {
@@ -44,6 +71,8 @@ export interface AdminApiDeps {
   readonly clock?: () => number;
   /** The assertion keys, for `gatehouse keys [rotate]`. */
   readonly keys?: () => Pick<AssertionKeys, 'overview' | 'rotate'>;
+  /** Guests' passkeys, for `gatehouse passkeys`. */
+  readonly passkeys?: Pick<PasskeyStore, 'list' | 'remove' | 'removeAllOf'>;
   /** The configured admin token, read per request so a reload applies; '' when none is set. */
   readonly token: () => string;
   readonly logger: Logger;
@@ -172,6 +201,39 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     audit(result, { all: true });
     response.json({ count: result.count });
   });
+
+  const { passkeys } = deps;
+  if (passkeys) {
+    router.get('/passkeys', async (request, response) => {
+      const email = singleQueryValue(request, 'email');
+      if (email === 'invalid') {
+        sendError(response, 400, 'invalid_email', 'email must be given once');
+        return;
+      }
+      const list = await passkeys.list(email === undefined ? {} : { email });
+      response.json({ passkeys: list.map(summaryOf) });
+    });
+    router.delete('/passkeys/:id', async (request, response) => {
+      const id = request.params.id;
+      const removed = await passkeys.remove(id);
+      if (!removed) {
+        sendError(response, 404, 'passkey_not_found', 'no passkey has this id');
+        return;
+      }
+      logger.info({ event: 'passkey.removed', by: 'admin-api', passkey: id.slice(0, 12), count: 1 });
+      response.json({ count: 1 });
+    });
+    router.delete('/passkeys', async (request, response) => {
+      const email = singleQueryValue(request, 'email');
+      if (email === undefined || email === 'invalid') {
+        sendError(response, 400, 'invalid_removal', 'give ?email=E');
+        return;
+      }
+      const count = await passkeys.removeAllOf(email);
+      logger.info({ event: 'passkey.removed', by: 'admin-api', email, count });
+      response.json({ count });
+    });
+  }
 
   const { keys } = deps;
   if (keys) {

@@ -6,7 +6,7 @@
 import type { SessionSummary } from '../session/session-directory.js';
 
 export type { SessionSummary } from '../session/session-directory.js';
-import type { AccessReviewRow } from '../admin/admin-api.js';
+import type { AccessReviewRow, PasskeySummary } from '../admin/admin-api.js';
 import type { KeysOverview } from '../assertion/assertion-keys.js';
 
 export interface AdminClientOptions {
@@ -27,6 +27,10 @@ export interface AdminClient {
   revokeEmail(email: string): Promise<{ count: number }>;
   /** Ends every session. */
   revokeAll(): Promise<{ count: number }>;
+  /** The passkeys of `email`, or everyone's. */
+  listPasskeys(email?: string): Promise<PasskeySummary[]>;
+  removePasskey(id: string): Promise<{ count: number }>;
+  removePasskeysOf(email: string): Promise<{ count: number }>;
   /** The access review over the last `days` days. */
   report(days: number): Promise<{ generated: string; days: number; guests: AccessReviewRow[] }>;
   /** The assertion keys: which signs, which is next, which previous ones are still published. */
@@ -86,7 +90,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     const status = response.status;
     if (status === 401) throw new AdminClientError('unauthorized', 'the admin token was refused; check admin.token in the config', { status });
     if (code === 'admin_api_disabled') throw new AdminClientError(code, 'the admin API is disabled: the gateway has no admin token configured', { status });
-    if (status === 404 && code === 'session_not_found' && notFound !== undefined) throw new AdminClientError(code, notFound, { status });
+    if (status === 404 && (code === 'session_not_found' || code === 'passkey_not_found') && notFound !== undefined) throw new AdminClientError(code, notFound, { status });
     if (code === 'store_unavailable') throw new AdminClientError(code, 'the gateway cannot reach its session store; try again once it is back', { status });
     if (code === 'keys_from_file') throw new AdminClientError(code, String((body as { message?: unknown }).message ?? 'the keys come from assertion.key_file'), { status });
     throw new AdminClientError(code, `the admin API refused the request: ${status} ${code}`, { status });
@@ -137,6 +141,21 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
 
     async revokeAll() {
       return countOf(await call('DELETE', '/sessions?all=true'));
+    },
+
+    async listPasskeys(email) {
+      const body = await call('GET', email === undefined ? '/passkeys' : `/passkeys?email=${encodeURIComponent(email)}`);
+      const passkeys = typeof body === 'object' && body !== null ? (body as { passkeys?: unknown }).passkeys : undefined;
+      if (!Array.isArray(passkeys)) throw new AdminClientError('bad_response', 'the admin API answered without a passkey list');
+      return passkeys as PasskeySummary[];
+    },
+
+    async removePasskey(id) {
+      return countOf(await call('DELETE', `/passkeys/${encodeURIComponent(id)}`, `no passkey has the id ${id}`));
+    },
+
+    async removePasskeysOf(email) {
+      return countOf(await call('DELETE', `/passkeys?email=${encodeURIComponent(email)}`));
     },
   };
 }

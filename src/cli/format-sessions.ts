@@ -4,6 +4,7 @@
  */
 import type { SessionSummary } from '../session/session-directory.js';
 import type { KeysOverview } from '../assertion/assertion-keys.js';
+import type { PasskeySummary } from '../admin/admin-api.js';
 
 const USER_AGENT_WIDTH = 40;
 
@@ -63,4 +64,25 @@ export function formatKeysTable(overview: KeysOverview): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const lines = [header, ...rows].map((cells) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
   return `${lines.join('\n')}\nkeys from ${printable(overview.source)}\n`;
+}
+
+/** `gatehouse passkeys`: EMAIL, NAME, HOST, CREATED, LAST USED, ID; "No passkeys." when empty. */
+export function formatPasskeysTable(passkeys: readonly PasskeySummary[]): string {
+  if (passkeys.length === 0) return 'No passkeys.\n';
+  const header = ['EMAIL', 'NAME', 'HOST', 'CREATED', 'LAST USED', 'ID'];
+  const rows = passkeys.map((passkey) => [
+    printable(passkey.email),
+    truncate(printable(passkey.name), 30),
+    printable(passkey.host),
+    formatTime(passkey.created),
+    passkey.lastUsed === null ? '-' : formatTime(passkey.lastUsed),
+    printable(passkey.id),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[header, ...rows].map(line).join('\n')}\n`;
 }

@@ -10,7 +10,7 @@ import { normalizeEmailAddress, parseDurationMs } from '../config/values.js';
 import { addOrUpdateInvitation, removeInvitation } from '../invitations/invitation-store.js';
 import { createNotifier } from '../mail/create-notifier.js';
 import { createAdminClient, AdminClientError } from './admin-client.js';
-import { formatKeysTable, formatSessionsJson, formatSessionsTable } from './format-sessions.js';
+import { formatKeysTable, formatPasskeysTable, formatSessionsJson, formatSessionsTable } from './format-sessions.js';
 import { flagInactiveGuests, formatReport } from './format-report.js';
 
 /** A mistake in how the command was called: exit code 2. */
@@ -28,6 +28,7 @@ export interface LifecycleOptions {
   readonly format?: string;
   readonly days?: string;
   readonly inactive?: string;
+  readonly id?: string;
 }
 
 type Output = (text: string) => void;
@@ -117,14 +118,44 @@ export async function runUninvite(config: GatewayConfig, emailArg: string | unde
   out(removed ? `removed the invitation of ${email}\n` : `${email} was not invited\n`);
   // Access through `invited` ends at once anyway (checked per request); revoking also ends
   // sessions the guest may hold through another rule.
+  // Their passkeys go too: invited again later, they start again from a code.
   try {
-    const { count } = await adminClientFor(config).revokeEmail(email);
+    const client = adminClientFor(config);
+    const { count } = await client.revokeEmail(email);
     audit.info({ event: 'session.revoked', email, count, by });
     out(`signed ${email} out of ${count} session(s)\n`);
+    const passkeys = await client.removePasskeysOf(email);
+    audit.info({ event: 'passkey.removed', email, count: passkeys.count, by });
+    out(`removed ${passkeys.count} passkey(s) of ${email}\n`);
   } catch (error) {
-    out(`warning: sessions were not revoked: ${(error as Error).message}\n`);
+    out(`warning: sessions or passkeys were not removed: ${(error as Error).message}\n`);
     return removed ? 0 : 1;
   }
+  return 0;
+}
+
+/** `gatehouse passkeys [EMAIL] [--json]` and `gatehouse passkeys remove EMAIL | --id ID`. */
+export async function runPasskeys(config: GatewayConfig, args: readonly string[], options: LifecycleOptions, env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  const client = adminClientFor(config);
+  if (args[0] !== 'remove') {
+    if (args.length > 1) throw new UsageError(`unexpected argument "${args[1]}"`);
+    const passkeys = await client.listPasskeys(args[0] === undefined ? undefined : normalizedEmail(args[0]));
+    out(options.json ? `${JSON.stringify({ passkeys }, null, 2)}\n` : formatPasskeysTable(passkeys));
+    return 0;
+  }
+  const emailArg = args[1];
+  if ((emailArg === undefined) === (options.id === undefined)) throw new UsageError('passkeys remove: give exactly one of EMAIL or --id ID');
+  const by = whoIsActing(options, env);
+  if (options.id !== undefined) {
+    const { count } = await client.removePasskey(options.id);
+    auditLogger().info({ event: 'passkey.removed', passkey: options.id.slice(0, 12), count, by });
+    out(`removed ${count} passkey(s)\n`);
+    return 0;
+  }
+  const email = normalizedEmail(emailArg);
+  const { count } = await client.removePasskeysOf(email);
+  auditLogger().info({ event: 'passkey.removed', email, count, by });
+  out(`removed ${count} passkey(s) of ${email}\n`);
   return 0;
 }
 

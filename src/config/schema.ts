@@ -198,6 +198,10 @@ const routeSchema = z.strictObject({
     })
     .prefault({}),
   max_session_age: optionalDuration('An older sign-in must prove the inbox again here').prefault('off'),
+  require: z
+    .enum(['code', 'passkey'])
+    .default('code')
+    .describe('passkey: only sessions that used a passkey get in; a code session is asked to use or add one'),
   title: z
     .string()
     .max(80, 'must be at most 80 characters')

@@ -1,7 +1,8 @@
 /**
  * The gateway's answers when a request may not pass, for a proxied request and for a
  * forward-auth question alike (where the front proxy hands them to the guest as they are):
- * sign in first (a redirect for a browser page, 401 JSON otherwise), or signed in as someone
+ * sign in first (a redirect for a browser page, 401 JSON otherwise; to the step-up page and
+ * `passkey_required` when a `require: passkey` route gets a code session), or signed in as someone
  * this app does not allow (the 403 page, or JSON).
  */
 import type http from 'node:http';
@@ -19,9 +20,13 @@ export function originalUrlOf(context: RequestContext): string {
   return context.externalOrigin + context.path + context.query;
 }
 
-/** The sign-in page's URL on the request's own host, coming back to `originalUrl`. */
-export function signInUrlOf(context: RequestContext, originalUrl: string): string {
-  return `${context.externalOrigin}/.gatehouse/login?rd=${encodeURIComponent(originalUrl)}`;
+/** What the guest must do first: sign in, or (signed in by code, on a `require: passkey` route) use a passkey. */
+export type SignInStep = 'sign_in' | 'passkey';
+
+/** The sign-in page's URL on the request's own host (or the step-up page's), coming back to `originalUrl`. */
+export function signInUrlOf(context: RequestContext, originalUrl: string, step: SignInStep = 'sign_in'): string {
+  const page = step === 'passkey' ? '/.gatehouse/passkey' : '/.gatehouse/login';
+  return `${context.externalOrigin}${page}?rd=${encodeURIComponent(originalUrl)}`;
 }
 
 /**
@@ -29,8 +34,8 @@ export function signInUrlOf(context: RequestContext, originalUrl: string): strin
  * exact URL; everything else (APIs, forms, scripts) gets 401 JSON with the sign-in URL.
  * `context.method` is the original request's (a forward-auth question is often a GET about a POST).
  */
-export function sendSignInRequired(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, originalUrl: string): void {
-  const loginUrl = signInUrlOf(context, originalUrl);
+export function sendSignInRequired(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, originalUrl: string, step: SignInStep = 'sign_in'): void {
+  const loginUrl = signInUrlOf(context, originalUrl, step);
   res.setHeader('cache-control', 'no-store');
   if ((context.method === 'GET' || context.method === 'HEAD') && acceptsHtml(req)) {
     res.statusCode = 302;
@@ -39,7 +44,7 @@ export function sendSignInRequired(req: http.IncomingMessage, res: http.ServerRe
     res.end();
     return;
   }
-  sendJson(req, res, 401, { error: 'unauthenticated', login_url: loginUrl, request_id: context.requestId });
+  sendJson(req, res, 401, { error: step === 'passkey' ? 'passkey_required' : 'unauthenticated', login_url: loginUrl, request_id: context.requestId });
 }
 
 /** Signed in, but not allowed here: say as whom, and offer to sign in as someone else. */

@@ -18,7 +18,8 @@
  *   5. (WebSocket) the route takes WebSockets (else 403), and a browser's `Origin` is one of
  *      the route origins (else 403: cross-site WebSocket hijacking)
  *   6. public paths pass; everything else needs a session allowed on the route (sign in, 403,
- *      or 503 when the store cannot answer: fail closed)
+ *      or 503 when the store cannot answer: fail closed); on a `require: passkey` route, one
+ *      that used a passkey (else the step-up page)
  *
  * What the steps learn about the request goes into its RequestContext.
  */
@@ -45,8 +46,8 @@ export type Admission =
    * forward-auth question, the answer "may pass".
    */
   | { readonly kind: 'forward'; readonly route: RouteRuntime; readonly upstreamTarget: string; readonly identity: Identity | undefined; readonly session: SignedInSession | undefined }
-  /** No valid session: the guest must sign in. */
-  | { readonly kind: 'sign_in'; readonly route: RouteRuntime; readonly reason: string }
+  /** No valid session: the guest must sign in (`step: 'passkey'`: with a passkey, for a `require: passkey` route). */
+  | { readonly kind: 'sign_in'; readonly route: RouteRuntime; readonly reason: string; readonly step?: 'passkey' }
   /** Signed in, but this address may not use the route. */
   | { readonly kind: 'forbidden'; readonly route: RouteRuntime; readonly email: string };
 
@@ -181,7 +182,7 @@ function outcomeOf(route: RouteRuntime, upstreamTarget: string, access: AccessOu
     case 'allowed':
       return { kind: 'forward', route, upstreamTarget, identity: access.identity, session: access.session };
     case 'unauthenticated':
-      return { kind: 'sign_in', route, reason: access.reason };
+      return { kind: 'sign_in', route, reason: access.reason, step: access.step };
     case 'forbidden':
       return { kind: 'forbidden', route, email: access.email };
     case 'unavailable':

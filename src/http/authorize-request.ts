@@ -11,7 +11,8 @@ import { evaluateRouteAccess, type InvitationCheck } from '../policy/access-poli
 
 export type AccessOutcome =
   | { readonly kind: 'allowed'; readonly identity: Identity; readonly session: SignedInSession }
-  | { readonly kind: 'unauthenticated'; readonly reason: string }
+  /** No session good enough: sign in (`step: 'passkey'`: signed in by code, the route wants a passkey). */
+  | { readonly kind: 'unauthenticated'; readonly reason: string; readonly step?: 'passkey' }
   | { readonly kind: 'forbidden'; readonly email: string }
   | { readonly kind: 'unavailable'; readonly error: Error };
 
@@ -43,6 +44,8 @@ export function createRequestAuthorizer(deps: {
     if (maxAge !== null && now() - signedInAt >= maxAge) return { kind: 'unauthenticated', reason: 'sign-in too old for route' };
     const decision = evaluateRouteAccess(email, route.config, deps.config().groups, deps.invitations?.());
     if (!decision.allowed) return { kind: 'forbidden', email };
+    // Step-up: whoever holds the inbox (or a code session) is not enough for this app.
+    if (route.config.require === 'passkey' && !session.record.amr.includes('passkey')) return { kind: 'unauthenticated', reason: 'passkey required', step: 'passkey' };
     return { kind: 'allowed', identity: { email, groups: decision.groups }, session };
   }
   return {

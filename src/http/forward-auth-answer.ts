@@ -5,7 +5,9 @@
  *   may pass     200, empty, with the identity headers and the assertion for the front proxy
  *                to copy onto the request it forwards (named with empty values on a
  *                public path, see below)
- *   sign in      /auth/request: 401 with `Location:` the sign-in URL (nginx turns it into a
+ *   sign in      (the step-up page instead of the sign-in page for a code session on a
+ *                `require: passkey` route)
+ *                /auth/request: 401 with `Location:` the sign-in URL (nginx turns it into a
  *                redirect); /auth/forward and /auth/ext: what a proxied request would get, a
  *                302 for a browser page, else 401 JSON — the front proxy hands it to the guest
  *   not allowed  /auth/request: 403; the others: the 403 page (or JSON)
@@ -18,7 +20,7 @@ import { appendIdentityHeaders, IDENTITY_HEADERS } from '../proxy/identity-heade
 import type { Admission } from './admission.js';
 import type { RequestContext } from './request-context.js';
 import type { Question } from './forward-auth-question.js';
-import { originalUrlOf, sendForbidden, sendJson, sendSignInRequired, signInUrlOf } from './access-answers.js';
+import { originalUrlOf, sendForbidden, sendJson, sendSignInRequired, signInUrlOf, type SignInStep } from './access-answers.js';
 
 /** Answers a question the admission let pass: 200 with who the guest is. */
 export function answerMayPass(
@@ -51,12 +53,12 @@ export function answerMayPass(
 }
 
 /** Answers a question whose original request must sign in first. */
-export function answerSignInFirst(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext): void {
+export function answerSignInFirst(req: http.IncomingMessage, res: http.ServerResponse, context: RequestContext, step: SignInStep = 'sign_in'): void {
   const originalUrl = originalUrlOf(context);
-  if (context.question !== 'request') return sendSignInRequired(req, res, context, originalUrl);
-  const loginUrl = signInUrlOf(context, originalUrl);
+  if (context.question !== 'request') return sendSignInRequired(req, res, context, originalUrl, step);
+  const loginUrl = signInUrlOf(context, originalUrl, step);
   res.setHeader('location', loginUrl);
-  sendJson(req, res, 401, { error: 'unauthenticated', login_url: loginUrl, request_id: context.requestId });
+  sendJson(req, res, 401, { error: step === 'passkey' ? 'passkey_required' : 'unauthenticated', login_url: loginUrl, request_id: context.requestId });
 }
 
 /** Answers a question whose original request is signed in as someone the route does not allow. */

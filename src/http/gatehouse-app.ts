@@ -5,6 +5,10 @@
  */
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { PASSKEY_SCRIPT } from './passkeys/passkey-script.js';
 import type { Logger } from '../log/logger.js';
 import { GATEWAY_STYLESHEET } from './stylesheet.js';
 import { renderBrandStylesheet, sendErrorResponse, type Branding } from './pages.js';
@@ -33,16 +37,30 @@ export interface GatehouseAppDeps {
 export const FORM_BODY_TIMEOUT_MS = 10_000;
 
 function sendStylesheet(req: Request, res: Response, css: string): void {
-  const etag = `"${createHash('sha256').update(css).digest('base64url').slice(0, 27)}"`;
-  res.setHeader('content-type', 'text/css; charset=utf-8');
+  sendAsset(req, res, css, 'text/css; charset=utf-8');
+}
+
+/** A static asset of ours, cached for an hour and revalidated by its hash. */
+function sendAsset(req: Request, res: Response, body: string, contentType: string): void {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  res.setHeader('content-type', contentType);
   res.setHeader('cache-control', 'public, max-age=3600');
   res.setHeader('etag', etag);
   if (req.headers['if-none-match'] === etag) {
     res.status(304).end();
     return;
   }
-  res.send(css);
+  res.send(body);
 }
+
+/**
+ * @simplewebauthn/browser's own bundle (it sets `window.SimpleWebAuthnBrowser`), read once
+ * from the installed package: the guest's browser loads it from the gateway, never a CDN.
+ */
+const WEBAUTHN_BROWSER_BUNDLE = readFileSync(
+  join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js'),
+  'utf8',
+);
 
 /** Builds the Express app for `/.gatehouse/*`. */
 export function createGatehouseApp(deps: GatehouseAppDeps): Express {
@@ -74,6 +92,8 @@ export function createGatehouseApp(deps: GatehouseAppDeps): Express {
 
   app.get('/.gatehouse/assets/gatehouse.css', (req, res) => sendStylesheet(req, res, GATEWAY_STYLESHEET));
   app.get('/.gatehouse/assets/brand.css', (req, res) => sendStylesheet(req, res, renderBrandStylesheet(deps.getPageSettings().branding)));
+  app.get('/.gatehouse/assets/webauthn.js', (req, res) => sendAsset(req, res, WEBAUTHN_BROWSER_BUNDLE, 'text/javascript; charset=utf-8'));
+  app.get('/.gatehouse/assets/passkeys.js', (req, res) => sendAsset(req, res, PASSKEY_SCRIPT, 'text/javascript; charset=utf-8'));
   app.get('/.gatehouse/jwks.json', (_req, res) => {
     res.setHeader('cache-control', deps.jwksCacheControl ?? 'public, max-age=300');
     res.setHeader('content-type', 'application/jwk-set+json');

@@ -137,8 +137,8 @@ export function createRequestHandler(deps: RequestHandlerDeps): (req: http.Incom
         return fail(req, res, context, state, admission.code, admission.outcome);
       case 'sign_in':
         context.outcome = admission.reason;
-        if (context.question !== undefined) return answerSignInFirst(req, res, context);
-        return sendSignInRequired(req, res, context, originalUrlOf(context));
+        if (context.question !== undefined) return answerSignInFirst(req, res, context, admission.step);
+        return sendSignInRequired(req, res, context, originalUrlOf(context), admission.step);
       case 'forbidden':
         context.outcome = 'not allowed';
         logger.info({ event: 'access.denied', req_id: context.requestId, route: admission.route.name, email: admission.email });

@@ -112,7 +112,7 @@ export function createUpgradeHandler(deps: UpgradeHandlerDeps): (req: IncomingMe
           if (decided.code === 'store_unavailable') logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: decided.detail });
           return refuse(req, socket, context, decided.code, decided.outcome);
         case 'sign_in':
-          return refuse(req, socket, context, 'unauthenticated', decided.reason);
+          return refuse(req, socket, context, decided.step === 'passkey' ? 'passkey_required' : 'unauthenticated', decided.reason);
         case 'forbidden':
           logger.info({ event: 'access.denied', req_id: context.requestId, route: decided.route.name, email: decided.email });
           return refuse(req, socket, context, 'forbidden', 'not allowed');

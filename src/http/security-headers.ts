@@ -17,6 +17,9 @@ export function gatewayPageHelmetOptions(formTargets: Iterable<string> = []): He
       useDefaults: false,
       directives: {
         'default-src': ["'none'"],
+        // The passkey scripts are files of ours (no inline script), and talk only to us.
+        'script-src': ["'self'"],
+        'connect-src': ["'self'"],
         'style-src': ["'self'"],
         'img-src': ["'self'", 'data:', 'https:'],
         'form-action': ["'self'", ...formTargets],

@@ -133,6 +133,7 @@ export interface E2eWorldOptions {
  *   wiki-whoami  http://wiki.localhost:PORT/whoami  the built-in whoami app, same host and guests
  *   broken    http://broken.localhost:PORT/    an upstream nobody listens on (502)
  *   slow      http://slow.localhost:PORT/      the app's /slow, with a 1 s timeout (504)
+ *   vault     http://vault.localhost:PORT/     the app; *@example.com, and only with a passkey (`require: passkey`)
  */
 export async function startE2eWorld(options: E2eWorldOptions = {}): Promise<E2eWorld> {
   const smtp = await startTestSmtpServer();
@@ -181,6 +182,12 @@ routes:
     allow: ["*@example.com"]
     public: ["/**"]
     timeout: 1s
+  - name: vault
+    title: Vault
+    from: ${host('vault')}/
+    to: ${app.origin}
+    allow: ["*@example.com"]
+    require: passkey
 `);
   let gateway: GatewayProcess;
   try {

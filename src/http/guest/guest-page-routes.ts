@@ -1,6 +1,6 @@
 /**
- * `GET /.gatehouse/` (the guest's own page) and `POST /.gatehouse/sessions/end-others`
- * ("sign out everywhere else"). The session in the cookie says who the guest is; the session
+ * `GET /.gatehouse/` (the guest's own page, with their passkeys) and
+ * `POST /.gatehouse/sessions/end-others` ("sign out everywhere else"). The session in the cookie says who the guest is; the session
  * directory says where else that address is signed in. Ending the others goes through the
  * directory, which ends each through the session owner, so they end on every gateway.
  */
@@ -12,6 +12,9 @@ import { approximatePlaceOf } from '../../lib/approximate-place.js';
 import { requestContextOf } from '../request-context.js';
 import { GUEST_PAGE_PATH, renderGuestPage, renderGuestPageSignedOut, type GuestSessionView } from './guest-page.js';
 import type { PageLocale } from '../pages.js';
+import type { PasskeyStore } from '../../passkeys/passkey-store.js';
+import { mayAddPasskey, mayRemovePasskey } from '../passkeys/passkey-rights.js';
+import type { PasskeyNotice } from '../passkeys/passkey-pages.js';
 
 /** What the sign-in routes lend this page: their page kit, so both behave alike. */
 export interface GuestPageKit {
@@ -30,12 +33,14 @@ export interface GuestPageDeps {
   /** The session resolver's answer for a Cookie header, exactly as the proxy decides. */
   readonly resolveSession: (cookieHeader: string | undefined) => Promise<ResolvedSession>;
   readonly directory: Pick<SessionDirectory, 'list' | 'revoke'>;
+  readonly passkeys: Pick<PasskeyStore, 'list'>;
   readonly onSessionEnded: (id: string) => void;
   readonly logger: Logger;
   readonly clock: () => number;
 }
 
 const ENDED_OTHERS = /^(0|[1-9][0-9]{0,3})$/;
+const PASSKEY_NOTICES: readonly PasskeyNotice[] = ['added', 'removed', 'not_found', 'passkey_needed'];
 
 function viewOf(summary: SessionSummary): GuestSessionView {
   return {
@@ -80,7 +85,16 @@ export function mountGuestPage(router: Router, kit: GuestPageKit, deps: GuestPag
         .map(viewOf)
         .sort((a, b) => b.lastUsedAt.getTime() - a.lastUsedAt.getTime());
       const ended = typeof req.query.ended === 'string' && ENDED_OTHERS.test(req.query.ended) ? Number(req.query.ended) : undefined;
-      content = { email: session.record.email, current, others, csrfToken, endedOthers: ended };
+      const passkeys = await deps.passkeys.list({ email: session.record.email });
+      const notice = PASSKEY_NOTICES.find((candidate) => candidate === req.query.passkey);
+      content = {
+        email: session.record.email,
+        current,
+        others,
+        csrfToken,
+        endedOthers: ended,
+        passkeys: { list: passkeys, addRight: mayAddPasskey(session.record, passkeys.length, deps.clock()), mayRemove: mayRemovePasskey(session.record), notice },
+      };
     } catch (error) {
       return kit.storeUnavailable(req, res, error);
     }

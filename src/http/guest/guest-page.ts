@@ -10,6 +10,7 @@ import type { ApproximatePlace } from '../../lib/approximate-place.js';
 import { renderPage, type PageLocale } from '../pages.js';
 import { describeMoment, fillHtml, fillText, plural, strong } from '../../i18n/catalogue.js';
 import { loginHref } from '../sign-in/sign-in-pages.js';
+import { PASSKEY_SCRIPTS, renderGuestPasskeys, type GuestPasskeys } from '../passkeys/passkey-pages.js';
 
 export const GUEST_PAGE_PATH = '/.gatehouse/';
 
@@ -30,6 +31,7 @@ export interface GuestPageContent {
   readonly csrfToken: string;
   /** How many other sessions the last "sign out everywhere else" ended. */
   readonly endedOthers?: number;
+  readonly passkeys: GuestPasskeys;
 }
 
 function describeBrowser(locale: PageLocale, userAgent: string): string {
@@ -94,7 +96,9 @@ ${ended}${sessionBlock(locale, `${t.account.thisSession} · ${describeBrowser(lo
 ${postButton('/.gatehouse/logout', t.account.signOut, content.csrfToken, false, GUEST_PAGE_PATH)}
 <h2>${escapeHtml(t.account.otherSessions)}</h2>
 ${others}
-<p class="help">${escapeHtml(t.account.help)}</p>`,
+<p class="help">${escapeHtml(t.account.help)}</p>
+${renderGuestPasskeys(locale, content.passkeys, content.csrfToken, GUEST_PAGE_PATH)}
+${PASSKEY_SCRIPTS}`,
   });
 }
 

@@ -10,6 +10,8 @@ import { renderErrorStatus, renderPage, type PageLocale } from '../pages.js';
 import { describeRemaining, describeWait, fillHtml, fillText, plural, strong } from '../../i18n/catalogue.js';
 import type { EmailProblem } from '../../config/values.js';
 import type { SignInStatus } from '../../otp/sign-in-codes.js';
+import { loginHref, switchAddressHref } from './sign-in-urls.js';
+import { PASSKEY_SCRIPTS, renderPasskeyButton } from '../passkeys/passkey-pages.js';
 
 /** What every sign-in page knows about the request. */
 export interface SignInPage {
@@ -21,14 +23,7 @@ export interface SignInPage {
   readonly returnTo: string;
 }
 
-export function loginHref(returnTo: string): string {
-  return `/.gatehouse/login?rd=${encodeURIComponent(returnTo)}`;
-}
-
-/** Sign out, then straight to the email form (the 403 page's "use another address"). */
-export function switchAddressHref(returnTo: string): string {
-  return `/.gatehouse/logout?rd=${encodeURIComponent(returnTo)}&next=login`;
-}
+export { loginHref, switchAddressHref };
 
 function hiddenFields(page: SignInPage): string {
   return `<input type="hidden" name="csrf" value="${escapeHtml(page.csrfToken)}">
@@ -63,11 +58,13 @@ export function renderLoginPage(page: SignInPage, options: LoginPageOptions = {}
 ${notice(options.notice)}<form method="post" action="/.gatehouse/login" novalidate>
 ${hiddenFields(page)}
 <label for="email">${escapeHtml(t.login.emailLabel)}</label>
-<input id="email" name="email" type="email" autocomplete="email" inputmode="email" autocapitalize="none" spellcheck="false" required autofocus
+<input id="email" name="email" type="email" autocomplete="email webauthn" inputmode="email" autocapitalize="none" spellcheck="false" required autofocus
  value="${escapeHtml(options.email ?? '')}"${invalid}>${fieldError('email-error', error)}
 <button type="submit">${escapeHtml(t.login.submit)}</button>
 </form>
-<p class="help">${escapeHtml(t.login.help)}</p>`,
+${renderPasskeyButton(page.locale, { action: 'sign-in', label: t.passkeys.signIn, csrfToken: page.csrfToken, returnTo: page.returnTo, autofill: true, secondary: true })}
+<p class="help">${escapeHtml(t.login.help)}</p>
+${PASSKEY_SCRIPTS}`,
   });
 }
 

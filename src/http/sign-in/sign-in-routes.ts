@@ -32,6 +32,9 @@ import { csrfTokenFor, csrfTokenIsValid, newCsrfCookieValue, requestOriginIsAllo
 import { safeRedirectTarget } from './redirect-target.js';
 import { routeForReturnTo } from './route-for-return-to.js';
 import { mountGuestPage } from '../guest/guest-page-routes.js';
+import { mountPasskeyRoutes } from '../passkeys/passkey-routes.js';
+import type { PasskeyStore } from '../../passkeys/passkey-store.js';
+import type { Challenges } from '../../passkeys/challenges.js';
 import {
   loginHref,
   renderCodePage,
@@ -73,10 +76,20 @@ export interface SignInRoutesDeps {
   readonly invitations?: () => InvitationCheck;
   /** Where sign-ins are recorded (admin API), and the guest's page finds their other sessions. */
   readonly directory: Pick<SessionDirectory, 'recordSignIn' | 'list' | 'revoke'>;
+  /** Guests' passkeys, and the WebAuthn challenges of their ceremonies. */
+  readonly passkeys: PasskeyStore;
+  readonly challenges: Challenges;
   /** This process ended or replaced session `id` (drops it from the session cache). */
   readonly onSessionEnded: (id: string) => void;
   readonly logger: Logger;
   readonly clock?: () => number;
+}
+
+/** What a new session is: whose, since when the lifetime counts, and how the guest proved it. */
+export interface SessionStart {
+  readonly email: string;
+  readonly signedInAt: number;
+  readonly amr: readonly string[];
 }
 
 const CSRF_COOKIE_MAX_AGE_SECONDS = 2 * 60 * 60;
@@ -216,6 +229,44 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     next();
   };
 
+  /**
+   * Starts a session after a sign-in (code or passkey) and sets its cookie; false when the
+   * store failed, and the 503 answer is already sent. The caller then answers the browser.
+   */
+  async function startSession(req: Request, res: Response, sign: SessionStart): Promise<boolean> {
+    const settings = deps.settings();
+    const { config } = settings;
+    const context = contextOf(req);
+    let id: string;
+    try {
+      // Session fixation: a new id at sign-in, and a session the browser brought (planted or
+      // its own) is ended first, so an id known before sign-in is worth nothing after it.
+      const brought = deps.sessionIdOf(req.headers.cookie);
+      if (brought !== undefined) {
+        await deps.sessions.end(brought);
+        deps.onSessionEnded(brought);
+      }
+      id = await deps.sessions.create(sign);
+    } catch (error) {
+      deps.logger.error({ event: 'session.save_failed', req_id: context.requestId, error: String(error) });
+      sendErrorResponse(req, res, 'store_unavailable', { requestId: context.requestId, branding: config.branding, pageHeaders: settings.pageHeaders });
+      return false;
+    }
+    setSessionCookie(req, res, id);
+    deps.logger.info({ event: 'session.started', req_id: context.requestId, email: sign.email, amr: sign.amr, client: context.clientAddress });
+    // For the admin API and `gatehouse sessions`; a failure here must not undo the sign-in.
+    void deps.directory
+      .recordSignIn(id, {
+        email: sign.email,
+        signedInAt: sign.signedInAt,
+        expiresAt: sign.signedInAt + config.session.lifetime,
+        clientAddress: context.clientAddress,
+        userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
+      })
+      .catch((error: unknown) => deps.logger.warn({ event: 'session.index_failed', req_id: context.requestId, error: String(error) }));
+    return true;
+  }
+
   router.get('/.gatehouse/login', async (req, res) => {
     const page = pageFor(req, res, req.query.rd);
     const email = await signedInFor(req, page.route);
@@ -313,7 +364,6 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
 
   router.post('/.gatehouse/verify', parseForm, rejectForgedPost, async (req, res) => {
     const settings = deps.settings();
-    const { config } = settings;
     const body = req.body as Record<string, unknown>;
     const context = contextOf(req);
     const returnTo = safeRedirectTarget(body.rd, settings.routeOrigins);
@@ -339,36 +389,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
       case 'signed_in':
         break;
     }
-    const unavailable = (error: unknown) => {
-      deps.logger.error({ event: 'session.save_failed', req_id: context.requestId, error: String(error) });
-      sendErrorResponse(req, res, 'store_unavailable', { requestId: context.requestId, branding: config.branding, pageHeaders: settings.pageHeaders });
-    };
-    const signedInAt = now();
-    let id: string;
-    try {
-      // Session fixation: a new id at sign-in, and a session the browser brought (planted or
-      // its own) is ended first, so an id known before sign-in is worth nothing after it.
-      const brought = deps.sessionIdOf(req.headers.cookie);
-      if (brought !== undefined) {
-        await deps.sessions.end(brought);
-        deps.onSessionEnded(brought);
-      }
-      id = await deps.sessions.create({ email: outcome.email, signedInAt });
-    } catch (error) {
-      return unavailable(error);
-    }
-    setSessionCookie(req, res, id);
-    deps.logger.info({ event: 'session.started', req_id: context.requestId, email: outcome.email, client: context.clientAddress });
-    // For the admin API and `gatehouse sessions`; a failure here must not undo the sign-in.
-    void deps.directory
-      .recordSignIn(id, {
-        email: outcome.email,
-        signedInAt,
-        expiresAt: signedInAt + config.session.lifetime,
-        clientAddress: context.clientAddress,
-        userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
-      })
-      .catch((error: unknown) => deps.logger.warn({ event: 'session.index_failed', req_id: context.requestId, error: String(error) }));
+    if (await startSession(req, res, { email: outcome.email, signedInAt: now(), amr: ['otp'] })) seeOther(res, returnTo);
     seeOther(res, returnTo);
   });
 
@@ -400,22 +421,30 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
   router.get('/.gatehouse/logout', logout);
   router.post('/.gatehouse/logout', parseForm, rejectForgedPost, logout);
 
+  const storeUnavailable = (req: Request, res: Response, error: unknown): void => {
+    const settings = deps.settings();
+    const context = contextOf(req);
+    deps.logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: String(error) });
+    sendErrorResponse(req, res, 'store_unavailable', { requestId: context.requestId, branding: settings.config.branding, pageHeaders: settings.pageHeaders });
+  };
+
   mountGuestPage(
     router,
+    { parseForm, rejectForgedPost, sendPage, seeOther, pageFor: (req, res) => pageFor(req, res, undefined), storeUnavailable },
+    { resolveSession: deps.resolveSession, directory: deps.directory, passkeys: deps.passkeys, onSessionEnded: deps.onSessionEnded, logger: deps.logger, clock: now },
+  );
+  mountPasskeyRoutes(
+    router,
+    { parseForm, rejectForgedPost, sendPage, seeOther, pageFor, startSession, storeUnavailable },
     {
-      parseForm,
-      rejectForgedPost,
-      sendPage,
-      seeOther,
-      pageFor: (req, res) => pageFor(req, res, undefined),
-      storeUnavailable: (req, res, error) => {
-        const settings = deps.settings();
-        const context = contextOf(req);
-        deps.logger.warn({ event: 'store.request_failed', req_id: context.requestId, error: String(error) });
-        sendErrorResponse(req, res, 'store_unavailable', { requestId: context.requestId, branding: settings.config.branding, pageHeaders: settings.pageHeaders });
-      },
+      passkeys: deps.passkeys,
+      challenges: deps.challenges,
+      resolveSession: deps.resolveSession,
+      config: () => deps.settings().config,
+      invitations: deps.invitations,
+      logger: deps.logger,
+      clock: now,
     },
-    { resolveSession: deps.resolveSession, directory: deps.directory, onSessionEnded: deps.onSessionEnded, logger: deps.logger, clock: now },
   );
 
   return router;
