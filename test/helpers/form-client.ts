@@ -74,6 +74,31 @@ export class FormClient {
   }
 }
 
+/** A JSON POST with the jar's cookies and a hand-set `Origin`, as the gateway's own page script sends it. */
+export async function postJson(client: FormClient, path: string, value: unknown, headers: http.OutgoingHttpHeaders = {}): Promise<{ status: number; json: Record<string, unknown>; response: SimpleResponse }> {
+  const cookie = client.cookieHeader();
+  const response = await request(client.port, {
+    method: 'POST',
+    path,
+    headers: { host: client.host, accept: 'application/json', 'content-type': 'application/json', origin: `http://${client.host}`, ...(cookie ? { cookie } : {}), ...headers },
+    body: JSON.stringify(value),
+  });
+  for (const line of response.headers['set-cookie'] ?? []) {
+    const [pair = ''] = line.split(';');
+    const eq = pair.indexOf('=');
+    const value = pair.slice(eq + 1).trim();
+    if (value === '' || /;\s*max-age=0/i.test(line)) client.cookies.delete(pair.slice(0, eq).trim());
+    else client.cookies.set(pair.slice(0, eq).trim(), value);
+  }
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(response.body.toString()) as Record<string, unknown>;
+  } catch {
+    // Not JSON (an HTML refusal page): the status says enough.
+  }
+  return { status: response.status, json, response };
+}
+
 /** The value of a hidden input in a page. */
 export function hiddenField(html: string, name: string): string {
   const match = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);

@@ -15,6 +15,8 @@ import { redisSkipReason, uniqueRedisPrefix, REDIS_URL } from '../helpers/redis.
 import { SECRET, signIn, type SignInWorld } from '../helpers/sign-in-world.js';
 import { captureLogs, parseRawMail, startTestSmtpServer } from '../helpers/mail.js';
 import { SESSION_CACHE_MAX_AGE_MS } from '../../src/session/session-cache.js';
+import { createSoftAuthenticator } from '../helpers/soft-authenticator.js';
+import { addPasskey, passkeySignIn } from '../helpers/passkey-client.js';
 
 const TOKEN = 'admin-token-for-tests-0123456789abcdef';
 
@@ -55,6 +57,11 @@ routes:
   return { gw, upstream, smtp, logs, world, guests, configFile, yaml, dir };
 }
 
+/** What a CLI run printed on stdout (its non-JSON lines), as text. */
+function printed(run: ReturnType<typeof runGatehouse>): string {
+  return run.logs.map((line) => (typeof line.raw === 'string' ? `${line.raw}\n` : '')).join('');
+}
+
 async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -82,11 +89,24 @@ test('invite mails the guest, who can then sign in; uninvite cuts the open sessi
   w.smtp.received.length = 0;
   assert.equal((await signIn(w.world, client, 'guest@partner.test', 'http://wiki.test/')).status, 303);
   assert.equal((await client.get('/page')).status, 200);
+  // The guest adds a passkey; ops see it.
+  const device = createSoftAuthenticator();
+  assert.equal((await addPasskey(client, device, 'Phone')).status, 200);
+  const listed = runGatehouse(['passkeys', 'guest@partner.test', '--config', w.configFile]);
+  assert.equal(await listed.exited, 0, listed.stderr());
+  assert.match(printed(listed), /^EMAIL +NAME +HOST +CREATED +LAST USED +ID\nguest@partner\.test +Phone +wiki\.test /);
 
   const uninvite = runGatehouse(['uninvite', 'guest@partner.test', '--config', w.configFile]);
   assert.equal(await uninvite.exited, 0, uninvite.stderr());
   assert.match(uninvite.stderr(), /"event":"invite\.removed"/);
+  assert.match(printed(uninvite), /removed 1 passkey\(s\) of guest@partner\.test/);
   await eventually(async () => (await client.get('/page')).status !== 200, 5000, 'the open session being cut');
+  // Invited again later, the passkey does not let them back in: they start from a code.
+  const { answer } = await passkeySignIn(new FormClient(w.gw.port, 'wiki.test'), device);
+  assert.deepEqual([answer.status, answer.json.reason], [400, 'unknown_passkey']);
+  const after = runGatehouse(['passkeys', '--config', w.configFile]);
+  assert.equal(await after.exited, 0, after.stderr());
+  assert.equal(printed(after), 'No passkeys.\n');
 });
 
 test('an expired invitation stops access at once, also for a session that already exists', { timeout: 60_000 }, async (t) => {

@@ -50,7 +50,7 @@ export function renderPasskeyButton(locale: PageLocale, options: PasskeyButtonOp
       : '';
   return `<div class="passkeys" ${data} hidden>
 ${name}<button type="button"${options.secondary ? ' class="secondary"' : ''}>${escapeHtml(options.label)}</button>
-<p class="passkey-status" role="status" aria-live="polite"></p>
+<p class="passkey-status" aria-live="polite"></p>
 </div>`;
 }
 
