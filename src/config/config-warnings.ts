@@ -28,6 +28,15 @@ export function collectConfigWarnings(config: GatewayConfig): ConfigWarning[] {
         warnings.push({ path, message: `group ${JSON.stringify(pattern.group)} contains "*", so ${consequence}` });
       }
     });
+    const external = new URL(route.from.origin);
+    const secureContext = external.protocol === 'https:' || external.hostname === 'localhost' || external.hostname.endsWith('.localhost');
+    // Browsers offer WebAuthn only in a secure context: on plain http nobody could pass.
+    if (route.require === 'passkey' && !secureContext) {
+      warnings.push({
+        path: ['routes', index, 'require'],
+        message: `is "passkey" on ${route.from.origin}: browsers use passkeys only on https:// (or localhost), so nobody can pass route ${JSON.stringify(route.name)}`,
+      });
+    }
     if (route.tls.insecure_skip_verify) {
       warnings.push({
         path: ['routes', index, 'tls', 'insecure_skip_verify'],

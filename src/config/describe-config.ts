@@ -37,6 +37,7 @@ export function describeConfigSummary(loaded: LoadedConfig): string {
       route.preserve_host && 'preserve_host',
       !route.websockets && 'no websockets',
       route.tls.insecure_skip_verify && 'INSECURE tls',
+      route.require === 'passkey' && 'passkey required',
     ].filter(Boolean);
     if (flags.length) lines.push(`    ${flags.join(', ')}`);
   }

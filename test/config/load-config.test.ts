@@ -104,6 +104,11 @@ describe('each kind of error names the file, line and path', () => {
       errors: ['gateway.yaml:8 session.cookie.same_site: must be one of lax, strict, none (got "loose")'],
     },
     {
+      name: 'require names what it may be',
+      text: MINIMAL + yaml('    require: webauthn'),
+      errors: ['gateway.yaml:6 routes[0].require: must be one of code, passkey (got "webauthn")'],
+    },
+    {
       name: 'a value matching no branch of a union lists every branch',
       text: MINIMAL + yaml('session:', '  cookie:', '    secure: maybe'),
       errors: ['gateway.yaml:8 session.cookie.secure: must be "auto" or true or false (got "maybe")'],
@@ -472,6 +477,14 @@ describe('warnings say the consequence', () => {
         'gateway.yaml:6 routes[0].tls.insecure_skip_verify: the upstream certificate of route "wiki" is not verified: a man-in-the-middle can read and change its traffic',
       ],
     },
+    {
+      name: 'require: passkey on plain http (not localhost) warns that nobody can pass: browsers offer passkeys only in a secure context',
+      text: MINIMAL.replace('http://localhost:8080/', 'http://wiki.example.com/') + yaml('    require: passkey') + quiet,
+      warnings: [
+        'gateway.yaml:6 routes[0].require: is "passkey" on http://wiki.example.com: browsers use passkeys only on https:// (or localhost), so nobody can pass route "wiki"',
+      ],
+    },
+    { name: 'require: passkey on https or localhost is quiet', text: MINIMAL + yaml('    require: passkey') + quiet, warnings: [] },
     {
       name: 'the log mail transport and a missing secret warn about development use and restarts',
       text: MINIMAL + yaml('mail:', '  transport: log'),
