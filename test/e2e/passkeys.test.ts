@@ -158,6 +158,8 @@ describe('passkeys in a real browser', () => {
     await page.goto(deepLink);
     await signInFromForm(page, world, 'bob@example.com', 2);
     assert.equal(await heading(page), 'Vault asks for a passkey');
+    // Who is asked, and a way out for a guest whose passkey is elsewhere.
+    assert.match(await page.locator('main').innerText(), /You are signed in as bob@example\.com\. Use a different email address/);
     await inspectPage(page, 'step-up-use');
     await device.plug();
     await clickAndLand(page, 'Use your passkey', deepLink);

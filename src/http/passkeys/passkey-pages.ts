@@ -8,7 +8,7 @@
  * Its texts travel as data attributes, in the page's language; no inline script (CSP).
  */
 import { escapeHtml } from '../../lib/html.js';
-import { describeMoment, fillHtml, fillText } from '../../i18n/catalogue.js';
+import { describeMoment, fillHtml, fillText, strong } from '../../i18n/catalogue.js';
 import { renderPage, type PageLocale } from '../pages.js';
 import type { SignInPage } from '../sign-in/sign-in-pages.js';
 import { loginHref, switchAddressHref } from '../sign-in/sign-in-urls.js';
@@ -84,11 +84,16 @@ ${button('add', t.passkeys.add)}`;
     body = `<p>${escapeHtml(t.passkeys.stepUpFreshCode)}</p>
 <p><a class="button" href="${escapeHtml(newCode)}">${escapeHtml(t.passkeys.stepUpNewCode)}</a></p>`;
   }
+  // Signed in as someone else, or the passkey is on another device: a way out.
+  const who =
+    content.email === undefined
+      ? ''
+      : `\n<p class="help">${fillHtml(t.account.signedInAs, { email: strong(content.email) })} <a href="${escapeHtml(switchAddressHref(page.returnTo))}">${escapeHtml(t.code.otherAddress)}</a></p>`;
   return renderPage(page.locale, {
     title: fillText(t.passkeys.stepUpTitle, { app: page.appName }),
     bodyHtml: `<h1>${fillHtml(t.passkeys.stepUpTitle, { app: page.appName })}</h1>
 <p class="lead">${escapeHtml(t.passkeys.stepUpLead)}</p>
-${body}
+${body}${who}
 ${PASSKEY_SCRIPTS}`,
   });
 }
