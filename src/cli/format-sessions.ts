@@ -27,6 +27,17 @@ function formatTime(isoTime: string): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
 
+/** Columns padded to their widest cell, two spaces apart, the last one unpadded; ends with a newline. */
+function formatColumns(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[header, ...rows].map(line).join('\n')}\n`;
+}
+
 /**
  * The sessions as a table with the columns EMAIL, CREATED, LAST SEEN, CLIENT, USER AGENT, ID,
  * padded with spaces, one line per session, ending with a newline. "No sessions." when empty.
@@ -42,13 +53,7 @@ export function formatSessionsTable(sessions: readonly SessionSummary[]): string
     truncate(printable(session.userAgent), USER_AGENT_WIDTH),
     printable(session.id),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return `${[header, ...rows].map(line).join('\n')}\n`;
+  return formatColumns(header, rows);
 }
 
 /** The sessions as pretty-printed JSON (an array), ending with a newline. */
@@ -78,11 +83,5 @@ export function formatPasskeysTable(passkeys: readonly PasskeySummary[]): string
     passkey.lastUsed === null ? '-' : formatTime(passkey.lastUsed),
     printable(passkey.id),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return `${[header, ...rows].map(line).join('\n')}\n`;
+  return formatColumns(header, rows);
 }

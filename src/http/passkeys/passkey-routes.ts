@@ -29,6 +29,7 @@ import type { ChallengeBinding, Challenges } from '../../passkeys/challenges.js'
 import { challengeOf, credentialIdOf, optionsToAdd, optionsToSignIn, verifyAdded, verifySignIn, type Relying } from '../../passkeys/webauthn.js';
 import { requestContextOf, type RequestContext } from '../request-context.js';
 import { GATEWAY_ERRORS } from '../errors.js';
+import { pageLocaleFor } from '../pages.js';
 import type { SessionStart } from '../sign-in/sign-in-routes.js';
 import type { SignInPage } from '../sign-in/sign-in-pages.js';
 import { GUEST_PAGE_PATH } from '../guest/guest-page.js';
@@ -42,6 +43,8 @@ export interface PasskeyKit {
   readonly sendPage: (res: Response, status: number, html: string) => void;
   readonly seeOther: (res: Response, location: string) => void;
   readonly pageFor: (req: Request, res: Response, rd: unknown) => SignInPage;
+  /** `rd` checked as every sign-in checks it (a route origin or a path, else `/`). */
+  readonly returnToOf: (rd: unknown) => string;
   /** Starts a session (ending the one the browser brought) and sets its cookie; false after a 503. */
   readonly startSession: (req: Request, res: Response, start: SessionStart) => Promise<boolean>;
   readonly storeUnavailable: (req: Request, res: Response, error: unknown) => void;
@@ -93,7 +96,7 @@ export function mountPasskeyRoutes(router: Router, kit: PasskeyKit, deps: Passke
     const context = contextOf(req);
     context.outcome = `passkey refused (${reason})`;
     deps.logger.info({ event: 'passkey.refused', req_id: context.requestId, reason, ...(email ? { email } : {}) });
-    const { t } = kit.pageFor(req, res, undefined).locale;
+    const { t } = pageLocaleFor(req, deps.config().branding);
     sendJson(res, GATEWAY_ERRORS[code].status, { error: code, reason, message: t.errors[code].message, request_id: context.requestId });
   }
 
@@ -152,7 +155,7 @@ export function mountPasskeyRoutes(router: Router, kit: PasskeyKit, deps: Passke
     } catch (error) {
       return kit.storeUnavailable(req, res, error);
     }
-    sendJson(res, 200, { redirect: kit.pageFor(req, res, body.rd).returnTo });
+    sendJson(res, 200, { redirect: kit.returnToOf(body.rd) });
   });
 
   router.post('/.gatehouse/passkeys/add/options', parseJson, kit.rejectForgedPost, async (req, res) => {
@@ -201,7 +204,7 @@ export function mountPasskeyRoutes(router: Router, kit: PasskeyKit, deps: Passke
     } catch (error) {
       return kit.storeUnavailable(req, res, error);
     }
-    sendJson(res, 200, { redirect: kit.pageFor(req, res, body.rd).returnTo });
+    sendJson(res, 200, { redirect: kit.returnToOf(body.rd) });
   });
 
   router.post('/.gatehouse/passkeys/remove', kit.parseForm, kit.rejectForgedPost, async (req, res) => {

@@ -435,7 +435,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
   );
   mountPasskeyRoutes(
     router,
-    { parseForm, rejectForgedPost, sendPage, seeOther, pageFor, startSession, storeUnavailable },
+    { parseForm, rejectForgedPost, sendPage, seeOther, pageFor, returnToOf: (rd) => safeRedirectTarget(rd, deps.settings().routeOrigins), startSession, storeUnavailable },
     {
       passkeys: deps.passkeys,
       challenges: deps.challenges,
