@@ -23,6 +23,6 @@ EXPOSE 8080
 # The admin listener (loopback inside the container by default) answers /healthz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# --initial-old-space-size: see "Node flags" in docs/performance.md.
-ENTRYPOINT ["node", "--initial-old-space-size=64", "bin/gatehouse.js"]
+# `serve` gives itself the Node flags it needs ("Node flags" in docs/performance.md).
+ENTRYPOINT ["node", "bin/gatehouse.js"]
 CMD ["serve"]

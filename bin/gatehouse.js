@@ -1,7 +1,6 @@
-#!/usr/bin/env -S node --initial-old-space-size=64
+#!/usr/bin/env node
 // The installed command. It runs the compiled CLI (npm install builds it via "prepare").
-// --initial-old-space-size: see "Node flags" in docs/performance.md (Dockerfile and
-// `npm start` pass it too).
+// `serve` gives itself the Node flags it needs (src/heap-relaunch.ts): nothing to pass here.
 import { existsSync } from 'node:fs';
 
 const entry = new URL('../dist/run-cli.js', import.meta.url);

@@ -37,12 +37,3 @@ test('every log event the source emits is in the README log event table', () => 
   assert.ok(emitted.size > 5);
   assert.deepEqual([...emitted].filter((event) => !documented.has(event)), []);
 });
-
-test('every way the gateway is started passes the Node flags docs/performance.md relies on', () => {
-  const flag = '--initial-old-space-size=64';
-  const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-  assert.ok(read('bin/gatehouse.js').split('\n')[0]!.includes(flag), 'the installed command (#! line)');
-  assert.match(read('Dockerfile'), new RegExp(`^ENTRYPOINT \\[[^\\]]*"${flag}"`, 'm'), 'the Docker image');
-  assert.ok((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!.includes(flag), 'npm start');
-  assert.ok(readme.includes(`node ${flag} dist/run-cli.js`), 'the README says how to pass it by hand');
-});

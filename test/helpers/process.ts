@@ -8,9 +8,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { HEAP_FLAGS } from '../../src/heap-relaunch.js';
 
-const CLI_ENTRY = new URL('../../src/run-cli.ts', import.meta.url).pathname;
-const BUILT_COMMAND = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
+export const CLI_ENTRY = new URL('../../src/run-cli.ts', import.meta.url).pathname;
+export const BUILT_COMMAND = new URL('../../bin/gatehouse.js', import.meta.url).pathname;
 
 export interface GatewayProcess {
   readonly child: ChildProcess;
@@ -44,17 +45,25 @@ export interface RunOptions {
   readonly adjustableClock?: boolean;
   /**
    * Run the installed command, `bin/gatehouse.js` (the compiled dist/, so `npm run build`
-   * first), with the Node flags its shebang gives it, instead of the source through tsx.
+   * first), instead of the source through tsx.
    */
   readonly built?: boolean;
+  /**
+   * Start it exactly so, without the heap flag added: `file` run with `args` before the
+   * gatehouse arguments (e.g. `bin/gatehouse.js` itself, through its `#!` line).
+   */
+  readonly launch?: { readonly file: string; readonly args: readonly string[] };
 }
 
 export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: RunOptions = {}): GatewayProcess {
   const preload = options.adjustableClock ? ['--import', ADJUSTABLE_CLOCK] : [];
   if (options.built && options.adjustableClock) throw new Error('adjustableClock needs the source (tsx), not the built command');
-  // The flag bin/gatehouse.js's shebang passes (a spawned node does not read the shebang).
-  const command = options.built ? ['--initial-old-space-size=64', BUILT_COMMAND] : ['--import', 'tsx', ...preload, CLI_ENTRY];
-  const child = spawn(process.execPath, [...command, ...args], {
+  // With the heap flag `serve` would otherwise relaunch itself with (src/heap-relaunch.ts), so
+  // the process the test talks to (signals, IPC, /proc) is the gateway itself. The relaunch
+  // is tested on its own (test/integration/launch-paths.test.ts).
+  const command = options.built ? [...HEAP_FLAGS, BUILT_COMMAND] : [...HEAP_FLAGS, '--import', 'tsx', ...preload, CLI_ENTRY];
+  const [file, fileArgs] = options.launch ? [options.launch.file, options.launch.args] : [process.execPath, command];
+  const child = spawn(file, [...fileArgs, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: options.adjustableClock ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,72 @@
+/**
+ * `gatehouse serve` runs with the V8 heap settings the hot path needs, however it was started
+ * (the installed command, `npm start`, `node dist/run-cli.js`, Docker, systemd, PM2, a
+ * Kubernetes command line): without `--initial-old-space-size` the old generation's
+ * collection point sits just above what is always live, and under load V8 runs full
+ * mark-compacts back to back (docs/performance.md, "Node flags"). Node refuses the flag in
+ * NODE_OPTIONS and reads it only when the heap is made, so a process started without it
+ * runs the gateway as its child with it and stands in for that child:
+ *
+ *   - signals that stop or reload the gateway (TERM, INT, HUP) are passed on;
+ *   - the launcher exits with the gateway's exit code, or dies of the same signal;
+ *   - the gateway exits at once if the launcher is killed outright (SIGKILL), so nothing is
+ *     left holding the ports.
+ *
+ * The gateway is in a process group of its own, so a terminal's Ctrl-C reaches it once,
+ * through the launcher. This module imports nothing of the gateway: the launcher stays a
+ * bare Node process (about 40 MB).
+ */
+import { spawn } from 'node:child_process';
+
+export const HEAP_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+const LAUNCHER_ENV = 'GATEHOUSE_LAUNCHER_PID';
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
+/** True when `argv` (after the script) runs the gateway: no command, or `serve`. */
+export function runsGateway(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (arg === '--config' || arg === '-c') i += 1;
+    else if (!arg.startsWith('-')) return arg === 'serve';
+  }
+  return true;
+}
+
+/** True when the process was started with its own `--initial-old-space-size`, ours or the user's. */
+export function hasHeapFlags(execArgv: readonly string[]): boolean {
+  return execArgv.some((arg) => /^--initial[-_]old[-_]space[-_]size(=|$)/.test(arg));
+}
+
+/** Runs this same command again with HEAP_FLAGS and resolves with its exit code; see the module comment. */
+export function relaunchWithHeapFlags(argv: readonly string[]): Promise<number> {
+  const child = spawn(process.execPath, [...process.execArgv, ...HEAP_FLAGS, process.argv[1]!, ...argv], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [LAUNCHER_ENV]: String(process.pid) },
+    detached: true,
+  });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  return new Promise((resolve) => {
+    child.once('error', (error) => {
+      process.stderr.write(`gatehouse: could not start the gateway process: ${error.message}\n`);
+      resolve(1);
+    });
+    child.once('exit', (code, signal) => {
+      for (const name of FORWARDED_SIGNALS) process.off(name, forward);
+      if (signal) {
+        // Die of the same signal, as the gateway did, for whoever supervises us.
+        process.kill(process.pid, signal);
+        return;
+      }
+      resolve(code ?? 1);
+    });
+  });
+}
+
+/** In a relaunched gateway: exit at once when the launcher is gone (it was killed outright). */
+export function watchLauncher(): void {
+  if (process.env[LAUNCHER_ENV] !== String(process.ppid) || !process.channel) return;
+  // The channel must not keep the gateway alive once it has stopped.
+  process.channel.unref();
+  process.once('disconnect', () => process.exit(1));
+}
