@@ -266,7 +266,7 @@ export async function forwardAuthSection(settings: ForwardAuthSettings): Promise
       name: 'b. nginx + auth_request to the gateway',
       port: askingNginxPort,
       headers: { host: origin, cookie: askingCookie },
-      processes: () => [...nginxProcesses(askingNginx.pids), { role: 'gateway', pid: answering.child.pid! }, upstreamProcess],
+      processes: () => [...nginxProcesses(askingNginx.pids), { role: 'gateway', pid: answering.pid }, upstreamProcess],
       assertionExpected: true,
     },
     {
@@ -274,7 +274,7 @@ export async function forwardAuthSection(settings: ForwardAuthSettings): Promise
       name: 'c. gateway as the proxy (memory store)',
       port: proxying.port,
       headers: { host: 'app.test', cookie: proxyingCookie },
-      processes: () => [{ role: 'gateway', pid: proxying.child.pid! }, upstreamProcess],
+      processes: () => [{ role: 'gateway', pid: proxying.pid }, upstreamProcess],
       assertionExpected: true,
     },
     {
@@ -282,7 +282,7 @@ export async function forwardAuthSection(settings: ForwardAuthSettings): Promise
       name: 'd. gateway as the proxy, assertion off',
       port: unsigned.port,
       headers: { host: 'app.test', cookie: unsignedCookie },
-      processes: () => [{ role: 'gateway', pid: unsigned.child.pid! }, upstreamProcess],
+      processes: () => [{ role: 'gateway', pid: unsigned.pid }, upstreamProcess],
       assertionExpected: false,
     },
   ];

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import { parseRawMail, type TestSmtpServer } from '../test/helpers/mail.js';
+import { HEAP_FLAGS } from '../src/heap-relaunch.js';
 
 export const SECRET = 'bench-secret-that-is-long-enough-0123456789';
 const CLOCK_TICK_US = 1_000_000 / 100; // Linux USER_HZ
@@ -47,6 +48,14 @@ export interface ChildOptions {
 /** Starts `node <args>`, pinned to a core when pinning is on. */
 export function startChild(args: string[], options: ChildOptions = {}): ChildProcess {
   const command = [...(PIN ? ['taskset', '-c', options.core ?? OTHER_CORE] : []), ...(options.wrapper ?? []), process.execPath, ...args];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', options.stdout ?? 'pipe', 'inherit'], env: { ...process.env, ...options.env } });
+  children.push(child);
+  return child;
+}
+
+/** Starts an executable file (e.g. bin/gatehouse.js through its `#!` line), pinned like startChild. */
+export function startCommand(file: string, args: string[], options: ChildOptions = {}): ChildProcess {
+  const command = [...(PIN ? ['taskset', '-c', options.core ?? OTHER_CORE] : []), file, ...args];
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', options.stdout ?? 'pipe', 'inherit'], env: { ...process.env, ...options.env } });
   children.push(child);
   return child;
@@ -126,7 +135,10 @@ export function peakRssMb(pid: number): number {
 }
 
 export interface GatewayProcess {
+  /** The process started (the launcher, when the gateway relaunched itself). */
   readonly child: ChildProcess;
+  /** The gateway's own process: what CPU time and RSS are read from. */
+  readonly pid: number;
   readonly port: number;
   readonly adminPort: number;
 }
@@ -136,6 +148,13 @@ export interface GatewayOptions extends ChildOptions {
   readonly extraConfig?: string;
   /** The `routes:` list in place of the one route `app` (http://app.test/ → the upstream). */
   readonly routes?: string;
+  /**
+   * How it is started, as users do: `installed` runs bin/gatehouse.js through its `#!` line,
+   * `node-dist` is `node dist/run-cli.js serve` (systemd, PM2, Kubernetes). Both relaunch
+   * themselves with the heap flag (src/heap-relaunch.ts). Under a wrapper (valgrind) the flag
+   * is passed directly, so the wrapped process is the gateway.
+   */
+  readonly launch?: 'installed' | 'node-dist';
 }
 
 /** Starts a gateway from `dist/` with one route to the upstream; `store` is the YAML of `session.store`. */
@@ -172,18 +191,25 @@ ${
 `,
   );
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateways.
-  // The gateway runs with the Node flags it ships with (bin/gatehouse.js, Dockerfile).
-  const nodeArgs = ['--initial-old-space-size=64', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const extraNodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // Logs go to a file, as in production: a pipe read by this process would load the core
   // that the load generator and the upstream share.
   const logFd = openSync(join(dir, 'gateway.log'), 'w');
-  const child = startChild(
-    [...nodeArgs, new URL('../dist/run-cli.js', import.meta.url).pathname, 'serve', '--config', file],
-    { env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }, core: PROXY_CORE, wrapper: options.wrapper, stdout: logFd },
-  );
+  const serveArgs = ['serve', '--config', file];
+  const childOptions = { env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }, core: PROXY_CORE, wrapper: options.wrapper, stdout: logFd };
+  let child: ChildProcess;
+  if (options.wrapper || extraNodeArgs.length > 0) {
+    child = startChild([...HEAP_FLAGS, ...extraNodeArgs, new URL('../dist/run-cli.js', import.meta.url).pathname, ...serveArgs], childOptions);
+  } else if (options.launch === 'node-dist') {
+    child = startChild([new URL('../dist/run-cli.js', import.meta.url).pathname, ...serveArgs], childOptions);
+  } else {
+    child = startCommand(new URL('../bin/gatehouse.js', import.meta.url).pathname, serveArgs, childOptions);
+  }
   closeSync(logFd);
   await waitForHttp(adminPort, '/readyz');
-  return { child, port, adminPort };
+  const relaunched = childPids(child.pid!);
+  const pid = options.wrapper || extraNodeArgs.length > 0 || relaunched.length === 0 ? child.pid! : relaunched[0]!;
+  return { child, pid, port, adminPort };
 }
 
 export function send(port: number, options: http.RequestOptions & { body?: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {

@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     const gateway = await startGateway(upstream.port, smtp.port, scenario.store, callgrind(scenario.key));
     const headers: Record<string, string> = { host: 'app.test' };
     if (scenario.signedIn) headers.cookie = await signIn(gateway.port, smtp, 'bench@example.com');
-    rows.push(await measure(scenario.name, scenario.key, gateway.child.pid!, { url: `http://127.0.0.1:${gateway.port}${scenario.path}`, headers }));
+    rows.push(await measure(scenario.name, scenario.key, gateway.pid, { url: `http://127.0.0.1:${gateway.port}${scenario.path}`, headers }));
     gateway.child.kill('SIGTERM');
   }
 

@@ -222,11 +222,16 @@ async function proxyScenarios(smtp: TestSmtpServer, only: ReadonlySet<string>): 
   console.log(`gatehouse bench: ${PIN ? 'proxy under test pinned to core 1, load and upstream on core 0; ' : ''}load from ${PROXY_TABLE_WRK ? 'wrk (sign-in: autocannon)' : 'autocannon'}; ${ROUNDS} rounds of ${SECONDS}s per scenario (medians), ${CONNECTIONS} connections, 1 KiB responses`);
   const upstream = await startPortPrinter('./upstream-server.ts');
   const bare = await startPortPrinter('./bare-proxy.ts', [String(upstream.port)], { core: PROXY_CORE });
-  const memoryGw = await startGateway(upstream.port, smtp.port, 'memory');
+  // The installed command (bin/gatehouse.js through its #! line) for every row, and the same
+  // gateway started as `node dist/run-cli.js serve` (systemd, PM2, Kubernetes) for the
+  // signed-in and download rows: both must be equally fast (src/heap-relaunch.ts).
+  const memoryGw = await startGateway(upstream.port, smtp.port, 'memory', { launch: 'installed' });
+  const memoryDistGw = await startGateway(upstream.port, smtp.port, 'memory', { launch: 'node-dist' });
   const redisGw = await startGateway(upstream.port, smtp.port, `\n    redis:\n      url: ${REDIS_URL}\n      prefix: "gatehouse-bench-${process.pid}:"`);
   // Sign-in load fills its gateway's store with pending codes: it gets a gateway of its own.
   const signInGw = await startGateway(upstream.port, smtp.port, 'memory');
   const memoryCookie = await signIn(memoryGw.port, smtp, 'bench@example.com');
+  const memoryDistCookie = await signIn(memoryDistGw.port, smtp, 'bench@example.com');
   const redisCookie = await signIn(redisGw.port, smtp, 'bench@example.com');
 
   // Sign-in: a code request per POST (fresh address each time), mail to the local sink.
@@ -247,27 +252,33 @@ async function proxyScenarios(smtp: TestSmtpServer, only: ReadonlySet<string>): 
     {
       key: 'memory',
       name: 'gateway, signed in, memory store',
-      pid: memoryGw.child.pid!,
+      pid: memoryGw.pid,
       options: { url: `http://127.0.0.1:${memoryGw.port}/page`, headers: { host: 'app.test', cookie: memoryCookie } },
+    },
+    {
+      key: 'memory-dist',
+      name: 'same, started as node dist/run-cli.js',
+      pid: memoryDistGw.pid,
+      options: { url: `http://127.0.0.1:${memoryDistGw.port}/page`, headers: { host: 'app.test', cookie: memoryDistCookie } },
     },
     {
       key: 'redis',
       name: 'gateway, signed in, Redis store',
-      pid: redisGw.child.pid!,
+      pid: redisGw.pid,
       options: { url: `http://127.0.0.1:${redisGw.port}/page`, headers: { host: 'app.test', cookie: redisCookie } },
     },
-    { key: 'public', name: 'gateway, public path', pid: memoryGw.child.pid!, options: { url: `http://127.0.0.1:${memoryGw.port}/public/page`, headers: { host: 'app.test' } } },
+    { key: 'public', name: 'gateway, public path', pid: memoryGw.pid, options: { url: `http://127.0.0.1:${memoryGw.port}/public/page`, headers: { host: 'app.test' } } },
     {
       key: 'redirect',
       name: 'gateway, unauthenticated redirect (302)',
-      pid: memoryGw.child.pid!,
+      pid: memoryGw.pid,
       options: { url: `http://127.0.0.1:${memoryGw.port}/page`, headers: { host: 'app.test', accept: 'text/html' } },
       expectNon2xx: true,
     },
     {
       key: 'signin',
       name: 'sign-in: code requests (mail to SMTP sink)',
-      pid: signInGw.child.pid!,
+      pid: signInGw.pid,
       expectNon2xx: true, // each code request answers 303 to the code page
       options: {
         url: `http://127.0.0.1:${signInGw.port}/.gatehouse/login`,
@@ -304,17 +315,21 @@ async function proxyScenarios(smtp: TestSmtpServer, only: ReadonlySet<string>): 
   // Best of two alternating runs each: a single transfer is at the mercy of the scheduler.
   let bareDownload = 0;
   let gatewayDownload = 0;
+  let distDownload = 0;
   for (let run = 0; run < 2; run += 1) {
     bareDownload = Math.max(bareDownload, await downloadMiBps(bare.port, {}));
     gatewayDownload = Math.max(gatewayDownload, await downloadMiBps(memoryGw.port, { host: 'app.test', cookie: memoryCookie }));
+    distDownload = Math.max(distDownload, await downloadMiBps(memoryDistGw.port, { host: 'app.test', cookie: memoryDistCookie }));
   }
-  console.log(`streamed download of ${(DOWNLOAD_BYTES / 1048576).toFixed(0)} MiB: bare ${bareDownload.toFixed(0)} MiB/s, gateway ${gatewayDownload.toFixed(0)} MiB/s (${(gatewayDownload / bareDownload).toFixed(2)}x)`);
+  console.log(
+    `streamed download of ${(DOWNLOAD_BYTES / 1048576).toFixed(0)} MiB: bare ${bareDownload.toFixed(0)} MiB/s, gateway ${gatewayDownload.toFixed(0)} MiB/s (${(gatewayDownload / bareDownload).toFixed(2)}x), started as node dist/run-cli.js ${distDownload.toFixed(0)} MiB/s (${(distDownload / bareDownload).toFixed(2)}x)`,
+  );
   const bareWs = await websocketMessagesPerSecond(bare.port, {});
   const gatewayWs = await websocketMessagesPerSecond(memoryGw.port, { host: 'app.test', cookie: memoryCookie });
   console.log(`WebSocket echo, 128 B messages over ${CONNECTIONS} connections: bare ${bareWs}/s, gateway ${gatewayWs}/s (${(gatewayWs / bareWs).toFixed(2)}x)`);
   console.log(await memoryStoreScale());
   console.log(await redisLookupScale());
-  console.log(`gateway peak RSS: memory ${peakRssMb(memoryGw.child.pid!)} MB, Redis ${peakRssMb(redisGw.child.pid!)} MB`);
+  console.log(`gateway peak RSS: memory ${peakRssMb(memoryGw.pid)} MB, Redis ${peakRssMb(redisGw.pid)} MB`);
 }
 
 async function main(): Promise<void> {

@@ -93,7 +93,7 @@ async function main(): Promise<number> {
   const smtp = await startTestSmtpServer();
   onStop(() => smtp.close());
   const gateway = await startGateway(upstream.port, smtp.port, 'memory');
-  const pid = gateway.child.pid!;
+  const pid = gateway.pid;
   const cookies: string[] = [];
   for (let i = 0; i < 4; i += 1) cookies.push(await signIn(gateway.port, smtp, `soak${i}@example.com`));
 
