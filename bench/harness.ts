@@ -47,15 +47,12 @@ export interface ChildOptions {
 
 /** Starts `node <args>`, pinned to a core when pinning is on. */
 export function startChild(args: string[], options: ChildOptions = {}): ChildProcess {
-  const command = [...(PIN ? ['taskset', '-c', options.core ?? OTHER_CORE] : []), ...(options.wrapper ?? []), process.execPath, ...args];
-  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', options.stdout ?? 'pipe', 'inherit'], env: { ...process.env, ...options.env } });
-  children.push(child);
-  return child;
+  return startCommand(process.execPath, args, options);
 }
 
-/** Starts an executable file (e.g. bin/gatehouse.js through its `#!` line), pinned like startChild. */
+/** Starts an executable (node, or bin/gatehouse.js through its `#!` line), pinned to a core when pinning is on. */
 export function startCommand(file: string, args: string[], options: ChildOptions = {}): ChildProcess {
-  const command = [...(PIN ? ['taskset', '-c', options.core ?? OTHER_CORE] : []), file, ...args];
+  const command = [...(PIN ? ['taskset', '-c', options.core ?? OTHER_CORE] : []), ...(options.wrapper ?? []), file, ...args];
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', options.stdout ?? 'pipe', 'inherit'], env: { ...process.env, ...options.env } });
   children.push(child);
   return child;
@@ -197,8 +194,10 @@ ${
   const logFd = openSync(join(dir, 'gateway.log'), 'w');
   const serveArgs = ['serve', '--config', file];
   const childOptions = { env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }, core: PROXY_CORE, wrapper: options.wrapper, stdout: logFd };
+  // A wrapped or profiled node must be the gateway itself: it gets the flag and does not relaunch.
+  const direct = options.wrapper !== undefined || extraNodeArgs.length > 0;
   let child: ChildProcess;
-  if (options.wrapper || extraNodeArgs.length > 0) {
+  if (direct) {
     child = startChild([...HEAP_FLAGS, ...extraNodeArgs, new URL('../dist/run-cli.js', import.meta.url).pathname, ...serveArgs], childOptions);
   } else if (options.launch === 'node-dist') {
     child = startChild([new URL('../dist/run-cli.js', import.meta.url).pathname, ...serveArgs], childOptions);
@@ -207,8 +206,13 @@ ${
   }
   closeSync(logFd);
   await waitForHttp(adminPort, '/readyz');
-  const relaunched = childPids(child.pid!);
-  const pid = options.wrapper || extraNodeArgs.length > 0 || relaunched.length === 0 ? child.pid! : relaunched[0]!;
+  let pid = child.pid!;
+  if (!direct) {
+    // The launcher's one child is the gateway; measuring the launcher would measure nothing.
+    const relaunched = childPids(pid);
+    if (relaunched.length !== 1) throw new Error(`expected the gateway as the one child of its launcher ${pid}, found ${relaunched.length}`);
+    pid = relaunched[0]!;
+  }
   return { child, pid, port, adminPort };
 }
 

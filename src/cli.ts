@@ -9,6 +9,7 @@ import type { GatewayConfig } from './config/schema.js';
 import { ConfigError, defaultConfigFile, loadConfigFile } from './config/load-config.js';
 import { describeConfigSummary } from './config/describe-config.js';
 import { serve } from './main.js';
+import { CLI_OPTIONS } from './cli-options.js';
 import { runInvite, runKeys, runPasskeys, runReport, runRevoke, runSessions, runUninvite, UsageError, type LifecycleOptions } from './cli/lifecycle-commands.js';
 
 const USAGE = `Usage: gatehouse [command] [--config FILE]
@@ -60,23 +61,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = p
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-        route: { type: 'string' },
-        expires: { type: 'string' },
-        note: { type: 'string' },
-        by: { type: 'string' },
-        email: { type: 'string' },
-        session: { type: 'string' },
-        all: { type: 'boolean' },
-        json: { type: 'boolean' },
-        format: { type: 'string' },
-        days: { type: 'string' },
-        inactive: { type: 'string' },
-        id: { type: 'string' },
-      },
+      options: CLI_OPTIONS,
     });
   } catch (error) {
     return usageError((error as Error).message);

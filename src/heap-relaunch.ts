@@ -13,23 +13,25 @@
  *     left holding the ports.
  *
  * The gateway is in a process group of its own, so a terminal's Ctrl-C reaches it once,
- * through the launcher. This module imports nothing of the gateway: the launcher stays a
- * bare Node process (about 40 MB).
+ * through the launcher. This module imports nothing of the gateway (only the CLI's option
+ * table): the launcher stays a bare Node process (about 40 MB).
  */
 import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { CLI_OPTIONS } from './cli-options.js';
 
 export const HEAP_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
 const LAUNCHER_ENV = 'GATEHOUSE_LAUNCHER_PID';
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
-/** True when `argv` (after the script) runs the gateway: no command, or `serve`. */
+/**
+ * True when `argv` (after the script) runs the gateway: no command, or `serve`, read with the
+ * CLI's own options. Not strict: a usage error is the CLI's to report, in the gateway process.
+ */
 export function runsGateway(argv: readonly string[]): boolean {
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i]!;
-    if (arg === '--config' || arg === '-c') i += 1;
-    else if (!arg.startsWith('-')) return arg === 'serve';
-  }
-  return true;
+  const { positionals, values } = parseArgs({ args: [...argv], options: CLI_OPTIONS, allowPositionals: true, strict: false });
+  if (values.help === true || values.version === true) return false;
+  return (positionals[0] ?? 'serve') === 'serve';
 }
 
 /** True when the process was started with its own `--initial-old-space-size`, ours or the user's. */

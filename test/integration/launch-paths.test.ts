@@ -132,6 +132,7 @@ test('only serve is relaunched: the other commands run in the process they were 
   assert.equal(runsGateway(['-c', 'x.yaml', 'serve']), true);
   assert.equal(runsGateway(['check', '--config', 'x.yaml']), false);
   assert.equal(runsGateway(['--config', 'x.yaml', 'sessions']), false);
+  assert.equal(runsGateway(['--help']), false);
   assert.equal(hasHeapFlags(['--initial_old_space_size=32']), true);
   assert.equal(hasHeapFlags(['--max-old-space-size=512']), false);
 });
