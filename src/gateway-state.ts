@@ -6,7 +6,7 @@
 import type { GatewayConfig } from './config/schema.js';
 import { createRouteTable, type RouteTable } from './routes/route-table.js';
 import { buildRouteRuntime, type BuiltinUpstreamPorts, type RouteRuntime } from './proxy/route-runtime.js';
-import type { UpstreamAgentPool } from './proxy/upstream-agents.js';
+import type { UpstreamPools } from './proxy/upstream-pools.js';
 import { createProxyTrust, type ProxyTrust } from './proxy/forwarded-headers.js';
 import { computeGatewayPageHeaders, gatewayPageHelmetOptions, type HeaderList } from './http/security-headers.js';
 import { gatewayCookieNames, type GatewayCookieNames } from './session/session-cookies.js';
@@ -28,12 +28,12 @@ export interface GatewayState {
 /** Builds the state for a validated config. */
 export function buildGatewayState(
   config: GatewayConfig,
-  agents: UpstreamAgentPool,
+  pools: UpstreamPools,
   builtins: BuiltinUpstreamPorts,
 ): GatewayState {
   const assertionHeaders = config.assertion.enabled ? [config.assertion.header] : [];
-  const routes = config.routes.map((route) => buildRouteRuntime(route, agents, builtins, assertionHeaders));
-  agents.retainOnly(new Set(routes.flatMap((route) => (route.app ? [route.app.agent] : []))));
+  const routes = config.routes.map((route) => buildRouteRuntime(route, pools, builtins, assertionHeaders));
+  pools.retainOnly(new Set(routes.flatMap((route) => (route.app ? [route.app.pool] : []))));
   const cookieNames = gatewayCookieNames(config.session.cookie);
   const routeOrigins = new Set(config.routes.map((route) => route.from.origin));
   return {

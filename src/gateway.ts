@@ -10,7 +10,7 @@ import type { GatewayConfig } from './config/schema.js';
 import type { Logger } from './log/logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/metrics.js';
 import { buildGatewayState, type GatewayState } from './gateway-state.js';
-import { createUpstreamAgentPool } from './proxy/upstream-agents.js';
+import { createUpstreamPools } from './proxy/upstream-pools.js';
 import { createProxyEngine } from './proxy/proxy-engine.js';
 import { createAccessLog } from './log/access-log.js';
 import { startWhoamiServer } from './upstreams/whoami.js';
@@ -115,7 +115,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
   const { logger } = deps;
   const clock = deps.clock ?? Date.now;
   const metrics = createGatewayMetrics({ collectProcessMetrics: deps.collectProcessMetrics });
-  const agents = createUpstreamAgentPool();
+  const pools = createUpstreamPools();
   const proxy = createProxyEngine();
   const whoami = await startWhoamiServer();
   const builtins = { whoami: whoami.port };
@@ -126,7 +126,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
   const kv = deps.store ?? createKeyValueStore(initialConfig.session.store, { logger, clock });
   let notifier: Notifier = deps.notifier ?? createNotifier(initialConfig.mail, { logger });
 
-  let state: GatewayState = buildGatewayState(initialConfig, agents, builtins);
+  let state: GatewayState = buildGatewayState(initialConfig, pools, builtins);
   let draining = false;
   const getState = () => state;
   const openWebSockets = new Set<Duplex>();
@@ -350,7 +350,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
           logger.error({ event: 'assertion.key_file_failed', file: config.assertion.key_file, error: error instanceof Error ? error.message : String(error) }, 'the assertion keys were not changed');
         }
       }
-      state = buildGatewayState(config, agents, builtins);
+      state = buildGatewayState(config, pools, builtins);
       // Groups, ttl or origins may have changed: sign anew.
       signer.clear();
     },
@@ -367,7 +367,7 @@ export async function buildGateway(initialConfig: GatewayConfig, deps: GatewayDe
       for (const socket of openWebSockets) socket.destroy();
       await drained;
       adopting = false;
-      agents.destroyAll();
+      await pools.destroyAll();
       await whoami.close();
       await notifier.close();
       invitations?.close();

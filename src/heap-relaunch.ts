@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { CLI_OPTIONS } from './cli-options.js';
 
-export const HEAP_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+export const HEAP_FLAGS: readonly string[] = ['--initial-old-space-size=64', '--max-semi-space-size=4'];
 const LAUNCHER_ENV = 'GATEHOUSE_LAUNCHER_PID';
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 

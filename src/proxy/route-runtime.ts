@@ -1,14 +1,15 @@
 /**
  * Everything a request needs from its route, computed once per config load so the hot path
- * only reads fields: the connection to the app (upstream target, transport and agent, the TLS
- * settings of WebSocket connections, the response rewrite rule; none for a route only reached
+ * only reads fields: the connection to the app (upstream target, its connection pool, the
+ * transport and TLS settings of WebSocket connections, the response rewrite rule; none for a route only reached
  * through forward-auth), the spoofable header set and compiled header templates.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { RouteConfig } from '../config/schema.js';
-import type { UpstreamAgentPool, HttpUpstream } from './upstream-agents.js';
+import type { Pool } from 'undici';
+import type { UpstreamPools, HttpUpstream } from './upstream-pools.js';
 import type { ResponseRewriteRule } from './response-rewrite.js';
 import { buildSpoofableHeaderSet } from './spoofable-headers.js';
 import { compileHeaderTemplates, type HeaderTemplate } from './identity-headers.js';
@@ -32,11 +33,11 @@ export interface AppConnection {
   readonly timeoutMs: number;
   /** Host header to send when preserve_host is false. */
   readonly upstreamHostHeader: string;
-  /** `http` or `https`, by the upstream's protocol. */
+  /** The upstream's pool of keep-alive connections (TLS settings included). */
+  readonly pool: Pool;
+  /** `http` or `https`, by the upstream's protocol: how a WebSocket upgrade goes out. */
   readonly transport: { request: typeof http.request };
-  /** The upstream's keep-alive agent (TLS settings included). */
-  readonly agent: http.Agent;
-  /** TLS settings of a WebSocket's own connection (it does not use the pooled agent). */
+  /** TLS settings of a WebSocket's own connection (it does not use the pool). */
   readonly websocketTls: { readonly ca?: string; readonly rejectUnauthorized: boolean };
   readonly rewriteRule: ResponseRewriteRule;
 }
@@ -63,27 +64,26 @@ function formatHostHeader(hostname: string, port: number, protocol: string): str
  * Builds the runtime view of one route. `extraSpoofableHeaders` are further names the gateway
  * sets itself on every route (the assertion header), so no client copy of them passes.
  */
-export function buildRouteRuntime(route: RouteConfig, agents: UpstreamAgentPool, builtins: BuiltinUpstreamPorts, extraSpoofableHeaders: readonly string[] = []): RouteRuntime {
+export function buildRouteRuntime(route: RouteConfig, pools: UpstreamPools, builtins: BuiltinUpstreamPorts, extraSpoofableHeaders: readonly string[] = []): RouteRuntime {
   return {
     config: route,
     name: route.name,
-    app: route.to === undefined ? undefined : buildAppConnection(route, route.to, agents, builtins),
+    app: route.to === undefined ? undefined : buildAppConnection(route, route.to, pools, builtins),
     spoofableHeaders: buildSpoofableHeaderSet([...Object.keys(route.headers), ...extraSpoofableHeaders]),
     headerTemplates: compileHeaderTemplates(route.headers),
   };
 }
 
-function buildAppConnection(route: RouteConfig, to: NonNullable<RouteConfig['to']>, agents: UpstreamAgentPool, builtins: BuiltinUpstreamPorts): AppConnection {
+function buildAppConnection(route: RouteConfig, to: NonNullable<RouteConfig['to']>, pools: UpstreamPools, builtins: BuiltinUpstreamPorts): AppConnection {
   const upstream = resolveUpstream(to, builtins);
   const tls = { ca: route.tls.ca, insecureSkipVerify: route.tls.insecure_skip_verify };
-  const agent = agents.agentFor(upstream, tls);
   const websocketTls = { ca: tls.ca ? readFileSync(tls.ca, 'utf8') : undefined, rejectUnauthorized: !tls.insecureSkipVerify };
   return {
     upstream,
     timeoutMs: route.timeout,
     upstreamHostHeader: formatHostHeader(upstream.hostname, upstream.port, upstream.protocol),
+    pool: pools.poolFor(upstream, tls, route.timeout),
     transport: upstream.protocol === 'https:' ? https : http,
-    agent,
     websocketTls,
     rewriteRule: {
       upstreamOrigin: upstream.origin.toLowerCase(),

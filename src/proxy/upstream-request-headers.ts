@@ -69,6 +69,9 @@ const RULES = new Map<string, Rule>([
   ['proxy-connection', Rule.Drop],
   ['te', Rule.Drop],
   ['trailer', Rule.Drop],
+  // Node's server has already answered `100 Continue` (or the client sends regardless);
+  // the expectation was the client's of this hop, not of the app.
+  ['expect', Rule.Drop],
   ['upgrade', Rule.Upgrade],
   ['proxy-authorization', Rule.Drop],
   ['host', Rule.Host],
@@ -150,8 +153,8 @@ export function buildUpstreamRequestHeaders(req: http.IncomingMessage, facts: Up
         out.push(name, value);
         continue;
       case Rule.TransferEncoding:
+        // Framing is per hop: the body goes on chunked, framed by the upstream client.
         hasBody = true;
-        out.push(name, value);
         continue;
     }
   }
