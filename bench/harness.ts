@@ -23,15 +23,27 @@ export function onStop(cleanup: () => Promise<void> | void): void {
   cleanups.push(cleanup);
 }
 
+/**
+ * Stops one child and waits until it has exited: a child reaped during a wrk run would add
+ * its CPU time (and a launcher's, its gateway's) to what runWrk reads as wrk's.
+ */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 /** Stops every child started here, then runs the registered cleanups. */
 export async function stopEverything(): Promise<void> {
   for (const child of children) child.kill('SIGTERM');
   for (const cleanup of cleanups) await cleanup();
 }
 
-// On Linux with taskset and 2+ cores, the proxy under test (bare or gateway) gets core 1 to
-// itself and everything else (load generator, upstream, SMTP sink) shares core 0: the
-// numbers then describe the proxy on one core, as the yardstick in the issue does.
+// On Linux with taskset and 2+ cores, the servers (the proxy under test, bare or gateway, and
+// the upstream app behind it) get core 1 and the load generator (wrk, or this process for the
+// WebSocket and sign-in rows, with its SMTP sink) gets core 0: the load generator then never
+// caps the servers, and a ratio to the bare hop describes the proxies on one core.
 export const PIN = process.platform === 'linux' && availableParallelism() >= 2 && process.env.BENCH_PIN !== '0' && existsSync('/usr/bin/taskset');
 export const PROXY_CORE = '1';
 export const OTHER_CORE = '0';
@@ -97,6 +109,7 @@ export async function waitForHttp(port: number, path: string): Promise<void> {
   throw new Error(`nothing answered on port ${port}${path}`);
 }
 
+/** User + system CPU time of `pid` (all its threads), µs. */
 export function cpuMicros(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_US;
@@ -124,6 +137,23 @@ export function formatMarkdownTable(header: readonly string[], lines: ReadonlyAr
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
   const format = (cells: readonly string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
   return [format(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(format)].join('\n');
+}
+
+/**
+ * Busy time of one core since boot, every process counted (user, nice, system, irq and
+ * softirq: not idle, iowait, or steal, the time the hypervisor gave the core to another
+ * machine), µs, from /proc/stat.
+ */
+export function coreBusyMicros(core: string): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((text) => text.startsWith(`cpu${core} `));
+  if (!line) throw new Error(`no cpu${core} in /proc/stat`);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq) * CLOCK_TICK_US;
+}
+
+/** Starts `pid`'s peak RSS (VmHWM) afresh from its current RSS, so a phase can report its own peak. */
+export function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 export function peakRssMb(pid: number): number {
@@ -189,8 +219,8 @@ ${
   );
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateways.
   const extraNodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // Logs go to a file, as in production: a pipe read by this process would load the core
-  // that the load generator and the upstream share.
+  // Logs on, to a file, as in production: a pipe read by this process would load the load
+  // generator's core.
   const logFd = openSync(join(dir, 'gateway.log'), 'w');
   const serveArgs = ['serve', '--config', file];
   const childOptions = { env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }, core: PROXY_CORE, wrapper: options.wrapper, stdout: logFd };

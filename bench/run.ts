@@ -1,23 +1,47 @@
 /**
  * `npm run bench`: the gateway against a bare http-proxy hop, in one run so machine noise
  * cancels in the ratios. Everything listens on loopback; every load phase is bounded by
- * BENCH_SECONDS (default 10) and everything started is stopped at the end.
+ * BENCH_SECONDS (default 8), repeated in BENCH_ROUNDS interleaved rounds (default 3; the
+ * tables show medians), and everything started is stopped at the end.
  *
- * Phases: bare proxy, gateway (memory store, signed in), gateway (Redis store, signed in),
- * unauthenticated redirect, sign-in code requests (mail to a local SMTP sink), a streamed
- * download, WebSocket echo throughput, then the session-store scale checks; last, the
- * forward-auth section (bench/forward-auth.ts: nginx alone, nginx + auth_request, the gateway
- * with and without the assertion, under wrk). `BENCH_ONLY=forward-auth` runs only that.
+ * A ratio only means something when the proxy under test is the bottleneck, so the load
+ * generator gets a core of its own: wrk alone on core 0 (the WebSocket and sign-in rows: this
+ * process, pinned there), and every server — the bare hop, each gateway, and the upstream
+ * behind them — on core 1. Each row reports the proxy's CPU per request (or MiB, or message)
+ * from /proc, the upstream's, and the busy shares of the servers and of the load generator.
+ *
+ * Sections (`BENCH_ONLY`, comma-separated, picks them; the bare hop always runs with a section):
+ *   - the proxy table (keys bare, memory, memory-dist, redis, public, redirect, signin): 1 KiB
+ *     static files from nginx (bench/static-upstream.ts), wrk with BENCH_CONNECTIONS (50);
+ *     sign-in code requests still come from autocannon (a fresh address per POST);
+ *   - `bodies`: 10 parallel 10 MiB downloads (nginx) and uploads (a Node sink), MiB/s;
+ *   - `ws`: WebSocket echoes (a Node echo upstream);
+ *   - `stores`: the session-store scale checks;
+ *   - `forward-auth` (bench/forward-auth.ts: nginx alone, nginx + auth_request, the gateway
+ *     with and without the assertion, under wrk).
  */
 import { spawnSync } from 'node:child_process';
-import http from 'node:http';
-import autocannon from 'autocannon';
-import { WebSocket } from 'ws';
 import { createClient } from 'redis';
 import { startTestSmtpServer, type TestSmtpServer } from '../test/helpers/mail.js';
 import { forwardAuthSection } from './forward-auth.js';
-import { runWrk } from './wrk.js';
-import { OTHER_CORE, PIN, PROXY_CORE, cpuMicros, formatMarkdownTable, onStop, peakRssMb, send, signIn, startGateway, startPortPrinter, stopEverything } from './harness.js';
+import { OTHER_CORE, PIN, PROXY_CORE, formatMarkdownTable, freePort, onStop, peakRssMb, send, signIn, startGateway, startPortPrinter, stopChild, stopEverything, type GatewayProcess } from './harness.js';
+import {
+  SHARED_WITH_OTHERS_NOTE,
+  formatBusy,
+  medianSample,
+  sampleBodies,
+  sampleEchoes,
+  sampleRequestsWithAutocannon,
+  sampleRequestsWithWrk,
+  sharedWithOthers,
+  type Busy,
+  type BodySample,
+  type MessageSample,
+  type RequestSample,
+  type Servers,
+  type WrkRow,
+} from './proxy-measures.js';
+import { startStaticUpstream } from './static-upstream.js';
 import { createMemoryStore } from '../src/store/memory-store.js';
 import { createSessions } from '../src/session/sessions.js';
 import { createRedisStore } from '../src/store/redis-store.js';
@@ -25,127 +49,246 @@ import { createRedisStore } from '../src/store/redis-store.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const DOWNLOAD_BYTES = Number(process.env.BENCH_DOWNLOAD_BYTES ?? 1024 ** 3);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const BIG_BODY_BYTES = 10 * 1048576;
+const BIG_BODY_CONNECTIONS = 10;
+// Echoes each WebSocket connection keeps in flight: with one, this process (the client)
+// spends more per message than the proxy does, and the client would be what is measured.
+const WS_IN_FLIGHT = Number(process.env.BENCH_WS_IN_FLIGHT ?? 8);
+const WS_MESSAGE_BYTES = 128;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_SESSIONS = Number(process.env.BENCH_REDIS_SESSIONS ?? 1_000_000);
 const MEMORY_SESSIONS = Number(process.env.BENCH_MEMORY_SESSIONS ?? 100_000);
 
-interface Row {
+const TABLE_KEYS = ['bare', 'memory', 'memory-dist', 'redis', 'public', 'redirect', 'signin'] as const;
+type TableKey = (typeof TABLE_KEYS)[number];
+const SECTION_KEYS = ['bodies', 'ws', 'stores', 'forward-auth'] as const;
+
+/**
+ * The bench gateways' routes: the app (the 1 KiB pages, the public path and the downloads)
+ * on nginx, and /ws and /upload on the Node upstream (its echo and its sink), as the bare
+ * hop routes them.
+ */
+function benchRoutes(staticPort: number, nodePort: number): string {
+  return [
+    ['app', '/', staticPort, '\n    public: ["/public/**"]'],
+    ['ws', '/ws', nodePort, ''],
+    ['upload', '/upload', nodePort, ''],
+  ]
+    .map(([name, path, port, extra]) => `  - name: ${name}\n    from: http://app.test${path}\n    to: http://127.0.0.1:${port}\n    allow: ["*@example.com"]${extra}`)
+    .join('\n');
+}
+
+/** Runs `sample` for every target in interleaved rounds (a burst of noise moves one sample, not a row) and returns each target's median. */
+async function interleavedMedians<Target, Sample extends object>(targets: readonly Target[], sample: (target: Target, round: number) => Promise<Sample>): Promise<Sample[]> {
+  const samples = targets.map((): Sample[] => []);
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const [i, target] of targets.entries()) samples[i]!.push(await sample(target, round));
+  }
+  return samples.map((list) => medianSample(list));
+}
+
+const ratio = (value: number, yardstick: number) => (yardstick ? (value / yardstick).toFixed(2) : '—');
+const us = (value: number) => value.toFixed(1);
+
+/** The table, and the † note under it when a row shared its cores with other work. */
+function withSharedNote(table: string, samples: readonly Busy[]): string {
+  return samples.some(sharedWithOthers) ? `${table}\n\n${SHARED_WITH_OTHERS_NOTE}` : table;
+}
+
+interface TableRow {
+  readonly key: TableKey;
   readonly name: string;
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly cpuUsPerRequest: number;
-  readonly rssMb: number;
-  readonly errors: number;
-  readonly note?: string;
+  readonly servers: Servers;
+  readonly measure: (warmupSeconds: number) => Promise<RequestSample>;
 }
 
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+function formatProxyTable(rows: ReadonlyArray<{ row: TableRow; sample: RequestSample }>): string {
+  const bare = rows[0]!.sample;
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'upstream CPU µs/req', 'proxy peak RSS MB', 'vs bare (req/s, p99, proxy CPU)', 'busy: servers / load', 'busy: core 1 / core 0', 'errors'];
+  const lines = rows.map(({ row, sample }) => [
+    row.name,
+    String(sample.rps),
+    sample.p50.toFixed(2),
+    sample.p99.toFixed(2),
+    us(sample.proxyCpuUsPerRequest),
+    row.key === 'signin' ? '—' : us(sample.upstreamCpuUsPerRequest),
+    String(sample.rssMb),
+    `${ratio(sample.rps, bare.rps)}, ${ratio(sample.p99, bare.p99)}, ${ratio(sample.proxyCpuUsPerRequest, bare.proxyCpuUsPerRequest)}`,
+    ...formatBusy(sample),
+    String(sample.errors),
+  ]);
+  return withSharedNote(formatMarkdownTable(header, lines), rows.map(({ sample }) => sample));
+}
 
-// BENCH_LOAD_GENERATOR=wrk drives the proxy table's GET rows with wrk (a process of its own,
-// on the load core) instead of autocannon in this process; sign-in POSTs stay on autocannon
-// (a fresh address per request). Off by default: the reference run in docs/performance.md
-// was made with autocannon.
-const PROXY_TABLE_WRK = process.env.BENCH_LOAD_GENERATOR === 'wrk';
+interface BodyTarget {
+  readonly name: string;
+  readonly port: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly proxyPid: number;
+}
 
-async function loadWithWrk(name: string, pid: number, options: autocannon.Options, expectNon2xx: boolean, warmUp: boolean): Promise<Row> {
-  const run = { url: String(options.url), headers: (options.headers ?? {}) as Record<string, string>, connections: CONNECTIONS };
-  if (warmUp && WARMUP_SECONDS > 0) await runWrk({ ...run, seconds: WARMUP_SECONDS });
-  const cpuBefore = cpuMicros(pid);
-  const result = await runWrk({ ...run, seconds: SECONDS });
-  const cpu = cpuMicros(pid) - cpuBefore;
-  return {
+function formatBodiesTable(rows: ReadonlyArray<{ name: string; bare: BodySample; sample: BodySample }>): string {
+  const header = ['row', 'MiB/s', 'proxy CPU µs/MiB', 'upstream CPU µs/MiB', 'vs bare (MiB/s, proxy CPU)', 'proxy peak RSS MB', 'busy: servers / load', 'busy: core 1 / core 0', 'errors'];
+  const lines = rows.map(({ name, bare, sample }) => [
     name,
-    rps: Math.round(result.requestsPerSecond),
-    p50: result.p50,
-    p99: result.p99,
-    cpuUsPerRequest: result.requests ? Math.round(cpu / result.requests) : 0,
-    rssMb: peakRssMb(pid),
-    errors: result.socketErrors + (expectNon2xx ? 0 : result.non2xx),
-  };
+    sample.mibPerSecond.toFixed(0),
+    sample.proxyCpuUsPerMiB.toFixed(0),
+    sample.upstreamCpuUsPerMiB.toFixed(0),
+    `${ratio(sample.mibPerSecond, bare.mibPerSecond)}, ${ratio(sample.proxyCpuUsPerMiB, bare.proxyCpuUsPerMiB)}`,
+    String(sample.rssMb),
+    ...formatBusy(sample),
+    String(sample.errors),
+  ]);
+  return withSharedNote(formatMarkdownTable(header, lines), rows.map(({ sample }) => sample));
 }
 
-async function load(name: string, pid: number, options: autocannon.Options, expectNon2xx = false, warmUp = true): Promise<Row> {
-  if (PROXY_TABLE_WRK && !options.requests) return loadWithWrk(name, pid, options, expectNon2xx, warmUp);
-  // Unmeasured warm-up first, so every phase is measured with a warm JIT and warm pools.
-  if (warmUp && WARMUP_SECONDS > 0) await autocannon({ connections: CONNECTIONS, ...options, duration: WARMUP_SECONDS });
-  const cpuBefore = cpuMicros(pid);
-  const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options });
-  const cpu = cpuMicros(pid) - cpuBefore;
-  const requests = result.requests.total;
-  return {
+function formatEchoTable(rows: ReadonlyArray<{ name: string; sample: MessageSample }>): string {
+  const bare = rows[0]!.sample;
+  const header = ['row', 'echoes/s', 'proxy CPU µs/msg', 'upstream CPU µs/msg', 'vs bare (echoes/s, proxy CPU)', 'busy: servers / load (this process)', 'busy: core 1 / core 0', 'errors'];
+  const lines = rows.map(({ name, sample }) => [
     name,
-    rps: Math.round(result.requests.average),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuUsPerRequest: requests ? Math.round(cpu / requests) : 0,
-    rssMb: peakRssMb(pid),
-    errors: result.errors + result.timeouts + (expectNon2xx ? 0 : result.non2xx),
-  };
+    String(sample.messagesPerSecond),
+    us(sample.proxyCpuUsPerMessage),
+    us(sample.upstreamCpuUsPerMessage),
+    `${ratio(sample.messagesPerSecond, bare.messagesPerSecond)}, ${ratio(sample.proxyCpuUsPerMessage, bare.proxyCpuUsPerMessage)}`,
+    ...formatBusy(sample),
+    String(sample.errors),
+  ]);
+  return withSharedNote(formatMarkdownTable(header, lines), rows.map(({ sample }) => sample));
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
+/** The proxy table, the big bodies and the WebSocket echoes, as `only` picks them. */
+async function proxySections(smtp: TestSmtpServer, only: ReadonlySet<string>): Promise<void> {
+  const all = only.size === 0;
+  const tableKeys = new Set<TableKey>(TABLE_KEYS.filter((key) => all || only.has(key)));
+  if (tableKeys.size > 0) tableKeys.add('bare');
+  const runBodies = all || only.has('bodies');
+  const runEchoes = all || only.has('ws');
+  if (tableKeys.size === 0 && !runBodies && !runEchoes) return;
 
-/** The median of each measure over the rounds; the peak RSS is the largest seen. */
-function medianRow(rows: readonly Row[]): Row {
-  return {
-    name: rows[0]!.name,
-    rps: median(rows.map((row) => row.rps)),
-    p50: median(rows.map((row) => row.p50)),
-    p99: median(rows.map((row) => row.p99)),
-    cpuUsPerRequest: median(rows.map((row) => row.cpuUsPerRequest)),
-    rssMb: Math.max(...rows.map((row) => row.rssMb)),
-    errors: rows.reduce((sum, row) => sum + row.errors, 0),
-  };
-}
-
-async function downloadMiBps(port: number, headers: http.OutgoingHttpHeaders): Promise<number> {
-  const started = process.hrtime.bigint();
-  const received = await new Promise<number>((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: `/download?bytes=${DOWNLOAD_BYTES}`, headers }, (res) => {
-        let bytes = 0;
-        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-        res.on('end', () => resolve(bytes));
-      })
-      .on('error', reject);
-  });
-  if (received !== DOWNLOAD_BYTES) throw new Error(`download got ${received} of ${DOWNLOAD_BYTES} bytes`);
-  return DOWNLOAD_BYTES / 1048576 / (Number(process.hrtime.bigint() - started) / 1e9);
-}
-
-/** WebSocket echo round trips per second over 50 connections for the phase duration. */
-async function websocketMessagesPerSecond(port: number, headers: Record<string, string>): Promise<number> {
-  const sockets = await Promise.all(
-    Array.from({ length: CONNECTIONS }, () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers });
-      ws.once('open', () => resolve(ws));
-      ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
-    })),
+  console.log(
+    `gatehouse bench: ${PIN ? `wrk alone on core ${OTHER_CORE} (WebSocket and sign-in load: this process, on core ${OTHER_CORE}); every proxy and upstream on core ${PROXY_CORE}` : 'not pinned to cores (BENCH_PIN=0, or fewer than 2 cores, or no taskset)'}; ${ROUNDS} rounds of ${SECONDS}s per row (medians), after a ${WARMUP_SECONDS}s warm-up`,
   );
-  const payload = Buffer.alloc(128, 'm');
-  let echoes = 0;
-  const until = Date.now() + Math.min(SECONDS, 5) * 1000;
-  await Promise.all(
-    sockets.map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          ws.on('message', () => {
-            echoes += 1;
-            if (Date.now() < until) ws.send(payload);
-            else resolve();
-          });
-          ws.send(payload);
-        }),
-    ),
-  );
-  for (const ws of sockets) ws.terminate();
-  return Math.round(echoes / Math.min(SECONDS, 5));
+  const staticUpstream = await startStaticUpstream(await freePort(), BIG_BODY_BYTES);
+  const nodeUpstream = await startPortPrinter('./upstream-server.ts', [], { core: PROXY_CORE });
+  const nodeUpstreamPid = nodeUpstream.child.pid!;
+  const bare = await startPortPrinter('./bare-proxy.ts', [String(staticUpstream.port), `/ws=${nodeUpstream.port}`, `/upload=${nodeUpstream.port}`], { core: PROXY_CORE });
+  const barePid = bare.child.pid!;
+  const routes = benchRoutes(staticUpstream.port, nodeUpstream.port);
+  const gateway = (store: string, launch: 'installed' | 'node-dist' = 'installed') => startGateway(staticUpstream.port, smtp.port, store, { launch, routes });
+  // The installed command (bin/gatehouse.js through its #! line) for every row, and the same
+  // gateway started as `node dist/run-cli.js serve` (systemd, PM2, Kubernetes) for its own
+  // rows: both must be equally fast (src/heap-relaunch.ts).
+  const memoryGw = await gateway('memory');
+  const memoryCookie = await signIn(memoryGw.port, smtp, 'bench@example.com');
+  const needDist = tableKeys.has('memory-dist') || runBodies;
+  const memoryDistGw = needDist ? await gateway('memory', 'node-dist') : undefined;
+  const memoryDistCookie = memoryDistGw ? await signIn(memoryDistGw.port, smtp, 'bench@example.com') : '';
+  const signedIn = (cookie: string) => ({ host: 'app.test', cookie });
+
+  if (tableKeys.size > 0) {
+    const staticServers = (proxyPid: number): Servers => ({ proxyPid, upstreamPids: staticUpstream.pids });
+    const wrkRow = (key: TableKey, name: string, proxyPid: number, row: WrkRow): TableRow => ({
+      key,
+      name,
+      servers: staticServers(proxyPid),
+      measure: (warmupSeconds) => sampleRequestsWithWrk(row, staticServers(proxyPid), SECONDS, warmupSeconds),
+    });
+    const url = (gw: { port: number }, path: string) => `http://127.0.0.1:${gw.port}${path}`;
+    const rows: TableRow[] = [wrkRow('bare', 'bare http-proxy (yardstick)', barePid, { url: url(bare, '/page'), connections: CONNECTIONS })];
+    if (tableKeys.has('memory')) rows.push(wrkRow('memory', 'gateway, signed in, memory store', memoryGw.pid, { url: url(memoryGw, '/page'), headers: signedIn(memoryCookie), connections: CONNECTIONS }));
+    if (memoryDistGw && tableKeys.has('memory-dist')) {
+      rows.push(wrkRow('memory-dist', 'same, started as node dist/run-cli.js', memoryDistGw.pid, { url: url(memoryDistGw, '/page'), headers: signedIn(memoryDistCookie), connections: CONNECTIONS }));
+    }
+    let redisGw: GatewayProcess | undefined;
+    if (tableKeys.has('redis')) {
+      redisGw = await gateway(`\n    redis:\n      url: ${REDIS_URL}\n      prefix: "gatehouse-bench-${process.pid}:"`);
+      const redisCookie = await signIn(redisGw.port, smtp, 'bench@example.com');
+      rows.push(wrkRow('redis', 'gateway, signed in, Redis store', redisGw.pid, { url: url(redisGw, '/page'), headers: signedIn(redisCookie), connections: CONNECTIONS }));
+    }
+    if (tableKeys.has('public')) rows.push(wrkRow('public', 'gateway, public path', memoryGw.pid, { url: url(memoryGw, '/public/page'), headers: { host: 'app.test' }, connections: CONNECTIONS }));
+    if (tableKeys.has('redirect')) {
+      rows.push(wrkRow('redirect', 'gateway, unauthenticated redirect (302)', memoryGw.pid, { url: url(memoryGw, '/page'), headers: { host: 'app.test', accept: 'text/html' }, connections: CONNECTIONS, expectNon2xx: true }));
+    }
+    let signInGw: GatewayProcess | undefined;
+    if (tableKeys.has('signin')) {
+      // Sign-in load fills its gateway's store with pending codes: it gets a gateway of its own.
+      signInGw = await gateway('memory');
+      const page = await send(signInGw.port, { path: '/.gatehouse/login', headers: { host: 'app.test', accept: 'text/html' } });
+      const csrfCookie = (page.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).join('; ');
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
+      let signInCounter = 0;
+      // The mail goes to the SMTP sink in this process: no upstream.
+      const servers: Servers = { proxyPid: signInGw.pid, upstreamPids: () => [] };
+      const options = {
+        url: url(signInGw, '/.gatehouse/login'),
+        connections: CONNECTIONS,
+        headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie },
+        requests: [
+          {
+            method: 'POST' as const,
+            // A fresh address per request, so the per-address limits never apply.
+            setupRequest: (req: object) => ({ ...req, body: `email=bench-${(signInCounter += 1)}%40example.com&csrf=${encodeURIComponent(csrf)}&rd=%2F` }),
+          },
+        ],
+      };
+      rows.push({ key: 'signin', name: 'sign-in: code requests (mail to SMTP sink; autocannon)', servers, measure: (warmupSeconds) => sampleRequestsWithAutocannon(options, servers, SECONDS, warmupSeconds) });
+    }
+    // Sign-in load leaves mail to send for a while after it stops, so it runs after the rest
+    // instead of taking CPU from their rounds.
+    const getRows = rows.filter((row) => row.key !== 'signin');
+    const lastRows = rows.filter((row) => row.key === 'signin');
+    const medians = [
+      ...(await interleavedMedians(getRows, (row, round) => row.measure(round === 0 ? WARMUP_SECONDS : 0))),
+      ...(await interleavedMedians(lastRows, (row, round) => row.measure(round === 0 ? WARMUP_SECONDS : 0))),
+    ];
+    if (signInGw) await stopChild(signInGw.child);
+    console.log(`\n1 KiB answers (nginx, static files), wrk ${CONNECTIONS} connections:\n\n${formatProxyTable([...getRows, ...lastRows].map((row, i) => ({ row, sample: medians[i]! })))}\n`);
+    if (redisGw) console.log(`The Redis row's redis-server (${REDIS_URL}) is the machine's own, not started or pinned by the bench: its CPU is in no column here.`);
+    if (redisGw) console.log(`gateway peak RSS: memory ${peakRssMb(memoryGw.pid)} MB, Redis ${peakRssMb(redisGw.pid)} MB`);
+  }
+
+  if (runBodies) {
+    const targets: BodyTarget[] = [
+      { name: 'bare http-proxy', port: bare.port, headers: {}, proxyPid: barePid },
+      { name: 'gateway (installed command)', port: memoryGw.port, headers: signedIn(memoryCookie), proxyPid: memoryGw.pid },
+      { name: 'gateway (node dist/run-cli.js)', port: memoryDistGw!.port, headers: signedIn(memoryDistCookie), proxyPid: memoryDistGw!.pid },
+    ];
+    const rows: Array<{ name: string; bare: BodySample; sample: BodySample }> = [];
+    for (const direction of ['download', 'upload'] as const) {
+      const upstreamPids = direction === 'download' ? staticUpstream.pids : () => [nodeUpstreamPid];
+      const medians = await interleavedMedians(targets, (target, round) =>
+        sampleBodies(
+          { port: target.port, headers: target.headers, connections: BIG_BODY_CONNECTIONS, bodyBytes: BIG_BODY_BYTES, direction, sinkPort: nodeUpstream.port },
+          { proxyPid: target.proxyPid, upstreamPids },
+          SECONDS,
+          round === 0 ? Math.min(WARMUP_SECONDS, 1) : 0,
+        ),
+      );
+      targets.forEach((target, i) => rows.push({ name: `${direction}s, ${target.name}`, bare: medians[0]!, sample: medians[i]! }));
+    }
+    console.log(
+      `\nbig bodies: ${BIG_BODY_CONNECTIONS} parallel ${BIG_BODY_BYTES / 1048576} MiB bodies from wrk; downloads a static file from nginx, uploads POSTed to a Node sink (on core ${PROXY_CORE}) that answers once it has read the body:\n\n${formatBodiesTable(rows)}\n`,
+    );
+  }
+
+  if (runEchoes) {
+    const targets = [
+      { name: 'bare http-proxy', port: bare.port, headers: {}, proxyPid: barePid },
+      { name: 'gateway, signed in, memory store', port: memoryGw.port, headers: signedIn(memoryCookie), proxyPid: memoryGw.pid },
+    ];
+    const echoRow = (target: (typeof targets)[number]) => ({ port: target.port, headers: target.headers, connections: CONNECTIONS, inFlight: WS_IN_FLIGHT, messageBytes: WS_MESSAGE_BYTES });
+    const medians = await interleavedMedians(targets, async (target, round) => {
+      const servers = { proxyPid: target.proxyPid, upstreamPids: () => [nodeUpstreamPid] };
+      if (round === 0 && WARMUP_SECONDS > 0) await sampleEchoes(echoRow(target), servers, WARMUP_SECONDS);
+      return sampleEchoes(echoRow(target), servers, SECONDS);
+    });
+    console.log(
+      `\nWebSocket echo: ${WS_MESSAGE_BYTES} B messages, ${CONNECTIONS} connections with ${WS_IN_FLIGHT} in flight each, from this process (core ${OTHER_CORE}) to a Node ws echo (core ${PROXY_CORE}):\n\n${formatEchoTable(targets.map((target, i) => ({ name: target.name, sample: medians[i]! })))}\n`,
+    );
+  }
+  await staticUpstream.stop();
 }
 
 async function memoryStoreScale(): Promise<string> {
@@ -181,7 +324,9 @@ async function redisLookupScale(): Promise<string> {
   try {
     for (const target of [1, 1000, REDIS_SESSIONS]) {
       while (stored < target) {
-        const end = Math.min(target, stored + 5000);
+        // Batches of 1,000: each command has a 1 s timeout, and 5,000 at once missed it
+        // when other work on this machine slowed Redis or this process down.
+        const end = Math.min(target, stored + 1000);
         const batch: Array<Promise<string>> = [];
         for (; stored < end; stored += 1) batch.push(sessions.create({ email: 'g@example.com', signedInAt: Date.now() }));
         await Promise.all(batch);
@@ -202,144 +347,20 @@ async function redisLookupScale(): Promise<string> {
   return `redis session lookup (one GET, sequential) with ${results.join(', ')} stored sessions`;
 }
 
-function formatTable(rows: readonly Row[], bare: Row): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'peak RSS MB', 'vs bare (req/s, p99, CPU)', 'errors'];
-  const lines = rows.map((row) => [
-    row.name,
-    String(row.rps),
-    String(row.p50),
-    String(row.p99),
-    String(row.cpuUsPerRequest),
-    String(row.rssMb),
-    row === bare ? '1.00, 1.00, 1.00' : `${(row.rps / bare.rps).toFixed(2)}, ${(row.p99 / bare.p99).toFixed(2)}, ${(row.cpuUsPerRequest / bare.cpuUsPerRequest).toFixed(2)}`,
-    String(row.errors),
-  ]);
-  return formatMarkdownTable(header, lines);
-}
-
-/** The proxy table (the `BENCH_ONLY` keys pick its rows; the bare hop always runs), then the download, WebSocket and store checks. */
-async function proxyScenarios(smtp: TestSmtpServer, only: ReadonlySet<string>): Promise<void> {
-  console.log(`gatehouse bench: ${PIN ? 'proxy under test pinned to core 1, load and upstream on core 0; ' : ''}load from ${PROXY_TABLE_WRK ? 'wrk (sign-in: autocannon)' : 'autocannon'}; ${ROUNDS} rounds of ${SECONDS}s per scenario (medians), ${CONNECTIONS} connections, 1 KiB responses`);
-  const upstream = await startPortPrinter('./upstream-server.ts');
-  const bare = await startPortPrinter('./bare-proxy.ts', [String(upstream.port)], { core: PROXY_CORE });
-  // The installed command (bin/gatehouse.js through its #! line) for every row, and the same
-  // gateway started as `node dist/run-cli.js serve` (systemd, PM2, Kubernetes) for the
-  // signed-in and download rows: both must be equally fast (src/heap-relaunch.ts).
-  const memoryGw = await startGateway(upstream.port, smtp.port, 'memory', { launch: 'installed' });
-  const memoryDistGw = await startGateway(upstream.port, smtp.port, 'memory', { launch: 'node-dist' });
-  const redisGw = await startGateway(upstream.port, smtp.port, `\n    redis:\n      url: ${REDIS_URL}\n      prefix: "gatehouse-bench-${process.pid}:"`);
-  // Sign-in load fills its gateway's store with pending codes: it gets a gateway of its own.
-  const signInGw = await startGateway(upstream.port, smtp.port, 'memory');
-  const memoryCookie = await signIn(memoryGw.port, smtp, 'bench@example.com');
-  const memoryDistCookie = await signIn(memoryDistGw.port, smtp, 'bench@example.com');
-  const redisCookie = await signIn(redisGw.port, smtp, 'bench@example.com');
-
-  // Sign-in: a code request per POST (fresh address each time), mail to the local sink.
-  const page = await send(signInGw.port, { path: '/.gatehouse/login', headers: { host: 'app.test', accept: 'text/html' } });
-  const csrfCookie = (page.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).join('; ');
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;
-  let signInCounter = 0;
-
-  interface Scenario {
-    readonly key: string;
-    readonly name: string;
-    readonly pid: number;
-    readonly options: autocannon.Options;
-    readonly expectNon2xx?: boolean;
-  }
-  const scenarios: Scenario[] = [
-    { key: 'bare', name: 'bare http-proxy (yardstick)', pid: bare.child.pid!, options: { url: `http://127.0.0.1:${bare.port}/page` } },
-    {
-      key: 'memory',
-      name: 'gateway, signed in, memory store',
-      pid: memoryGw.pid,
-      options: { url: `http://127.0.0.1:${memoryGw.port}/page`, headers: { host: 'app.test', cookie: memoryCookie } },
-    },
-    {
-      key: 'memory-dist',
-      name: 'same, started as node dist/run-cli.js',
-      pid: memoryDistGw.pid,
-      options: { url: `http://127.0.0.1:${memoryDistGw.port}/page`, headers: { host: 'app.test', cookie: memoryDistCookie } },
-    },
-    {
-      key: 'redis',
-      name: 'gateway, signed in, Redis store',
-      pid: redisGw.pid,
-      options: { url: `http://127.0.0.1:${redisGw.port}/page`, headers: { host: 'app.test', cookie: redisCookie } },
-    },
-    { key: 'public', name: 'gateway, public path', pid: memoryGw.pid, options: { url: `http://127.0.0.1:${memoryGw.port}/public/page`, headers: { host: 'app.test' } } },
-    {
-      key: 'redirect',
-      name: 'gateway, unauthenticated redirect (302)',
-      pid: memoryGw.pid,
-      options: { url: `http://127.0.0.1:${memoryGw.port}/page`, headers: { host: 'app.test', accept: 'text/html' } },
-      expectNon2xx: true,
-    },
-    {
-      key: 'signin',
-      name: 'sign-in: code requests (mail to SMTP sink)',
-      pid: signInGw.pid,
-      expectNon2xx: true, // each code request answers 303 to the code page
-      options: {
-        url: `http://127.0.0.1:${signInGw.port}/.gatehouse/login`,
-        headers: { host: 'app.test', 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie },
-        requests: [
-          {
-            method: 'POST',
-            // A fresh address per request, so the per-address limits never apply.
-            setupRequest: (req) => ({ ...req, body: `email=bench-${(signInCounter += 1)}%40example.com&csrf=${encodeURIComponent(csrf)}&rd=%2F` }),
-          },
-        ],
-      },
-    },
-  ];
-  const selected = scenarios.filter((scenario) => only.size === 0 || only.has(scenario.key) || scenario.key === 'bare');
-  // Rounds interleave the scenarios, and the table shows each one's median: a burst of
-  // noise on this shared machine then moves one sample, not a whole column.
-  // Sign-in load leaves mail to send for a while after it stops, so it runs after the rest
-  // instead of taking CPU from their rounds.
-  const samples = new Map<string, Row[]>(selected.map((scenario) => [scenario.key, []]));
-  const interleaved = selected.filter((scenario) => scenario.key !== 'signin');
-  const last = selected.filter((scenario) => scenario.key === 'signin');
-  for (const group of [interleaved, last]) {
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const scenario of group) {
-        samples.get(scenario.key)!.push(await load(scenario.name, scenario.pid, scenario.options, scenario.expectNon2xx, round === 0));
-      }
-    }
-  }
-  signInGw.child.kill('SIGTERM');
-  const rows = selected.map((scenario) => medianRow(samples.get(scenario.key)!));
-  const bareRow = rows[0]!;
-  console.log(`\n${formatTable(rows, bareRow)}\n`);
-  // Best of two alternating runs each: a single transfer is at the mercy of the scheduler.
-  let bareDownload = 0;
-  let gatewayDownload = 0;
-  let distDownload = 0;
-  for (let run = 0; run < 2; run += 1) {
-    bareDownload = Math.max(bareDownload, await downloadMiBps(bare.port, {}));
-    gatewayDownload = Math.max(gatewayDownload, await downloadMiBps(memoryGw.port, { host: 'app.test', cookie: memoryCookie }));
-    distDownload = Math.max(distDownload, await downloadMiBps(memoryDistGw.port, { host: 'app.test', cookie: memoryDistCookie }));
-  }
-  console.log(
-    `streamed download of ${(DOWNLOAD_BYTES / 1048576).toFixed(0)} MiB: bare ${bareDownload.toFixed(0)} MiB/s, gateway ${gatewayDownload.toFixed(0)} MiB/s (${(gatewayDownload / bareDownload).toFixed(2)}x), started as node dist/run-cli.js ${distDownload.toFixed(0)} MiB/s (${(distDownload / bareDownload).toFixed(2)}x)`,
-  );
-  const bareWs = await websocketMessagesPerSecond(bare.port, {});
-  const gatewayWs = await websocketMessagesPerSecond(memoryGw.port, { host: 'app.test', cookie: memoryCookie });
-  console.log(`WebSocket echo, 128 B messages over ${CONNECTIONS} connections: bare ${bareWs}/s, gateway ${gatewayWs}/s (${(gatewayWs / bareWs).toFixed(2)}x)`);
-  console.log(await memoryStoreScale());
-  console.log(await redisLookupScale());
-  console.log(`gateway peak RSS: memory ${peakRssMb(memoryGw.pid)} MB, Redis ${peakRssMb(redisGw.pid)} MB`);
-}
-
 async function main(): Promise<void> {
   if (PIN) spawnSync('taskset', ['-p', '-c', OTHER_CORE, String(process.pid)], { stdio: 'ignore' });
-  // BENCH_ONLY=memory,redis picks rows of the proxy table; BENCH_ONLY=forward-auth runs that
-  // section alone (under a minute with BENCH_SECONDS=3 BENCH_ROUNDS=1).
+  // BENCH_ONLY=memory,redis picks rows of the proxy table, BENCH_ONLY=bodies,ws,stores or
+  // forward-auth whole sections (forward-auth alone: under a minute with BENCH_SECONDS=3 BENCH_ROUNDS=1).
   const only = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+  const unknown = [...only].filter((key) => !(TABLE_KEYS as readonly string[]).includes(key) && !(SECTION_KEYS as readonly string[]).includes(key));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown ${unknown.join(', ')} (known: ${[...TABLE_KEYS, ...SECTION_KEYS].join(', ')})`);
   const smtp = await startTestSmtpServer();
   onStop(() => smtp.close());
-  if (only.size === 0 || [...only].some((key) => key !== 'forward-auth')) await proxyScenarios(smtp, only);
+  await proxySections(smtp, only);
+  if (only.size === 0 || only.has('stores')) {
+    console.log(await memoryStoreScale());
+    console.log(await redisLookupScale());
+  }
   if (only.size === 0 || only.has('forward-auth')) {
     const nginxKeepalive = process.env.BENCH_NGINX_KEEPALIVE ? Number(process.env.BENCH_NGINX_KEEPALIVE) : undefined;
     console.log(

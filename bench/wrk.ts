@@ -4,7 +4,8 @@
  * it measures. Its text output is parsed (Requests/sec, the `--latency` distribution, socket
  * errors) and a small Lua script counts every answer that is not 2xx: wrk itself counts only
  * statuses above 399 ("Non-2xx or 3xx responses"), so a 302 to the sign-in page, the answer
- * to a cookie that stopped working, would otherwise pass as a success.
+ * to a cookie that stopped working, would otherwise pass as a success. The same script can
+ * make every request a POST with a body of a given size (the upload rows).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,11 +21,19 @@ export interface WrkOptions {
   readonly seconds: number;
   /** wrk threads; one by default, as wrk gets one core of its own. */
   readonly threads?: number;
+  /** How long an answer may take before wrk counts a timeout (wrk's default: 2 s). */
+  readonly timeoutSeconds?: number;
+  /** Makes every request a POST with this many bytes of body (application/octet-stream). */
+  readonly postBodyBytes?: number;
 }
 
 export interface WrkResult {
   /** Responses received (wrk's "N requests in"). */
   readonly requests: number;
+  /** How long wrk ran, by its own clock (the "in 3.00s"), seconds. */
+  readonly seconds: number;
+  /** Bytes wrk read, headers and bodies (the ", 1.21GB read", rounded to two decimals). */
+  readonly bytesRead: number;
   readonly requestsPerSecond: number;
   /** Latency percentiles in milliseconds. */
   readonly p50: number;
@@ -52,6 +61,12 @@ function done(summary, latency, requests)
 end
 `;
 
+/** The upload rows' lines, put before the counting script: wrk formats its request from these once per thread. */
+function postBodyLua(bytes: number): string {
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`not a body size: ${bytes}`);
+  return `wrk.method = "POST"\nwrk.body = string.rep("u", ${bytes})\nwrk.headers["Content-Type"] = "application/octet-stream"\n`;
+}
+
 const CLOCK_TICK_US = 1_000_000 / 100; // Linux USER_HZ
 
 /** User + system time of this process's reaped children (wrk, once it has exited), µs. */
@@ -75,6 +90,13 @@ function wrkCount(text: string): number {
   return Number(match[1]) * { '': 1, k: 1e3, M: 1e6, G: 1e9 }[match[2] as '' | 'k' | 'M' | 'G'];
 }
 
+/** `1.21GB`, `512.00B`, `3.50KB` → bytes: wrk's binary units (1024). */
+export function wrkBytes(text: string): number {
+  const match = /^([\d.]+)([KMGTP]?)B$/.exec(text.trim());
+  if (!match) throw new Error(`not a wrk byte count: ${text}`);
+  return Number(match[1]) * 1024 ** ['', 'K', 'M', 'G', 'T', 'P'].indexOf(match[2]!);
+}
+
 /** Reads wrk's report (with `--latency` and the non-2xx script's line). */
 export function parseWrkOutput(output: string): Omit<WrkResult, 'cpuMicros'> {
   const need = (pattern: RegExp, what: string): RegExpExecArray => {
@@ -84,9 +106,12 @@ export function parseWrkOutput(output: string): Omit<WrkResult, 'cpuMicros'> {
   };
   // wrk pads one-letter units ("2.01s ") with a trailing space.
   const percentile = (p: number) => wrkDurationMs(need(new RegExp(`^\\s+${p}%\\s+(\\S+)\\s*$`, 'm'), `the ${p}% latency`)[1]!);
+  const summary = need(/^\s+(\S+) requests in (\S+), (\S+) read\s*$/m, 'the summary line');
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   return {
-    requests: wrkCount(need(/^\s+(\S+) requests in /m, 'a request count')[1]!),
+    requests: wrkCount(summary[1]!),
+    seconds: wrkDurationMs(summary[2]!) / 1000,
+    bytesRead: wrkBytes(summary[3]!),
     requestsPerSecond: Number(need(/^Requests\/sec:\s+([\d.]+)/m, 'Requests/sec')[1]),
     p50: percentile(50),
     p99: percentile(99),
@@ -108,12 +133,13 @@ function canonicalHeaderName(name: string): string {
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-wrk-'));
   const script = join(dir, 'count-non-2xx.lua');
-  writeFileSync(script, COUNT_NON_2XX);
+  writeFileSync(script, (options.postBodyBytes === undefined ? '' : postBodyLua(options.postBodyBytes)) + COUNT_NON_2XX);
   const args = [
     '--threads', String(options.threads ?? 1),
     '--connections', String(options.connections),
     '--duration', `${options.seconds}s`,
     '--latency',
+    ...(options.timeoutSeconds === undefined ? [] : ['--timeout', `${options.timeoutSeconds}s`]),
     '--script', script,
     ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => ['--header', `${canonicalHeaderName(name)}: ${value}`]),
     options.url,
@@ -125,7 +151,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const overrun = setTimeout(() => child.kill('SIGKILL'), (options.seconds + 15) * 1000);
+  const overrun = setTimeout(() => child.kill('SIGKILL'), (options.seconds + (options.timeoutSeconds ?? 0) + 15) * 1000);
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once('error', reject);
