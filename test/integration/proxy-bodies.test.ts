@@ -74,6 +74,43 @@ describe('bodies', { timeout: 60_000 }, () => {
     assert.equal(sha256(second!.body), sha256(put));
   });
 
+  test('an upload that waits for 100 Continue (curl does above 1 MiB) gets it and arrives whole; the expectation stays on this hop', async (t) => {
+    const upstream = await startUpstream();
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    const body = randomBytes(2 * MIB);
+    const outcome = await within(
+      10_000,
+      new Promise<{ continued: boolean; status: number }>((resolve, reject) => {
+        let continued = false;
+        const req = http.request({
+          host: '127.0.0.1',
+          port: gw.port,
+          method: 'PUT',
+          path: '/upload',
+          headers: { host: 'app.test', expect: '100-continue', 'content-length': body.length },
+          agent: false,
+        });
+        // The body goes only once the gateway said to go on, as curl does.
+        req.on('continue', () => {
+          continued = true;
+          req.end(body);
+        });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve({ continued, status: res.statusCode! }));
+        });
+        req.on('error', reject);
+      }),
+      'the 100-continue upload',
+    );
+    assert.deepEqual(outcome, { continued: true, status: 200 });
+    const [received] = upstream.requests;
+    assert.equal(sha256(received!.body), sha256(body));
+    assert.equal(received!.headers.expect, undefined, 'the app is not asked to send a second 100 Continue');
+  });
+
   test('a 5 MiB response body arrives byte-exact, with and without Content-Length', async (t) => {
     const payload = randomBytes(5 * MIB);
     const upstream = await startUpstream((req, res) => {
