@@ -10,7 +10,8 @@ import { hrtime } from 'node:process';
 import http from 'node:http';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
-import { OTHER_CORE, PROXY_CORE, coreBusyMicros, cpuMicros, peakRssMb, resetPeakRss } from './harness.js';
+import { readFileSync, readdirSync } from 'node:fs';
+import { OTHER_CORE, PROXY_CORE, childPids, coreBusyMicros, cpuMicros, peakRssMb, resetPeakRss } from './harness.js';
 import { runWrk } from './wrk.js';
 
 /** What every sample reports on where the time went; shares are of one core (1 = 100%). */
@@ -22,6 +23,8 @@ export interface Busy {
   /** Core 1 and core 0 as a whole (/proc/stat), every process on the machine. */
   readonly serverCoreBusy: number;
   readonly loadCoreBusy: number;
+  /** Processes outside the bench that used more than a tenth of a core during the sample, e.g. `node 1234 70%`. */
+  readonly others: string;
 }
 
 export interface RequestSample extends Busy {
@@ -57,6 +60,56 @@ export interface Servers {
   readonly upstreamPids: () => readonly number[];
 }
 
+const CLOCK_TICK_US = 1_000_000 / 100; // Linux USER_HZ
+
+/** CPU time (user + system, µs) of every process on the machine, with its name. */
+function everyProcessCpuMicros(): Map<number, { name: string; micros: number }> {
+  const table = new Map<number, { name: string; micros: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      table.set(Number(entry), { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), micros: (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_US });
+    } catch {
+      // It exited between the listing and the read.
+    }
+  }
+  return table;
+}
+
+/** This process and everything it started, however deep. */
+function benchProcesses(): Set<number> {
+  const found = new Set<number>([process.pid]);
+  const queue = [process.pid];
+  while (queue.length > 0) {
+    const pid = queue.pop()!;
+    try {
+      for (const child of childPids(pid)) {
+        if (found.has(child)) continue;
+        found.add(child);
+        queue.push(child);
+      }
+    } catch {
+      // It exited meanwhile.
+    }
+  }
+  return found;
+}
+
+/** The processes outside the bench that used more than a tenth of a core between the two tables. */
+function otherWork(before: ReadonlyMap<number, { name: string; micros: number }>, wallMicros: number): string {
+  const ours = benchProcesses();
+  return [...everyProcessCpuMicros()]
+    .filter(([pid]) => !ours.has(pid))
+    .map(([pid, { name, micros }]) => ({ pid, name, share: (micros - (before.get(pid)?.micros ?? 0)) / wallMicros }))
+    .filter(({ share }) => share > 0.1)
+    .sort((a, b) => b.share - a.share)
+    .slice(0, 3)
+    .map(({ pid, name, share }) => `${name} ${pid} ${Math.round(share * 100)}%`)
+    .join(', ');
+}
+
 /** Counters read before and after a sample; `finish` turns them into CPU times and busy shares. */
 function startCounting(servers: Servers, loadCpuMicros: () => number) {
   const upstreamPids = servers.upstreamPids();
@@ -67,6 +120,7 @@ function startCounting(servers: Servers, loadCpuMicros: () => number) {
     load: loadCpuMicros(),
     serverCore: coreBusyMicros(PROXY_CORE),
     loadCore: coreBusyMicros(OTHER_CORE),
+    everyProcess: everyProcessCpuMicros(),
     started: hrtime.bigint(),
   };
   return {
@@ -80,6 +134,7 @@ function startCounting(servers: Servers, loadCpuMicros: () => number) {
         loadBusy: (loadMicros ?? loadCpuMicros() - before.load) / wallMicros,
         serverCoreBusy: (coreBusyMicros(PROXY_CORE) - before.serverCore) / wallMicros,
         loadCoreBusy: (coreBusyMicros(OTHER_CORE) - before.loadCore) / wallMicros,
+        others: otherWork(before.everyProcess, wallMicros),
       };
       return { proxy, upstream, busy, wallSeconds: wallMicros / 1e6 };
     },
@@ -255,10 +310,15 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Each measure's median over the rounds; errors are added up and the peak RSS is the largest seen. */
+/** Each measure's median over the rounds; errors are added up, the peak RSS is the largest seen, and texts (`others`) are listed. */
 export function medianSample<T extends object>(samples: readonly T[]): T {
-  const result: Record<string, number> = {};
+  const result: Record<string, number | string> = {};
   for (const key of Object.keys(samples[0]!)) {
+    const texts = samples.map((sample) => (sample as Record<string, unknown>)[key]).filter((value): value is string => typeof value === 'string');
+    if (texts.length > 0) {
+      result[key] = [...new Set(texts.filter(Boolean))].join('; ');
+      continue;
+    }
     const values = samples.map((sample) => (sample as Record<string, number>)[key]!);
     if (key === 'errors') result[key] = values.reduce((sum, value) => sum + value, 0);
     else if (key === 'rssMb') result[key] = Math.max(...values);
@@ -277,8 +337,15 @@ export function sharedWithOthers(busy: Busy): boolean {
   return busy.serverCoreBusy - busy.serversBusy > 0.25 || busy.loadCoreBusy - busy.loadBusy > 0.25;
 }
 
-export const SHARED_WITH_OTHERS_NOTE =
-  '† other processes used more than a quarter of core 1 or core 0 beside the bench\'s own during this row: its numbers are the machine\'s, not the proxy\'s; rerun on a quiet machine.';
+/** The note under a table with † rows: what else ran, row by row. */
+export function sharedWithOthersNote(rows: ReadonlyArray<{ readonly name: string; readonly busy: Busy }>): string {
+  const marked = rows.filter(({ busy }) => sharedWithOthers(busy));
+  if (marked.length === 0) return '';
+  return [
+    "† other processes used more than a quarter of core 1 or core 0 beside the bench's own during this row: its numbers are the machine's, not the proxy's; rerun on a quiet machine. Seen:",
+    ...marked.map(({ name, busy }) => `  - ${name}: ${busy.others || 'nothing above a tenth of a core (kernel work, or processes that exited)'}`),
+  ].join('\n');
+}
 
 /** `servers / load` and `core 1 / core 0` busy shares as percentages, the second marked † when the cores were shared with other work. */
 export function formatBusy(busy: Busy): [string, string] {

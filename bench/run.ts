@@ -26,14 +26,13 @@ import { startTestSmtpServer, type TestSmtpServer } from '../test/helpers/mail.j
 import { forwardAuthSection } from './forward-auth.js';
 import { OTHER_CORE, PIN, PROXY_CORE, formatMarkdownTable, freePort, onStop, peakRssMb, send, signIn, startGateway, startPortPrinter, stopChild, stopEverything, type GatewayProcess } from './harness.js';
 import {
-  SHARED_WITH_OTHERS_NOTE,
   formatBusy,
   medianSample,
   sampleBodies,
   sampleEchoes,
   sampleRequestsWithAutocannon,
   sampleRequestsWithWrk,
-  sharedWithOthers,
+  sharedWithOthersNote,
   type Busy,
   type BodySample,
   type MessageSample,
@@ -92,8 +91,9 @@ const ratio = (value: number, yardstick: number) => (yardstick ? (value / yardst
 const us = (value: number) => value.toFixed(1);
 
 /** The table, and the † note under it when a row shared its cores with other work. */
-function withSharedNote(table: string, samples: readonly Busy[]): string {
-  return samples.some(sharedWithOthers) ? `${table}\n\n${SHARED_WITH_OTHERS_NOTE}` : table;
+function withSharedNote(table: string, rows: ReadonlyArray<{ readonly name: string; readonly busy: Busy }>): string {
+  const note = sharedWithOthersNote(rows);
+  return note ? `${table}\n\n${note}` : table;
 }
 
 interface TableRow {
@@ -118,7 +118,7 @@ function formatProxyTable(rows: ReadonlyArray<{ row: TableRow; sample: RequestSa
     ...formatBusy(sample),
     String(sample.errors),
   ]);
-  return withSharedNote(formatMarkdownTable(header, lines), rows.map(({ sample }) => sample));
+  return withSharedNote(formatMarkdownTable(header, lines), rows.map(({ row, sample }) => ({ name: row.name, busy: sample })));
 }
 
 interface BodyTarget {
@@ -140,7 +140,7 @@ function formatBodiesTable(rows: ReadonlyArray<{ name: string; bare: BodySample;
     ...formatBusy(sample),
     String(sample.errors),
   ]);
-  return withSharedNote(formatMarkdownTable(header, lines), rows.map(({ sample }) => sample));
+  return withSharedNote(formatMarkdownTable(header, lines), rows.map(({ name, sample }) => ({ name, busy: sample })));
 }
 
 function formatEchoTable(rows: ReadonlyArray<{ name: string; sample: MessageSample }>): string {
@@ -155,7 +155,7 @@ function formatEchoTable(rows: ReadonlyArray<{ name: string; sample: MessageSamp
     ...formatBusy(sample),
     String(sample.errors),
   ]);
-  return withSharedNote(formatMarkdownTable(header, lines), rows.map(({ sample }) => sample));
+  return withSharedNote(formatMarkdownTable(header, lines), rows.map(({ name, sample }) => ({ name, busy: sample })));
 }
 
 /** The proxy table, the big bodies and the WebSocket echoes, as `only` picks them. */
