@@ -15,12 +15,10 @@
  * each of them spends per request adds up to what one request costs on that core.
  */
 import { hrtime } from 'node:process';
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, dirname } from 'node:path';
-import { startNginx } from '../test/helpers/front-proxy.js';
+import { readFileSync } from 'node:fs';
 import type { TestSmtpServer } from '../test/helpers/mail.js';
-import { PROXY_CORE, childPids, cpuMicros, formatMarkdownTable, freePort, onStop, pinToCore, send, signIn, startGateway, startPortPrinter } from './harness.js';
+import { PROXY_CORE, cpuMicros, formatMarkdownTable, freePort, send, signIn, startGateway, startPortPrinter } from './harness.js';
+import { startPinnedNginx } from './static-upstream.js';
 import { runWrk } from './wrk.js';
 
 export interface ForwardAuthSettings {
@@ -78,44 +76,6 @@ export function withoutForwardAuth(shippedConf: string): string {
     .join('\n');
   if (/auth_request|\$gatehouse_/.test(conf.replace(/#.*$/gm, ''))) throw new Error('the nginx yardstick still asks the gateway');
   return conf;
-}
-
-/** The nginx master this process started since `before`, and its `-p` directory. */
-function nginxMasterAndPrefix(before: ReadonlySet<number>): { master: number; prefix: string } {
-  const masters = childPids(process.pid).filter((pid) => !before.has(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nginx');
-  if (masters.length !== 1) throw new Error(`expected one new nginx master, found ${masters.length}`);
-  const master = masters[0]!;
-  // nginx rewrites its command line as its process title ("nginx: master process nginx -p …").
-  const prefix = /(?:^|[\s\0])-p[\s\0]+([^\s\0]+)/.exec(readFileSync(`/proc/${master}/cmdline`, 'utf8'))?.[1];
-  if (!prefix || dirname(prefix) !== tmpdir() || !basename(prefix).startsWith('gatehouse-nginx-')) throw new Error(`unexpected nginx prefix ${prefix}`);
-  return { master, prefix };
-}
-
-/**
- * Starts nginx with `conf`, finds its master among this process's children and moves master
- * and workers to the servers' core. `stop` also removes nginx's directory (its access log
- * grows by a line per request).
- */
-async function startPinnedNginx(conf: string, port: number): Promise<{ pids: () => number[]; stop: () => Promise<void> }> {
-  const before = new Set(childPids(process.pid));
-  const proxy = await startNginx(conf, port);
-  let found: { master: number; prefix: string };
-  try {
-    found = nginxMasterAndPrefix(before);
-  } catch (error) {
-    await proxy.stop();
-    throw error;
-  }
-  const { master, prefix } = found;
-  const stop = async () => {
-    await proxy.stop();
-    rmSync(prefix, { recursive: true, force: true });
-  };
-  onStop(stop);
-  const pids = () => [master, ...childPids(master)];
-  if (pids().length < 2) throw new Error('nginx started no worker');
-  for (const pid of pids()) pinToCore(pid, PROXY_CORE);
-  return { pids, stop };
 }
 
 /** One request for `/headers` through the row: it must pass, and the app must get the identity (and the assertion where expected). */

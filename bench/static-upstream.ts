@@ -32,6 +32,39 @@ function newNginxMaster(before: ReadonlySet<number>): { master: number; prefix: 
   return { master, prefix };
 }
 
+/**
+ * Starts nginx with `conf` (see startNginx), finds its master among this process's children,
+ * waits for its worker and moves master and worker to the servers' core. `stop` also removes
+ * nginx's directory.
+ */
+export async function startPinnedNginx(conf: string, port: number): Promise<{ pids: () => number[]; stop: () => Promise<void> }> {
+  const before = new Set(childPids(process.pid));
+  const nginx = await startNginx(conf, port);
+  let found: { master: number; prefix: string };
+  try {
+    found = newNginxMaster(before);
+  } catch (error) {
+    await nginx.stop();
+    throw error;
+  }
+  const { master, prefix } = found;
+  const pids = () => [master, ...childPids(master)];
+  const stop = async () => {
+    await nginx.stop();
+    rmSync(prefix, { recursive: true, force: true });
+  };
+  onStop(stop);
+  // The master listens before it forks its worker: on a busy machine the port answers
+  // (startNginx's wait) while the worker is not there yet, and would not be pinned.
+  const deadline = Date.now() + 5000;
+  while (pids().length < 2) {
+    if (Date.now() > deadline) throw new Error('nginx started no worker');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  for (const pid of pids()) pinToCore(pid, PROXY_CORE);
+  return { pids, stop };
+}
+
 /** Starts nginx as a static file server on 127.0.0.1:`port` with the 1 KiB pages and a `bigBodyBytes` download. */
 export async function startStaticUpstream(port: number, bigBodyBytes: number): Promise<StaticUpstream> {
   const root = mkdtempSync(join(tmpdir(), 'gatehouse-static-'));
@@ -54,23 +87,6 @@ export async function startStaticUpstream(port: number, bigBodyBytes: number): P
   location / { try_files $uri =404; }
 }
 `;
-  const before = new Set(childPids(process.pid));
-  const nginx = await startNginx(conf, port);
-  let found: { master: number; prefix: string };
-  try {
-    found = newNginxMaster(before);
-  } catch (error) {
-    await nginx.stop();
-    throw error;
-  }
-  const { master, prefix } = found;
-  const pids = () => [master, ...childPids(master)];
-  const stop = async () => {
-    await nginx.stop();
-    rmSync(prefix, { recursive: true, force: true });
-  };
-  onStop(stop);
-  if (pids().length < 2) throw new Error('nginx started no worker');
-  for (const pid of pids()) pinToCore(pid, PROXY_CORE);
-  return { port, pids, stop };
+  const nginx = await startPinnedNginx(conf, port);
+  return { port, ...nginx };
 }
