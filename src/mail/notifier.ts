@@ -48,6 +48,24 @@ export interface InvitationMailRequest {
 /** What became of a mail: accepted by the mail server (or printed), or given up on. */
 export type Delivery = 'sent' | 'failed';
 
+/**
+ * A place in the outbox for one sign-in code mail, taken before the guest's answer is
+ * decided, so that a full outbox can be said on the page instead of a mail silently lost.
+ * Every place ends exactly once: sent, sent nothing, or given back.
+ */
+export interface SignInCodePlace {
+  /** Sends the code in this place; resolves like `Notifier.sendSignInCode`. */
+  send(mail: SignInCodeMail): Promise<Delivery>;
+  /**
+   * Sends nothing, but keeps the place in line until a mail in it would have reached the
+   * mail server (or `expiresAt`): the place of a not-allowed address. The outbox then fills
+   * and empties the same whoever asks, so "the outbox is full" says nothing about addresses.
+   */
+  sendNothing(expiresAt: Date): void;
+  /** Gives the place back now: no code was made (a limit, the cooldown, the store). */
+  release(): void;
+}
+
 /** A way to deliver mail to guests. */
 export interface Notifier {
   /**
@@ -56,10 +74,27 @@ export interface Notifier {
    * It says whether the mail went out; failures are logged as `mail.failed` by the backend.
    */
   sendSignInCode(mail: SignInCodeMail): Promise<Delivery>;
+  /**
+   * Takes a place in the outbox for a sign-in code mail; undefined when the outbox is full
+   * (the guest is then told to try again later, whatever the address). A backend without an
+   * outbox of its own (`log`: it prints at once) leaves this out, and every request gets a
+   * place (`signInCodePlaceOf`).
+   */
+  reserveSignInCode?(): SignInCodePlace | undefined;
   /** Delivers an invitation; like sendSignInCode, it logs failures and always resolves. */
   sendInvitation(mail: InvitationMailRequest): Promise<Delivery>;
   /** Checks that mail can be sent (connects and authenticates); rejects when it cannot. */
   verify?(): Promise<void>;
   /** Lets in-flight sends finish, then releases connections. */
   close(): Promise<void>;
+}
+
+/** A place from the notifier's outbox, or one that sends at once for a backend without one. */
+export function signInCodePlaceOf(notifier: Notifier): SignInCodePlace | undefined {
+  if (notifier.reserveSignInCode) return notifier.reserveSignInCode();
+  return {
+    send: (mail) => notifier.sendSignInCode(mail),
+    sendNothing() {},
+    release() {},
+  };
 }

@@ -17,7 +17,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { composeInvitationMail } from './compose-invitation-mail.js';
 import { composeSignInCodeMail, type ComposedMail } from './compose-sign-in-mail.js';
-import type { Delivery, Notifier } from './notifier.js';
+import type { Delivery, InvitationMailRequest, Notifier, SignInCodeMail } from './notifier.js';
 
 /** The `mail.smtp` section of the config. */
 export type SmtpSettings = NonNullable<GatewayConfig['mail']['smtp']>;
@@ -32,12 +32,15 @@ export const DEFAULT_MAIL_RETRY_DELAYS_MS: readonly number[] = Object.freeze([50
 export const DEFAULT_SMTP_TIMEOUTS_MS: SmtpTimeoutsMs = Object.freeze({ connection: 10_000, greeting: 10_000, socket: 10_000 });
 
 /**
- * Mails being sent or waiting to be retried, at most. A flood of code requests (many
- * addresses, many clients) against a slow or dead SMTP server must not grow memory without
- * bound: past this, a new mail is dropped and logged as `mail.failed`. The guest's answer
- * page is the same either way (the mail goes out after the answer), and they can ask again.
+ * Places in the outbox, at most: mails being sent, waiting or backing off, and places taken
+ * for sign-in codes not yet sent. A flood of code requests (many addresses, many clients)
+ * must not grow memory without bound, nor bury a guest's code behind minutes of other mail:
+ * with the outbox full the sign-in page says "try again in a minute" (`reserveSignInCode`
+ * gives no place) for every address alike, and a mail sent without a place is dropped and
+ * logged as `mail.failed`. A place holds the mail's few fields, not the composed message
+ * (that is made when a connection takes it), so a full outbox is a few MB at most.
  */
-export const DEFAULT_MAX_PENDING_MAILS = 10_000;
+export const DEFAULT_MAX_PENDING_MAILS = 1_000;
 
 /**
  * How long `close` waits for mails still being sent. A server that accepts connections and
@@ -53,6 +56,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** An invitation not taken by the mail server within an hour is reported as failed. */
 const INVITATION_DELIVERY_MS = 3600_000;
+
+/**
+ * A place taken and neither used nor given back within this is given back. The sign-in
+ * route always ends its places; this only keeps a bug there from filling the outbox for good.
+ */
+const UNUSED_PLACE_MS = 60_000;
 
 /** How long to wait, in ms, for the TCP/TLS connection, the server's greeting and any socket activity. */
 export interface SmtpTimeoutsMs {
@@ -110,25 +119,29 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
   const closeGraceMs = options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
   const maxAttempts = retryDelaysMs.length + 1;
   const waiting: Job[] = [];
+  /** Every place taken and not yet ended: what the outbox bound counts. */
   const unsettled = new Set<Job>();
   const attemptsInProgress = new Set<Promise<void>>();
 
   function fail(job: Job, error: unknown): void {
     settle(job, 'failed');
+    // A place without a mail (reserved, or a not-allowed address's) has nothing to report.
+    if (job.work === undefined || job.work.kind === 'nothing') return;
     logger.error(
       {
         event: 'mail.failed',
-        to_domain: job.toDomain,
+        to_domain: domainOf(job.work.mail.to),
         attempts: job.attempts,
         error: scrubSecrets(describeError(error), secrets),
         smtp_status: (error as { responseCode?: unknown } | undefined)?.responseCode,
-        request_id: job.requestId,
+        request_id: job.work.mail.requestId,
       },
       'mail could not be sent',
     );
   }
 
   function settle(job: Job, delivery: Delivery): void {
+    if (job.settled) return;
     job.settled = true;
     clearTimeout(job.expiry);
     clearTimeout(job.backoff);
@@ -147,22 +160,39 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
   function pump(): void {
     while (attemptsInProgress.size < SEND_CONCURRENCY && waiting.length > 0) {
       const job = waiting.shift()!;
-      if (!job.settled) attempt(job);
+      if (job.settled) continue;
+      // A place without a mail ends where a mail would now go to the server.
+      if (job.work?.kind !== 'code' && job.work?.kind !== 'invitation') settle(job, 'sent');
+      else attempt(job, job.work);
     }
   }
 
-  function attempt(job: Job): void {
+  function compose(work: MailWork): ComposedMail {
+    return work.kind === 'code' ? composeSignInCodeMail(work.mail, from) : composeInvitationMail(work.mail, from);
+  }
+
+  function attempt(job: Job, work: MailWork): void {
+    // Composed only now, and kept only while on a connection: a waiting mail is its fields.
+    let composed: ComposedMail;
+    try {
+      composed = compose(work);
+    } catch (error) {
+      // Bad input stays bad: nothing to retry.
+      return fail(job, error);
+    }
     job.attempts += 1;
+    const toDomain = domainOf(work.mail.to);
+    const requestId = work.mail.requestId;
     const running = transporter
-      .sendMail({ from, to: job.to, subject: job.composed.subject, text: job.composed.text, html: job.composed.html, headers: { ...job.composed.headers } })
+      .sendMail({ from, to: work.mail.to, subject: composed.subject, text: composed.text, html: composed.html, headers: { ...composed.headers } })
       .then(
         (info) => {
           if (job.settled) return; // given up on meanwhile (expired, or shutting down)
-          logger.debug({ event: 'mail.delivered', to_domain: job.toDomain, attempt: job.attempts, smtp_response: info.response, request_id: job.requestId }, 'mail accepted by the SMTP server');
+          logger.debug({ event: 'mail.delivered', to_domain: toDomain, attempt: job.attempts, smtp_response: info.response, request_id: requestId }, 'mail accepted by the SMTP server');
           settle(job, 'sent');
         },
         (error: unknown) => {
-          logger.debug({ event: 'mail.attempt_failed', to_domain: job.toDomain, attempt: job.attempts, error: scrubSecrets(describeError(error), secrets), request_id: job.requestId }, 'SMTP send attempt failed');
+          logger.debug({ event: 'mail.attempt_failed', to_domain: toDomain, attempt: job.attempts, error: scrubSecrets(describeError(error), secrets), request_id: requestId }, 'SMTP send attempt failed');
           if (job.settled) return;
           if (job.attempts >= maxAttempts || !isWorthRetrying(error) || closing.signal.aborted) return fail(job, error);
           job.backoff = setTimeout(() => {
@@ -178,46 +208,70 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
     attemptsInProgress.add(running);
   }
 
-  function send(mail: { to: string; requestId: string }, compose: () => ComposedMail, deadline: number, what: string): Promise<Delivery> {
-    const toDomain = mail.to.slice(mail.to.lastIndexOf('@') + 1);
-    if (unsettled.size >= maxPendingMails || closing.signal.aborted) {
-      const reason = closing.signal.aborted ? 'the gateway is stopping' : `${maxPendingMails} mails are already waiting for the SMTP server; this one is dropped`;
-      logger.error({ event: 'mail.failed', to_domain: toDomain, attempts: 0, error: reason, request_id: mail.requestId }, 'mail could not be sent');
-      return Promise.resolve('failed');
+  /** A new place in the outbox; undefined when it is full or the gateway is stopping. */
+  function takePlace(): Job | undefined {
+    if (unsettled.size >= maxPendingMails || closing.signal.aborted) return undefined;
+    const job: Job = { work: undefined, deadline: Number.POSITIVE_INFINITY, attempts: 0, settled: false, resolve: () => {} };
+    job.expiry = setTimeout(() => settle(job, 'failed'), UNUSED_PLACE_MS);
+    job.expiry.unref();
+    unsettled.add(job);
+    return job;
+  }
+
+  function refuse(mail: { to: string; requestId: string }): Promise<Delivery> {
+    const reason = closing.signal.aborted ? 'the gateway is stopping' : `the outbox is full (${maxPendingMails} mails); this one is dropped`;
+    logger.error({ event: 'mail.failed', to_domain: domainOf(mail.to), attempts: 0, error: reason, request_id: mail.requestId }, 'mail could not be sent');
+    return Promise.resolve('failed');
+  }
+
+  /** Puts `work` in `job`'s place and in line; resolves when it is sent or given up on. */
+  function dispatch(job: Job, work: MailWork | { readonly kind: 'nothing' }, deadline: number, what: string): Promise<Delivery> {
+    if (job.settled || job.work !== undefined) {
+      // Used twice, or unused for so long that it was given back: a bug in the caller.
+      if (work.kind === 'nothing') return Promise.resolve('failed');
+      return refuse(work.mail);
     }
-    let composed: ComposedMail;
-    try {
-      composed = compose();
-    } catch (error) {
-      // Bad input stays bad: nothing to retry.
-      logger.error({ event: 'mail.failed', to_domain: toDomain, attempts: 0, error: describeError(error), request_id: mail.requestId }, 'mail could not be sent');
-      return Promise.resolve('failed');
-    }
-    return new Promise<Delivery>((resolve) => {
-      const job: Job = { to: mail.to, toDomain, requestId: mail.requestId, composed, deadline, attempts: 0, settled: false, resolve };
-      // The deadline ends the mail wherever it is: waiting, backing off, or on a connection
-      // to a server that does not answer (a late success there is ignored).
-      const armExpiry = (): void => {
-        // setTimeout holds at most about 24.8 days; a later deadline is re-armed then.
-        job.expiry = setTimeout(() => {
-          if (job.settled) return;
-          if (Date.now() < deadline) return armExpiry();
-          fail(job, new Error(`the ${what} was not taken by the mail server before it expired`));
-        }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
-        job.expiry.unref();
-      };
-      armExpiry();
-      unsettled.add(job);
-      enqueue(job);
+    clearTimeout(job.expiry);
+    job.work = work;
+    job.deadline = deadline;
+    const delivered = new Promise<Delivery>((resolve) => {
+      job.resolve = resolve;
     });
+    // The deadline ends the mail wherever it is: waiting, backing off, or on a connection
+    // to a server that does not answer (a late success there is ignored).
+    const armExpiry = (): void => {
+      // setTimeout holds at most about 24.8 days; a later deadline is re-armed then.
+      job.expiry = setTimeout(() => {
+        if (job.settled) return;
+        if (Date.now() < deadline) return armExpiry();
+        fail(job, new Error(`the ${what} was not taken by the mail server before it expired`));
+      }, Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now())));
+      job.expiry.unref();
+    };
+    armExpiry();
+    enqueue(job);
+    return delivered;
   }
 
   return {
     sendInvitation(mail) {
-      return send(mail, () => composeInvitationMail(mail, from), Date.now() + INVITATION_DELIVERY_MS, 'invitation');
+      const job = takePlace();
+      return job ? dispatch(job, { kind: 'invitation', mail }, Date.now() + INVITATION_DELIVERY_MS, 'invitation') : refuse(mail);
     },
     sendSignInCode(mail) {
-      return send(mail, () => composeSignInCodeMail(mail, from), mail.expiresAt.getTime(), 'code');
+      const job = takePlace();
+      return job ? dispatch(job, { kind: 'code', mail }, mail.expiresAt.getTime(), 'code') : refuse(mail);
+    },
+    reserveSignInCode() {
+      const job = takePlace();
+      if (!job) return undefined;
+      return {
+        send: (mail) => dispatch(job, { kind: 'code', mail }, mail.expiresAt.getTime(), 'code'),
+        sendNothing: (expiresAt) => void dispatch(job, { kind: 'nothing' }, expiresAt.getTime(), 'place'),
+        release: () => {
+          if (job.work === undefined) settle(job, 'failed');
+        },
+      };
     },
     async verify() {
       try {
@@ -233,8 +287,9 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
     async close() {
       closing.abort();
       // Mails not on a connection now are not started: they fail at once.
+      const inLine = new Set(waiting);
       for (const job of [...unsettled]) {
-        if (!job.settled && (waiting.includes(job) || job.backoff !== undefined)) fail(job, new Error('the gateway stopped before the mail was sent'));
+        if (job.work === undefined || inLine.has(job) || job.backoff !== undefined) fail(job, new Error('the gateway stopped before the mail was sent'));
       }
       waiting.length = 0;
       // The ones on a connection get a moment; a server that does not answer is given up on.
@@ -245,18 +300,24 @@ export function createSmtpNotifier(options: SmtpNotifierOptions): Notifier {
   };
 }
 
+/** A mail as it waits: the fields it is composed from when a connection takes it. */
+type MailWork = { readonly kind: 'code'; readonly mail: SignInCodeMail } | { readonly kind: 'invitation'; readonly mail: InvitationMailRequest };
+
+/** One place in the outbox. */
 interface Job {
-  readonly to: string;
-  readonly toDomain: string;
-  readonly requestId: string;
-  readonly composed: ComposedMail;
+  /** What the place holds: undefined while only reserved; `nothing` for a not-allowed address. */
+  work: MailWork | { readonly kind: 'nothing' } | undefined;
   /** Epoch ms after which the mail is worthless (the code has expired). */
-  readonly deadline: number;
+  deadline: number;
   attempts: number;
   settled: boolean;
-  readonly resolve: (delivery: Delivery) => void;
+  resolve: (delivery: Delivery) => void;
   expiry?: NodeJS.Timeout;
   backoff?: NodeJS.Timeout;
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
 }
 
 /** True when `promise` settles within `ms`. */

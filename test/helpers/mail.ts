@@ -24,6 +24,11 @@ export interface TestSmtpServerOptions {
   readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
   /** Called for every DATA; an SMTP status (e.g. 451) makes the server refuse that message. */
   readonly answerData?: (attempt: number) => number | undefined;
+  /**
+   * Holds every message's answer until this resolves (asked anew for each message): a mail
+   * server that is slower than the mail coming in, without the test sleeping.
+   */
+  readonly acceptWhen?: () => Promise<void>;
 }
 
 export interface TestSmtpServer {
@@ -76,7 +81,8 @@ export async function startTestSmtpServer(options: TestSmtpServerOptions = {}): 
       const attempt = dataAttempts;
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        await options.acceptWhen?.();
         const status = options.answerData?.(attempt);
         if (status !== undefined) {
           callback(Object.assign(new Error(`Refused by the test server (attempt ${attempt})`), { responseCode: status }));

@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { startGateway, startUpstream, type TestGateway, type TestUpstream } from './servers.js';
 import { FormClient, hiddenField } from './form-client.js';
 import { uniqueRedisPrefix, REDIS_URL } from './redis.js';
-import { captureLogs, parseRawMail, startTestSmtpServer, type TestSmtpServer } from './mail.js';
+import { captureLogs, parseRawMail, startTestSmtpServer, type TestSmtpServer, type TestSmtpServerOptions } from './mail.js';
+import { createSmtpNotifier } from '../../src/mail/smtp-notifier.js';
 import { createGatewayMemoryStore } from '../../src/store/create-store.js';
+import type { MemoryKeyValueStore } from '../../src/store/memory-store.js';
 import { CODE_IN_TEXT } from './codes.js';
 
 export const SECRET = 'test-secret-with-at-least-32-characters!!';
@@ -18,6 +20,8 @@ export interface SignInWorld {
   readonly upstream: TestUpstream;
   readonly smtp: TestSmtpServer;
   readonly logs: ReturnType<typeof captureLogs>;
+  /** The gateway's memory store when the test asked for a smaller one (`memoryMaxEntries`). */
+  readonly store: MemoryKeyValueStore | undefined;
   /** Moves the gateway's clock forward. */
   advance(ms: number): void;
   client(): FormClient;
@@ -34,10 +38,16 @@ export async function startSignInWorld(
   routesYaml?: string | ((upstreamOrigin: string) => string),
   redisUrl = REDIS_URL,
   sessionYaml = '',
-  options: { memoryMaxEntries?: number } = {},
+  options: {
+    memoryMaxEntries?: number;
+    /** How the SMTP server behaves (e.g. `acceptWhen`: a server slower than the mail coming in). */
+    smtp?: TestSmtpServerOptions;
+    /** A smaller mail outbox, so a test can fill it. */
+    maxPendingMails?: number;
+  } = {},
 ): Promise<SignInWorld> {
   const upstream = await startUpstream();
-  const smtp = await startTestSmtpServer();
+  const smtp = await startTestSmtpServer(options.smtp);
   const logs = captureLogs();
   let offset = 0;
   const clock = () => Date.now() + offset;
@@ -76,6 +86,10 @@ ${
       clock,
       // The gateway's own memory store, made smaller so a test can fill it.
       store: smallStore,
+      notifier:
+        options.maxPendingMails === undefined
+          ? undefined
+          : createSmtpNotifier({ from: 'Gatehouse <gate@example.test>', smtp: { host: '127.0.0.1', port: smtp.port, secure: false, tls: { ca: '' } }, logger: logs.logger, maxPendingMails: options.maxPendingMails }),
     },
   );
   return {
@@ -83,6 +97,7 @@ ${
     upstream,
     smtp,
     logs,
+    store: smallStore as MemoryKeyValueStore | undefined,
     advance: (ms) => {
       offset += ms;
     },

@@ -279,13 +279,70 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
       const dropRecords = failures(logs).filter((record) => String(record.request_id).startsWith('dropped-'));
       assert.equal(dropRecords.length, 2);
       assert.equal(dropRecords[0]!.attempts, 0);
-      assert.match(String(dropRecords[0]!.error), /3 mails are already waiting/);
+      assert.match(String(dropRecords[0]!.error), /the outbox is full \(3 mails\)/);
       assert.equal(dropRecords[0]!.to_domain, 'partner.example');
       assert.equal(failures(logs).filter((record) => String(record.request_id).startsWith('kept-')).length, 0, 'the pending mails are still being tried');
       await notifier.close();
       await Promise.all(pending);
     } finally {
       await notifier.close();
+    }
+  });
+
+  test('the outbox has maxPendingMails places: a reserved place counts until released, a not-allowed place counts like a mail until its turn', async () => {
+    // A hung mail server: every mail on a connection stays there, so places end only as the test says.
+    const sockets = new Set<net.Socket>();
+    const hung = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const logs = captureLogs();
+    const notifier = createSmtpNotifier({ from: FROM, smtp: plainSmtp((hung.address() as AddressInfo).port), logger: logs.logger, maxPendingMails: 7, closeGraceMs: 100 });
+    try {
+      const place = () => notifier.reserveSignInCode!();
+      // Five mails take the five connections and stay there.
+      const sending = Array.from({ length: 5 }, (_, i) => place()!.send(signInMail({ requestId: `on-a-connection-${i}` })));
+      // A not-allowed address's place waits in line behind them, like a mail would.
+      place()!.sendNothing(new Date(Date.now() + 60_000));
+      const reserved = place()!;
+      assert.equal(place(), undefined, 'seven places taken: the outbox is full');
+      assert.equal(await notifier.sendSignInCode(signInMail({ requestId: 'no-place' })), 'failed', 'a mail without a place is dropped');
+      assert.match(String(failures(logs).find((record) => record.request_id === 'no-place')?.error), /the outbox is full \(7 mails\)/);
+
+      reserved.release();
+      const again = place();
+      assert.ok(again, 'a released place can be taken again');
+      again.release();
+      reserved.release(); // a second release changes nothing
+      assert.ok(place(), 'one place, one release');
+      assert.equal(place(), undefined);
+
+      await notifier.close();
+      const delivered = await Promise.all(sending);
+      assert.deepEqual(delivered, Array(5).fill('failed'));
+      // Only mails are reported: the not-allowed place and the reserved ones end without a word.
+      assert.equal(failures(logs).filter((record) => String(record.request_id).startsWith('on-a-connection-')).length, 5);
+      assert.equal(failures(logs).length, 6);
+    } finally {
+      await notifier.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => hung.close(() => resolve()));
+    }
+  });
+
+  test('a not-allowed place ends when its turn comes, without a connection', async () => {
+    const server = await startTestSmtpServer();
+    const logs = captureLogs();
+    const notifier = createSmtpNotifier({ from: FROM, smtp: plainSmtp(server.port), logger: logs.logger, maxPendingMails: 1 });
+    try {
+      notifier.reserveSignInCode!()!.sendNothing(new Date(Date.now() + 60_000));
+      // Its turn came at once (no mail ahead of it): the one place is free again.
+      const next = notifier.reserveSignInCode!();
+      assert.ok(next, 'the place came back');
+      assert.equal(await next.send(signInMail({ requestId: 'real' })), 'sent');
+      assert.equal(server.received.length, 1, 'only the real mail reached the server');
+      assert.equal(failures(logs).length, 0);
+    } finally {
+      await notifier.close();
+      await server.close();
     }
   });
 

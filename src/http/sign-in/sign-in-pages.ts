@@ -213,6 +213,21 @@ ${renderErrorStatus(page.locale, 429, requestId)}`,
   });
 }
 
+/**
+ * The answer to a code request while the mail outbox is full (503): no code was made, the
+ * same page for every address, and when to try again.
+ */
+export function renderSignInBusyPage(page: SignInPage, retryAfterSeconds: number, requestId: string): string {
+  const { t, language } = page.locale;
+  return renderPage(page.locale, {
+    title: t.signInBusy.title,
+    bodyHtml: `<h1>${escapeHtml(t.signInBusy.title)}</h1>
+<div class="alert" role="alert"><p>${escapeHtml(fillText(t.signInBusy.body, { duration: describeWait(language, retryAfterSeconds * 1000) }))}</p></div>
+<p><a href="${escapeHtml(loginHref(page.returnTo))}">${escapeHtml(t.signInBusy.back)}</a></p>
+${renderErrorStatus(page.locale, 503, requestId)}`,
+  });
+}
+
 /** A form that failed the cross-site checks. */
 export function renderFormRejectedPage(locale: PageLocale, returnTo: string, requestId: string): string {
   const { t } = locale;

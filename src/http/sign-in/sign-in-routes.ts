@@ -12,8 +12,8 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from '../../log/logger.js';
 import { appNameOf, type GatewayConfig } from '../../config/schema.js';
-import type { Notifier } from '../../mail/notifier.js';
-import { FLOW_MEMORY_MS, type SignInCodeService } from '../../otp/sign-in-codes.js';
+import { signInCodePlaceOf, type Notifier, type SignInCodeMail, type SignInCodePlace } from '../../mail/notifier.js';
+import { FLOW_MEMORY_MS, type CodeRequestOutcome, type SignInCodeService } from '../../otp/sign-in-codes.js';
 import { normalizeEmailAddress } from '../../config/values.js';
 import { mayUseSomeRoute, type InvitationCheck } from '../../policy/access-policy.js';
 import { readCookie, serializeCookie } from '../../lib/cookies.js';
@@ -43,6 +43,7 @@ import {
   renderLoginPage,
   renderSignedInPage,
   renderSignedOutPage,
+  renderSignInBusyPage,
   renderTooManyRequestsPage,
   type SignInPage,
 } from './sign-in-pages.js';
@@ -95,6 +96,9 @@ export interface SessionStart {
 const CSRF_COOKIE_MAX_AGE_SECONDS = 2 * 60 * 60;
 const FLOW_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
+/** Retry-After of the "too many sign-ins right now" page: a full outbox drains within about a minute. */
+export const OUTBOX_FULL_RETRY_AFTER_SECONDS = 60;
+
 function contextOf(req: Request): RequestContext {
   const context = requestContextOf(req);
   if (!context) throw new Error('sign-in page reached without a request context');
@@ -104,12 +108,46 @@ function contextOf(req: Request): RequestContext {
 /**
  * Runs `work` once the answer is out, and its connection too when it closes: the mail of an
  * allowed address costs CPU that a refused one does not, and done as the response finishes it
- * delayed the connection's FIN measurably (address enumeration by timing).
+ * delayed the connection's FIN measurably (address enumeration by timing). It runs exactly
+ * once, also when the client goes away before the answer is finished: an outbox place must
+ * always end.
  */
 function afterTheAnswer(res: Response, work: () => void): void {
+  let done = false;
+  const runOnce = () => {
+    if (done) return;
+    done = true;
+    setImmediate(work);
+  };
   const socket = res.socket;
-  if (!res.shouldKeepAlive && socket && !socket.destroyed) socket.once('close', () => setImmediate(work));
-  else res.once('finish', () => setImmediate(work));
+  if (!socket || socket.destroyed) return runOnce();
+  if (!res.shouldKeepAlive) socket.once('close', runOnce);
+  else {
+    res.once('finish', runOnce);
+    // A response cut short never finishes; its 'close' still comes.
+    res.once('close', runOnce);
+  }
+}
+
+/**
+ * What happens to a code request's outbox place once the answer is out: the code is mailed
+ * to an allowed address; a not-allowed one keeps its place in line as long as a mail would
+ * and gets nothing. Built outside the route handler on purpose: the closure holds the mail's
+ * few fields, not the request and response (a waiting mail used to keep both alive, about
+ * 20 kB a mail under a flood).
+ */
+function endPlaceAfterTheAnswer(place: SignInCodePlace, mail: SignInCodeMail, allowed: boolean, logger: Logger): () => void {
+  return () => {
+    if (!allowed) {
+      logger.info({ event: 'otp.not_allowed', req_id: mail.requestId, email: mail.to });
+      place.sendNothing(mail.expiresAt);
+      return;
+    }
+    void place.send(mail).then((delivery) => {
+      // Only a mail the server took is "sent": a failed one is logged as mail.failed.
+      if (delivery === 'sent') logger.info({ event: 'otp.sent', req_id: mail.requestId, email_domain: emailDomain(mail.to) });
+    });
+  };
 }
 
 function emailDomain(email: string): string {
@@ -287,8 +325,23 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     if (!normalized.ok) return sendPage(res, 400, renderLoginPage(page, { email: typed.slice(0, 254), problem: normalized.problem }));
     const email = normalized.email;
     const allowed = mayUseSomeRoute(email, config, deps.invitations?.());
-    const outcome = await deps.codes.requestCode({ email, allowed, clientAddress: context.clientAddress, flowId: flowIdOf(req) });
+    // Mail flood: the outbox has room for so many codes; past that every address (allowed or
+    // not: no enumeration) is told to come back later, before any limit or code is spent.
+    const place = signInCodePlaceOf(deps.notifier());
+    if (!place) {
+      deps.logger.info({ event: 'otp.requested', req_id: context.requestId, email, outcome: 'outbox_full', client: context.clientAddress });
+      context.outcome = 'mail outbox full';
+      return sendPage(res, 503, renderSignInBusyPage(page, OUTBOX_FULL_RETRY_AFTER_SECONDS, context.requestId), { 'retry-after': String(OUTBOX_FULL_RETRY_AFTER_SECONDS) });
+    }
+    let outcome: CodeRequestOutcome;
+    try {
+      outcome = await deps.codes.requestCode({ email, allowed, clientAddress: context.clientAddress, flowId: flowIdOf(req) });
+    } catch (error) {
+      place.release();
+      throw error;
+    }
     deps.logger.info({ event: 'otp.requested', req_id: context.requestId, email, outcome: outcome.kind, client: context.clientAddress });
+    if (outcome.kind !== 'issued') place.release();
 
     if (outcome.kind === 'rate_limited') {
       context.outcome = `rate limited (${outcome.limit})`;
@@ -306,32 +359,21 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     if (outcome.kind === 'cooldown') return seeOther(res, codePageHref(page.returnTo, { notice: 'too_soon' }));
 
     // Decide and send the answer first; mail afterwards, so timing says nothing about the address.
-    const requestedAt = now();
-    afterTheAnswer(res, () => {
-      if (!allowed) {
-        deps.logger.info({ event: 'otp.not_allowed', req_id: context.requestId, email });
-        return;
-      }
-      void deps
-        .notifier()
-        .sendSignInCode({
-          to: email,
-          code: outcome.code,
-          language: page.locale.language,
-          appName: page.appName,
-          siteOrigin: context.externalOrigin,
-          codePageUrl: context.externalOrigin + codePageHref(page.returnTo),
-          requestedAt: new Date(requestedAt),
-          expiresAt: new Date(outcome.expiresAt),
-          userAgent: String(req.headers['user-agent'] ?? ''),
-          clientAddress: context.clientAddress,
-          requestId: context.requestId,
-        })
-        .then((delivery) => {
-          // Only a mail the server took is "sent": a failed one is logged as mail.failed.
-          if (delivery === 'sent') deps.logger.info({ event: 'otp.sent', req_id: context.requestId, email_domain: emailDomain(email) });
-        });
-    });
+    const mail: SignInCodeMail = {
+      to: email,
+      code: outcome.code,
+      language: page.locale.language,
+      appName: page.appName,
+      siteOrigin: context.externalOrigin,
+      codePageUrl: context.externalOrigin + codePageHref(page.returnTo),
+      requestedAt: new Date(now()),
+      expiresAt: new Date(outcome.expiresAt),
+      // The mail shows only names from a fixed list; a waiting mail need not hold 16 kB of header.
+      userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
+      clientAddress: context.clientAddress,
+      requestId: context.requestId,
+    };
+    afterTheAnswer(res, endPlaceAfterTheAnswer(place, mail, allowed, deps.logger));
     seeOther(res, codePageHref(page.returnTo, body.resend === '1' ? { notice: 'resent' } : {}));
   });
 
@@ -390,7 +432,6 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
         break;
     }
     if (await startSession(req, res, { email: outcome.email, signedInAt: now(), amr: ['otp'] })) seeOther(res, returnTo);
-    seeOther(res, returnTo);
   });
 
   const logout: RequestHandler = async (req, res) => {

@@ -138,6 +138,11 @@ export const de: Catalogue = {
     body: 'Es wurden zu viele Codes angefordert. Warten Sie {duration} und versuchen Sie es dann erneut.',
     back: 'Zurück zur Anmeldung',
   },
+  signInBusy: {
+    title: 'Gerade zu viele Anmeldungen',
+    body: 'Im Moment warten zu viele Codes auf den Versand, daher wurde kein Code gesendet. Warten Sie {duration} und versuchen Sie es dann erneut.',
+    back: 'Zurück zur Anmeldung',
+  },
   formRejected: {
     title: 'Diese Seite ist abgelaufen',
     body: 'Zu Ihrer Sicherheit konnte das Formular nicht angenommen werden: Es war lange geöffnet oder wurde von einer anderen Website gesendet. Bitte beginnen Sie von vorn.',

@@ -148,6 +148,11 @@ export const en = {
     body: 'Too many codes were asked for. Wait {duration}, then try again.',
     back: 'Back to sign-in',
   },
+  signInBusy: {
+    title: 'Too many sign-ins right now',
+    body: 'Too many codes are waiting to be mailed at the moment, so no code was sent. Wait {duration}, then try again.',
+    back: 'Back to sign-in',
+  },
   formRejected: {
     title: 'This page has expired',
     body: 'For your security the form could not be accepted: it was open for a long time, or it was sent from another site. Please start again.',

@@ -138,6 +138,11 @@ export const fr: Catalogue = {
     body: 'Trop de codes ont été demandés. Patientez {duration}, puis réessayez.',
     back: 'Retour à la connexion',
   },
+  signInBusy: {
+    title: 'Trop de connexions en ce moment',
+    body: 'Trop de codes attendent d’être envoyés en ce moment, aucun code n’a donc été envoyé. Patientez {duration}, puis réessayez.',
+    back: 'Retour à la connexion',
+  },
   formRejected: {
     title: 'Cette page a expiré',
     body: 'Pour votre sécurité, le formulaire n’a pas pu être accepté : il est resté ouvert longtemps, ou il a été envoyé depuis un autre site. Veuillez recommencer.',
