@@ -1,0 +1,351 @@
+/**
+ * Sign-in under a flood (issue 14, point 4): a gateway as users start it (the installed
+ * command, memory store, the default `otp` limits, mail over SMTP to a local sink) is flooded
+ * with code requests for made-up addresses while a signed-in guest's requests are measured
+ * next to it. Two floods, each against a gateway of its own (peak RSS only ever grows):
+ *
+ *   - one client: every request from the same address (192.0.2.1, behind the front proxy),
+ *     as a single attacker machine;
+ *   - many clients: a fresh client address per request, as a botnet behind the gateway's
+ *     trusted front proxy (`X-Forwarded-For`), so no per-client limit ever applies.
+ *
+ * Both the flood and the signed-in load are wrk processes on the load core (with this process
+ * and its SMTP sink); the gateway and the upstream app share the other core. The flood is wrk with a Lua script that makes each request's
+ * address (and client) from a counter, so the generator costs next to nothing per request.
+ * Reported per flood: requests offered and answered by status, mails delivered to the sink
+ * and dropped by the gateway, the gateway's peak RSS, the signed-in throughput alone and
+ * beside the flood, and whether a guest could still sign in (a code mailed and accepted)
+ * once the flood stopped.
+ *
+ * Run alone: `npm run build && node --import tsx bench/flood.ts` (BENCH_SECONDS, default 10,
+ * and BENCH_CONNECTIONS, default 50). In `npm run bench`: `await floodSection({ seconds,
+ * connections, smtp })` and print the string it returns.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestSmtpServer, type TestSmtpServer } from '../test/helpers/mail.js';
+import {
+  OTHER_CORE,
+  PIN,
+  PROXY_CORE,
+  SECRET,
+  childPids,
+  cpuMicros,
+  formatMarkdownTable,
+  freePort,
+  onStop,
+  peakRssMb,
+  send,
+  signIn,
+  startCommand,
+  startPortPrinter,
+  stopChild,
+  stopEverything,
+  waitForHttp,
+  type GatewayProcess,
+} from './harness.js';
+import { runWrk, type WrkResult } from './wrk.js';
+
+export interface FloodSettings {
+  /** Length of each measured run (quiet, and beside the flood). */
+  readonly seconds: number;
+  /** Connections of the signed-in load. */
+  readonly connections: number;
+  /** Connections of the flood; default 50. */
+  readonly floodConnections?: number;
+  readonly smtp: TestSmtpServer;
+}
+
+type FloodKind = 'one client' | 'many clients';
+
+interface FloodCounts {
+  readonly requests: number;
+  readonly byStatus: Readonly<Record<string, number>>;
+  readonly socketErrors: number;
+}
+
+interface FloodRow {
+  readonly kind: FloodKind;
+  readonly seconds: number;
+  readonly flood: FloodCounts;
+  readonly mailsDelivered: number;
+  readonly mailsDropped: number;
+  readonly rssMb: number;
+  readonly quiet: WrkResult;
+  readonly beside: WrkResult;
+  /** Gateway CPU per signed-in request (quiet), and per flood request (beyond the signed-in ones), µs. */
+  readonly signedInCpuUs: number;
+  readonly floodCpuUs: number;
+  readonly signInAfter: string;
+}
+
+/**
+ * A gateway with the default limits. harness.startGateway lifts the `otp` limits for the
+ * sign-in row of the proxy table; this one keeps every limit as shipped and only trusts the
+ * loopback front proxy, so the flood can name its clients in X-Forwarded-For.
+ */
+async function startGatewayWithDefaultLimits(upstreamPort: number, smtpPort: number): Promise<GatewayProcess & { logFile: string }> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-flood-'));
+  onStop(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    `listen: 127.0.0.1:${port}
+admin: { listen: 127.0.0.1:${adminPort} }
+trust_proxy: ["127.0.0.1/32"]
+session:
+  secret: ${SECRET}
+  store: memory
+mail:
+  transport: smtp
+  smtp: { url: "smtp://127.0.0.1:${smtpPort}" }
+routes:
+  - name: app
+    from: http://app.test/
+    to: http://127.0.0.1:${upstreamPort}
+    allow: ["*@example.com"]
+`,
+  );
+  const logFile = join(dir, 'gateway.log');
+  const logFd = openSync(logFile, 'w');
+  const child = startCommand(new URL('../bin/gatehouse.js', import.meta.url).pathname, ['serve', '--config', file], {
+    env: { LOG_LEVEL: 'info' },
+    core: PROXY_CORE,
+    stdout: logFd,
+  });
+  closeSync(logFd);
+  await waitForHttp(adminPort, '/readyz');
+  // The launcher relaunches the gateway with its heap flag: measure the gateway, not the launcher.
+  const relaunched = childPids(child.pid!);
+  if (relaunched.length !== 1) throw new Error(`expected the gateway as the one child of its launcher ${child.pid}, found ${relaunched.length}`);
+  return { child, pid: relaunched[0]!, port, adminPort, logFile };
+}
+
+// One Lua state per wrk thread; each makes its own addresses (flood-<thread>-<n>@example.com)
+// and, for "many", its own clients (10.<thread>.x.y, a fresh one per request). "one" is
+// 192.0.2.1 throughout, so the guests' own client (127.0.0.1) keeps its limits.
+const FLOOD_SCRIPT = `
+local threads = {}
+local nextId = 0
+function setup(thread)
+  thread:set("id", nextId)
+  nextId = nextId + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  csrf = args[1]
+  cookie = args[2]
+  many = args[3] == "many"
+  counter = 0
+  s303, s429, s503, sother = 0, 0, 0, 0
+end
+function request()
+  counter = counter + 1
+  local headers = {
+    ["Host"] = "app.test",
+    ["Accept"] = "text/html",
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Cookie"] = cookie,
+  }
+  if many then
+    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", id % 256, math.floor(counter / 256) % 256, counter % 256)
+  else
+    headers["X-Forwarded-For"] = "192.0.2.1"
+  end
+  local body = "email=flood-" .. id .. "-" .. counter .. "%40example.com&csrf=" .. csrf .. "&rd=%2F"
+  return wrk.format("POST", "/.gatehouse/login", headers, body)
+end
+function response(status, headers, body)
+  if status == 303 then s303 = s303 + 1
+  elseif status == 429 then s429 = s429 + 1
+  elseif status == 503 then s503 = s503 + 1
+  else sother = sother + 1 end
+end
+function done(summary, latency, requests)
+  local t = { s303 = 0, s429 = 0, s503 = 0, sother = 0 }
+  for _, thread in ipairs(threads) do
+    for name, _ in pairs(t) do t[name] = t[name] + thread:get(name) end
+  end
+  io.write(string.format("gatehouse-flood 303=%d 429=%d 503=%d other=%d\\n", t.s303, t.s429, t.s503, t.sother))
+end
+`;
+
+/** Runs the flood wrk for `seconds`; stopped by its pid if it runs 15 s over. */
+async function runFlood(port: number, kind: FloodKind, seconds: number, connections: number, csrf: string, cookie: string): Promise<FloodCounts> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-flood-wrk-'));
+  const script = join(dir, 'flood.lua');
+  writeFileSync(script, FLOOD_SCRIPT);
+  const args = ['--threads', '1', '--connections', String(connections), '--duration', `${seconds}s`, '--script', script, `http://127.0.0.1:${port}/.gatehouse/login`, '--', csrf, cookie, kind === 'many clients' ? 'many' : 'one'];
+  const command = PIN ? ['taskset', '-c', OTHER_CORE, 'wrk', ...args] : ['wrk', ...args];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const overrun = setTimeout(() => child.kill('SIGKILL'), (seconds + 15) * 1000);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    if (code !== 0) throw new Error(`flood wrk exited with ${code}:\n${output}`);
+  } finally {
+    clearTimeout(overrun);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const counts = /gatehouse-flood 303=(\d+) 429=(\d+) 503=(\d+) other=(\d+)/.exec(output);
+  const total = /^\s+(\d+) requests in /m.exec(output);
+  if (!counts || !total) throw new Error(`flood wrk output without its counts:\n${output}`);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  return {
+    requests: Number(total[1]),
+    byStatus: { '303': Number(counts[1]), '429': Number(counts[2]), '503': Number(counts[3]), other: Number(counts[4]) },
+    socketErrors: socket ? socket.slice(1).reduce((sum, count) => sum + Number(count), 0) : 0,
+  };
+}
+
+/** The login page's CSRF cookie and token, which every flood request reuses. */
+async function csrfOf(port: number): Promise<{ cookie: string; token: string }> {
+  const page = await send(port, { path: '/.gatehouse/login', headers: { host: 'app.test', accept: 'text/html' } });
+  const cookie = (page.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]).join('; ');
+  const token = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
+  if (!token) throw new Error(`no CSRF token on the login page (${page.status})`);
+  return { cookie, token };
+}
+
+/** Counts log lines of one audit event in the gateway's log. */
+function countEvents(logFile: string, event: string): number {
+  const needle = `"event":"${event}"`;
+  let count = 0;
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) if (line.includes(needle)) count += 1;
+  return count;
+}
+
+/** Mails that arrive at the sink from now on are counted and let go (the sink would keep each one). */
+function countArrivals(smtp: TestSmtpServer): { count: () => number; stop: () => number } {
+  const start = smtp.received.length;
+  let counted = 0;
+  const drain = () => {
+    counted += smtp.received.length - start;
+    smtp.received.splice(start);
+  };
+  const timer = setInterval(drain, 200);
+  return {
+    count: () => counted + smtp.received.length - start,
+    stop() {
+      clearInterval(timer);
+      drain();
+      return counted;
+    },
+  };
+}
+
+async function floodRow(kind: FloodKind, upstreamPort: number, settings: FloodSettings): Promise<FloodRow> {
+  const { smtp, seconds, connections } = settings;
+  const gateway = await startGatewayWithDefaultLimits(upstreamPort, smtp.port);
+  try {
+    const cookie = await signIn(gateway.port, smtp, 'bench@example.com');
+    const signedIn = { url: `http://127.0.0.1:${gateway.port}/`, headers: { host: 'app.test', cookie }, connections };
+    await runWrk({ ...signedIn, seconds: 2 }); // warm-up, unmeasured
+    const quietCpuBefore = cpuMicros(gateway.pid);
+    const quiet = await runWrk({ ...signedIn, seconds });
+    const signedInCpuUs = (cpuMicros(gateway.pid) - quietCpuBefore) / Math.max(1, quiet.requests);
+
+    const csrf = await csrfOf(gateway.port);
+    const arrivals = countArrivals(smtp);
+    const floodCpuBefore = cpuMicros(gateway.pid);
+    // The flood starts first and ends last, so the whole signed-in run is beside it.
+    const flood = runFlood(gateway.port, kind, seconds + 2, settings.floodConnections ?? 50, encodeURIComponent(csrf.token), csrf.cookie);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const beside = await runWrk({ ...signedIn, seconds });
+    const floodCounts = await flood;
+    const rssMb = peakRssMb(gateway.pid);
+    // What the gateway spent beyond the signed-in requests it served meanwhile, per flood request.
+    const floodCpuUs = (cpuMicros(gateway.pid) - floodCpuBefore - beside.requests * signedInCpuUs) / Math.max(1, floodCounts.requests);
+
+    // The outbox drains (bounded wait), then a guest on another client signs in: the code
+    // must still be mailed. signIn reads the newest mail, so no flood mail may arrive meanwhile.
+    const floodEnded = Date.now();
+    const deadline = floodEnded + 60_000;
+    let previous = -1;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const now = arrivals.count();
+      if (now === previous) break;
+      previous = now;
+    }
+    const drainedSeconds = (Date.now() - floodEnded) / 1000;
+    const mailsDelivered = arrivals.stop();
+    let signInAfter: string;
+    const started = Date.now();
+    try {
+      await Promise.race([
+        signIn(gateway.port, smtp, 'after-the-flood@example.com'),
+        new Promise((_resolve, reject) => setTimeout(() => reject(new Error('no code within 30 s')), 30_000).unref()),
+      ]);
+      signInAfter = `ok in ${((Date.now() - started) / 1000).toFixed(1)} s (outbox quiet ${drainedSeconds.toFixed(0)} s after the flood)`;
+    } catch (error) {
+      signInAfter = `failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    const mailsDropped = countEvents(gateway.logFile, 'mail.failed');
+    return { kind, seconds: seconds + 2, flood: floodCounts, mailsDelivered, mailsDropped, rssMb: Math.max(rssMb, peakRssMb(gateway.pid)), quiet, beside, signedInCpuUs, floodCpuUs, signInAfter };
+  } finally {
+    await stopChild(gateway.child);
+  }
+}
+
+/** Runs both floods and returns their table, with a line on how it was measured. */
+export async function floodSection(settings: FloodSettings): Promise<string> {
+  // The servers share the gateway's core, as in the proxy table (bench/harness.ts).
+  const upstream = await startPortPrinter('./upstream-server.ts', [], { core: PROXY_CORE });
+  try {
+    const rows: FloodRow[] = [];
+    for (const kind of ['one client', 'many clients'] as const) rows.push(await floodRow(kind, upstream.port, settings));
+    const header = ['flood', 'offered req/s', '303', '429', '503', 'other', 'mails delivered', 'mails dropped', 'peak RSS MB', 'CPU µs/flood req', 'CPU µs/signed-in req', 'signed-in req/s quiet', 'beside flood', 'ratio', 'sign-in after'];
+    const lines = rows.map((row) => [
+      row.kind,
+      String(Math.round(row.flood.requests / row.seconds)),
+      String(row.flood.byStatus['303']),
+      String(row.flood.byStatus['429']),
+      String(row.flood.byStatus['503']),
+      String((row.flood.byStatus.other ?? 0) + row.flood.socketErrors),
+      String(row.mailsDelivered),
+      String(row.mailsDropped),
+      String(row.rssMb),
+      String(Math.round(row.floodCpuUs)),
+      String(Math.round(row.signedInCpuUs)),
+      String(Math.round(row.quiet.requestsPerSecond)),
+      String(Math.round(row.beside.requestsPerSecond)),
+      (row.beside.requestsPerSecond / row.quiet.requestsPerSecond).toFixed(2),
+      row.signInAfter,
+    ]);
+    return [
+      `sign-in under a flood: default limits, memory store, mail to the SMTP sink; flood: wrk, ${settings.floodConnections ?? 50} connections, a made-up address per request; ` +
+        `signed-in load: wrk, ${settings.connections} connections, ${settings.seconds}s${PIN ? `; gateway and upstream on core ${PROXY_CORE}, wrk and the SMTP sink on core ${OTHER_CORE}` : ''}`,
+      '',
+      formatMarkdownTable(header, lines),
+    ].join('\n');
+  } finally {
+    await stopChild(upstream.child);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const run = async () => {
+    // As bench/run.ts does: this process (the sink) stays off the gateway's core.
+    if (PIN) spawnSync('taskset', ['-p', '-c', OTHER_CORE, String(process.pid)], { stdio: 'ignore' });
+    const smtp = await startTestSmtpServer();
+    onStop(() => smtp.close());
+    console.log(await floodSection({ seconds: Number(process.env.BENCH_SECONDS ?? 10), connections: Number(process.env.BENCH_CONNECTIONS ?? 50), smtp }));
+  };
+  run()
+    .then(stopEverything, async (error: unknown) => {
+      console.error(error);
+      await stopEverything();
+      process.exitCode = 1;
+    })
+    .finally(() => setTimeout(() => process.exit(), 3000).unref());
+}
