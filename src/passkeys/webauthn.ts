@@ -9,18 +9,25 @@
  * prove the person (PIN, fingerprint, face), not only that a device is present.
  */
 import { createHash } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import type { Passkey } from './passkey-store.js';
+
+type WebAuthnLibrary = typeof import('@simplewebauthn/server');
+let library: Promise<WebAuthnLibrary> | undefined;
+
+/**
+ * The library, loaded at the first ceremony: it and its ASN.1 and COSE dependencies hold
+ * about 8 MB of heap (24 MB of RSS) that a gateway whose guests add no passkeys never needs.
+ */
+function webauthnLibrary(): Promise<WebAuthnLibrary> {
+  library ??= import('@simplewebauthn/server');
+  return library;
+}
 
 /** How long the browser's prompt stays open. */
 const PROMPT_TIMEOUT_MS = 120_000;
@@ -39,7 +46,8 @@ function userHandleOf(email: string): Uint8Array<ArrayBuffer> {
 }
 
 /** The browser's options to make a passkey for `email`, answering `challenge` (challenges.ts). */
-export function optionsToAdd(relying: Relying, email: string, existing: readonly Passkey[], challenge: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+export async function optionsToAdd(relying: Relying, email: string, existing: readonly Passkey[], challenge: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  const { generateRegistrationOptions } = await webauthnLibrary();
   return generateRegistrationOptions({
     challenge,
     rpName: relying.rpName,
@@ -56,7 +64,8 @@ export function optionsToAdd(relying: Relying, email: string, existing: readonly
 }
 
 /** The browser's options to sign in with any passkey of this site, answering `challenge`. */
-export function optionsToSignIn(relying: Relying, challenge: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+export async function optionsToSignIn(relying: Relying, challenge: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const { generateAuthenticationOptions } = await webauthnLibrary();
   // No allowCredentials: the browser offers the passkeys it holds for this site (also as autofill).
   return generateAuthenticationOptions({ rpID: relying.rpId, timeout: PROMPT_TIMEOUT_MS, userVerification: 'required', challenge });
 }
@@ -81,6 +90,7 @@ export type Verified<T> = { readonly ok: true; readonly value: T } | { readonly 
 /** Checks a new passkey against the challenge (as encoded in the answer); its public key, counter and transports when valid. */
 export async function verifyAdded(response: unknown, challenge: string, relying: Relying): Promise<Verified<Pick<Passkey, 'id' | 'publicKey' | 'counter' | 'transports'>>> {
   try {
+    const { verifyRegistrationResponse } = await webauthnLibrary();
     const result = await verifyRegistrationResponse({
       response: response as RegistrationResponseJSON,
       expectedChallenge: challenge,
@@ -90,7 +100,7 @@ export async function verifyAdded(response: unknown, challenge: string, relying:
     });
     if (!result.verified) return { ok: false, reason: 'not verified' };
     const { credential } = result.registrationInfo;
-    return { ok: true, value: { id: credential.id, publicKey: isoBase64URL.fromBuffer(credential.publicKey), counter: credential.counter, transports: credential.transports ?? [] } };
+    return { ok: true, value: { id: credential.id, publicKey: Buffer.from(credential.publicKey).toString('base64url'), counter: credential.counter, transports: credential.transports ?? [] } };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
@@ -100,12 +110,13 @@ export async function verifyAdded(response: unknown, challenge: string, relying:
 export async function verifySignIn(response: unknown, challenge: string, relying: Relying, passkey: Passkey): Promise<Verified<{ counter: number }>> {
   if (passkey.rpId !== relying.rpId) return { ok: false, reason: 'passkey of another site' };
   try {
+    const { verifyAuthenticationResponse } = await webauthnLibrary();
     const result = await verifyAuthenticationResponse({
       response: response as AuthenticationResponseJSON,
       expectedChallenge: challenge,
       expectedOrigin: relying.origin,
       expectedRPID: relying.rpId,
-      credential: { id: passkey.id, publicKey: isoBase64URL.toBuffer(passkey.publicKey), counter: passkey.counter, transports: [...passkey.transports] as never },
+      credential: { id: passkey.id, publicKey: Buffer.from(passkey.publicKey, 'base64url'), counter: passkey.counter, transports: [...passkey.transports] as never },
       requireUserVerification: true,
     });
     if (!result.verified) return { ok: false, reason: 'not verified' };
