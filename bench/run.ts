@@ -13,10 +13,11 @@
  * Sections (`BENCH_ONLY`, comma-separated, picks them; the bare hop always runs with a section):
  *   - the proxy table (keys bare, memory, memory-dist, redis, public, redirect, signin): 1 KiB
  *     static files from nginx (bench/static-upstream.ts), wrk with BENCH_CONNECTIONS (50);
- *     sign-in code requests still come from autocannon (a fresh address per POST);
+ *     `signin` (only when named) sends code requests from autocannon with the limits lifted;
  *   - `bodies`: 10 parallel 10 MiB downloads (nginx) and uploads (a Node sink), MiB/s;
  *   - `ws`: WebSocket echoes (a Node echo upstream);
  *   - `stores`: the session-store scale checks;
+ *   - `flood`: sign-in under a flood of code requests with the default limits (bench/flood.ts);
  *   - `forward-auth` (bench/forward-auth.ts: nginx alone, nginx + auth_request, the gateway
  *     with and without the assertion, under wrk).
  */
@@ -24,6 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { createClient } from 'redis';
 import { startTestSmtpServer, type TestSmtpServer } from '../test/helpers/mail.js';
 import { forwardAuthSection } from './forward-auth.js';
+import { floodSection } from './flood.js';
 import { OTHER_CORE, PIN, PROXY_CORE, formatMarkdownTable, freePort, onStop, peakRssMb, send, signIn, startGateway, startPortPrinter, stopChild, stopEverything, type GatewayProcess } from './harness.js';
 import {
   formatBusy,
@@ -61,7 +63,7 @@ const MEMORY_SESSIONS = Number(process.env.BENCH_MEMORY_SESSIONS ?? 100_000);
 
 const TABLE_KEYS = ['bare', 'memory', 'memory-dist', 'redis', 'public', 'redirect', 'signin'] as const;
 type TableKey = (typeof TABLE_KEYS)[number];
-const SECTION_KEYS = ['bodies', 'ws', 'stores', 'forward-auth'] as const;
+const SECTION_KEYS = ['bodies', 'ws', 'stores', 'flood', 'forward-auth'] as const;
 
 /**
  * The bench gateways' routes: the app (the 1 KiB pages, the public path and the downloads)
@@ -161,7 +163,10 @@ function formatEchoTable(rows: ReadonlyArray<{ name: string; sample: MessageSamp
 /** The proxy table, the big bodies and the WebSocket echoes, as `only` picks them. */
 async function proxySections(smtp: TestSmtpServer, only: ReadonlySet<string>): Promise<void> {
   const all = only.size === 0;
-  const tableKeys = new Set<TableKey>(TABLE_KEYS.filter((key) => all || only.has(key)));
+  // The sign-in row (code requests with the limits lifted, so mostly the outbox-full 503 once
+  // its 1,000 places are taken) runs only when asked for: the flood section measures sign-in
+  // under load with the default limits.
+  const tableKeys = new Set<TableKey>(TABLE_KEYS.filter((key) => only.has(key) || (all && key !== 'signin')));
   if (tableKeys.size > 0) tableKeys.add('bare');
   const runBodies = all || only.has('bodies');
   const runEchoes = all || only.has('ws');
@@ -360,6 +365,10 @@ async function main(): Promise<void> {
   if (only.size === 0 || only.has('stores')) {
     console.log(await memoryStoreScale());
     console.log(await redisLookupScale());
+  }
+  if (only.size === 0 || only.has('flood')) {
+    // Sign-in under a flood with the default limits (bench/flood.ts): its own gateways.
+    console.log(`\n${await floodSection({ seconds: SECONDS, connections: CONNECTIONS, smtp })}\n`);
   }
   if (only.size === 0 || only.has('forward-auth')) {
     const nginxKeepalive = process.env.BENCH_NGINX_KEEPALIVE ? Number(process.env.BENCH_NGINX_KEEPALIVE) : undefined;
