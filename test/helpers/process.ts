@@ -53,6 +53,11 @@ export interface RunOptions {
    * gatehouse arguments (e.g. `bin/gatehouse.js` itself, through its `#!` line).
    */
   readonly launch?: { readonly file: string; readonly args: readonly string[] };
+  /**
+   * Start it as the leader of a process group of its own, as a shell starts a job, so a test
+   * can signal the whole group (`process.kill(-pid, …)`) as a terminal's Ctrl-C does.
+   */
+  readonly processGroup?: boolean;
 }
 
 export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: RunOptions = {}): GatewayProcess {
@@ -66,6 +71,7 @@ export function runGatehouse(args: readonly string[], env: NodeJS.ProcessEnv = {
   const child = spawn(file, [...fileArgs, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: options.adjustableClock ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup ?? false,
   });
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<{ predicate: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];

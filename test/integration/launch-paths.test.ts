@@ -109,6 +109,23 @@ test('SIGINT (a terminal Ctrl-C) stops the gateway cleanly through the launcher'
   assert.ok(proc.logs.some((entry) => entry.event === 'gateway.stopped'), JSON.stringify(proc.logs.map((entry) => entry.event)));
 });
 
+test('a Ctrl-C to the whole job (launcher and gateway both get SIGINT) stops the gateway once, exit 0', { timeout: 60_000 }, async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const proc = runGatehouse(['serve', '--config', config(upstream.origin)], {}, { launch: launches[0]!.launch, processGroup: true });
+  t.after(() => proc.stop());
+  const gateway = await started(proc);
+  // The gateway shares its launcher's process group (and scheduling autogroup), as a
+  // terminal's job: the signal reaches both, and the launcher passes its copy on too.
+  assert.equal(readFileSync(`/proc/${gateway.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2], String(proc.child.pid), 'the gateway is in the launcher\'s process group');
+  process.kill(-proc.child.pid!, 'SIGINT');
+  assert.equal(await proc.exited, 0);
+  const events = proc.logs.map((entry) => entry.event);
+  assert.equal(events.filter((event) => event === 'gateway.stopping').length, 1, JSON.stringify(events));
+  assert.ok(events.includes('gateway.stopped'), JSON.stringify(events));
+  await gone(gateway.pid);
+});
+
 test('an invalid config exits 1 through the launcher, with the error on stderr', { timeout: 30_000 }, async () => {
   const file = writeTempConfig('listen: [nonsense\n');
   const proc = runGatehouse(['serve', '--config', file], {}, { launch: launches[0]!.launch });
