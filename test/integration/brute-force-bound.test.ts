@@ -42,7 +42,9 @@ test('an attacker inventing addresses from many client addresses has under 1 % i
   let mailsToGuest = 0;
 
   for (let day = 0; day < DAYS; day += 1) {
-    for (const address of attackers) await attackForOneDay(world, address, day);
+    // The attackers at once, as they would be: each one's last request of the day is refused
+    // after the gateway's pause (a second), so one after another would take minutes.
+    await Promise.all(attackers.map((address) => attackForOneDay(world, address, day)));
     if (day % 10 === 5) {
       // In the middle of the attack, from another address: the guest's sign-in works.
       mailsToGuest += 1;

@@ -77,6 +77,20 @@ describe('sending limits', () => {
     assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers['retry-after']) > 0);
   });
+
+  test('a client over its limit that asks again and again is answered only after a pause, so a flood cannot keep the gateway busy', async (t) => {
+    const world = await startSignInWorld('memory', 'otp:\n  max_per_ip: 1/1h');
+    t.after(() => world.close());
+    assert.equal((await askForCode(world, world.client(), 'user0@example.com')).status, 303);
+    // The attacker asks 5 times in parallel on one client address, each as soon as it can.
+    const started = performance.now();
+    const refused = await Promise.all(Array.from({ length: 5 }, (_, i) => submitEmail(world.client(), `user${i + 1}@example.com`)));
+    const waited = performance.now() - started;
+    assert.deepEqual(refused.map(({ post }) => post.status), [429, 429, 429, 429, 429]);
+    // A lower bound only: the refusals are held for a second (REFUSAL_PAUSE_MS), not answered at once.
+    assert.ok(waited >= 990, `refused in ${Math.round(waited)} ms`);
+    assert.ok(refused.every(({ post }) => Number(post.headers['retry-after']) > 0));
+  });
 });
 
 describe('behind a trusted proxy', () => {

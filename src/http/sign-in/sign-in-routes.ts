@@ -99,6 +99,16 @@ const FLOW_ID = /^[A-Za-z0-9_-]{16,64}$/;
 /** Retry-After of the "too many sign-ins right now" page: a full outbox drains within about a minute. */
 export const OUTBOX_FULL_RETRY_AFTER_SECONDS = 60;
 
+/**
+ * How long a refused code request (over a limit, or the outbox full) waits for its answer.
+ * A flood is a client that asks again as soon as it is answered: answered at once, a few
+ * dozen connections kept the gateway's one core busy refusing them (about half a
+ * millisecond each), and signed-in guests' requests waited behind them (0.06x their quiet
+ * throughput, bench/flood.ts). Held for a second, each connection asks at most once a second.
+ * A guest who is refused waits a second longer for the page that says so.
+ */
+const REFUSAL_PAUSE_MS = 1000;
+
 function contextOf(req: Request): RequestContext {
   const context = requestContextOf(req);
   if (!context) throw new Error('sign-in page reached without a request context');
@@ -177,6 +187,13 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     res.setHeader('cache-control', 'no-store');
     for (const [name, value] of Object.entries(extraHeaders)) res.setHeader(name, value);
     res.status(status).type('html').send(html);
+  }
+
+  /** Sends a refusal page after REFUSAL_PAUSE_MS, unless the client has gone by then. */
+  function refuseAfterPause(res: Response, status: number, html: string, headers: Record<string, string>): void {
+    setTimeout(() => {
+      if (!res.destroyed) sendPage(res, status, html, headers);
+    }, REFUSAL_PAUSE_MS);
   }
 
   /** 303 to a page of ours: the answer to every POST that does not fail outright. */
@@ -331,7 +348,7 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
     if (!place) {
       deps.logger.info({ event: 'otp.requested', req_id: context.requestId, email, outcome: 'outbox_full', client: context.clientAddress });
       context.outcome = 'mail outbox full';
-      return sendPage(res, 503, renderSignInBusyPage(page, OUTBOX_FULL_RETRY_AFTER_SECONDS, context.requestId), { 'retry-after': String(OUTBOX_FULL_RETRY_AFTER_SECONDS) });
+      return refuseAfterPause(res, 503, renderSignInBusyPage(page, OUTBOX_FULL_RETRY_AFTER_SECONDS, context.requestId), { 'retry-after': String(OUTBOX_FULL_RETRY_AFTER_SECONDS) });
     }
     let outcome: CodeRequestOutcome;
     try {
@@ -349,10 +366,10 @@ export function createSignInRoutes(deps: SignInRoutesDeps): Router {
       const lockedForMs = outcome.retryAfterSeconds * 1000;
       if (outcome.limit === 'locked') {
         deps.logger.info({ event: 'otp.locked', req_id: context.requestId, email });
-        return sendPage(res, 429, renderLockedPage(page, { email, lockedForMs, requestId: context.requestId }), retryAfter);
+        return refuseAfterPause(res, 429, renderLockedPage(page, { email, lockedForMs, requestId: context.requestId }), retryAfter);
       }
-      if (outcome.limit === 'client_locked') return sendPage(res, 429, renderLockedPage(page, { lockedForMs, requestId: context.requestId }), retryAfter);
-      return sendPage(res, 429, renderTooManyRequestsPage(page, outcome.retryAfterSeconds, context.requestId), retryAfter);
+      if (outcome.limit === 'client_locked') return refuseAfterPause(res, 429, renderLockedPage(page, { lockedForMs, requestId: context.requestId }), retryAfter);
+      return refuseAfterPause(res, 429, renderTooManyRequestsPage(page, outcome.retryAfterSeconds, context.requestId), retryAfter);
     }
     const flowCookieSeconds = Math.ceil((config.otp.ttl + FLOW_MEMORY_MS) / 1000);
     setGatewayCookie(req, res, settings.cookieNames.flow, outcome.flowId, flowCookieSeconds);
