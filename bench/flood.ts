@@ -22,7 +22,7 @@
  * connections, smtp })` and print the string it returns.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestSmtpServer, type TestSmtpServer } from '../test/helpers/mail.js';
@@ -30,20 +30,16 @@ import {
   OTHER_CORE,
   PIN,
   PROXY_CORE,
-  SECRET,
-  childPids,
   cpuMicros,
   formatMarkdownTable,
-  freePort,
   onStop,
   peakRssMb,
   send,
   signIn,
-  startCommand,
+  startGateway,
   startPortPrinter,
   stopChild,
   stopEverything,
-  waitForHttp,
   type GatewayProcess,
 } from './harness.js';
 import { runWrk, type WrkResult } from './wrk.js';
@@ -82,47 +78,12 @@ interface FloodRow {
 }
 
 /**
- * A gateway with the default limits. harness.startGateway lifts the `otp` limits for the
- * sign-in row of the proxy table; this one keeps every limit as shipped and only trusts the
- * loopback front proxy, so the flood can name its clients in X-Forwarded-For.
+ * A gateway with the default limits (harness.startGateway lifts the `otp` limits unless told
+ * not to) that trusts the loopback front proxy, so the flood can name its clients in
+ * X-Forwarded-For.
  */
-async function startGatewayWithDefaultLimits(upstreamPort: number, smtpPort: number): Promise<GatewayProcess & { logFile: string }> {
-  const port = await freePort();
-  const adminPort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-flood-'));
-  onStop(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'gateway.yaml');
-  writeFileSync(
-    file,
-    `listen: 127.0.0.1:${port}
-admin: { listen: 127.0.0.1:${adminPort} }
-trust_proxy: ["127.0.0.1/32"]
-session:
-  secret: ${SECRET}
-  store: memory
-mail:
-  transport: smtp
-  smtp: { url: "smtp://127.0.0.1:${smtpPort}" }
-routes:
-  - name: app
-    from: http://app.test/
-    to: http://127.0.0.1:${upstreamPort}
-    allow: ["*@example.com"]
-`,
-  );
-  const logFile = join(dir, 'gateway.log');
-  const logFd = openSync(logFile, 'w');
-  const child = startCommand(new URL('../bin/gatehouse.js', import.meta.url).pathname, ['serve', '--config', file], {
-    env: { LOG_LEVEL: 'info' },
-    core: PROXY_CORE,
-    stdout: logFd,
-  });
-  closeSync(logFd);
-  await waitForHttp(adminPort, '/readyz');
-  // The launcher relaunches the gateway with its heap flag: measure the gateway, not the launcher.
-  const relaunched = childPids(child.pid!);
-  if (relaunched.length !== 1) throw new Error(`expected the gateway as the one child of its launcher ${child.pid}, found ${relaunched.length}`);
-  return { child, pid: relaunched[0]!, port, adminPort, logFile };
+function startGatewayWithDefaultLimits(upstreamPort: number, smtpPort: number): Promise<GatewayProcess> {
+  return startGateway(upstreamPort, smtpPort, 'memory', { otpLimits: 'default', extraConfig: 'trust_proxy: ["127.0.0.1/32"]' });
 }
 
 // One Lua state per wrk thread; each makes its own addresses (flood-<thread>-<n>@example.com)

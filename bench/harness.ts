@@ -179,6 +179,8 @@ export interface GatewayProcess {
   readonly pid: number;
   readonly port: number;
   readonly adminPort: number;
+  /** Its log (stdout), a file in the bench's temporary directory. */
+  readonly logFile: string;
 }
 
 export interface GatewayOptions extends ChildOptions {
@@ -193,7 +195,18 @@ export interface GatewayOptions extends ChildOptions {
    * is passed directly, so the wrapped process is the gateway.
    */
   readonly launch?: 'installed' | 'node-dist';
+  /**
+   * `lifted` (the default): code requests are practically unlimited, for sign-in load;
+   * `default`: the `otp` limits as shipped (bench/flood.ts).
+   */
+  readonly otpLimits?: 'lifted' | 'default';
 }
+
+const LIFTED_OTP_LIMITS = `otp:
+  resend_after: 1s
+  max_per_email: 1000000/1h
+  max_per_ip: 100000000/1h
+`;
 
 /** Starts a gateway from `dist/` with one route to the upstream; `store` is the YAML of `session.store`. */
 export async function startGateway(upstreamPort: number, smtpPort: number, store: string, options: GatewayOptions = {}): Promise<GatewayProcess> {
@@ -209,11 +222,7 @@ admin: { listen: 127.0.0.1:${adminPort} }
 session:
   secret: ${SECRET}
   store: ${store}
-otp:
-  resend_after: 1s
-  max_per_email: 1000000/1h
-  max_per_ip: 100000000/1h
-mail:
+${options.otpLimits === 'default' ? '' : LIFTED_OTP_LIMITS}mail:
   transport: smtp
   smtp: { url: "smtp://127.0.0.1:${smtpPort}" }
 ${options.extraConfig ?? ''}
@@ -232,7 +241,8 @@ ${
   const extraNodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // Logs on, to a file, as in production: a pipe read by this process would load the load
   // generator's core.
-  const logFd = openSync(join(dir, 'gateway.log'), 'w');
+  const logFile = join(dir, 'gateway.log');
+  const logFd = openSync(logFile, 'w');
   const serveArgs = ['serve', '--config', file];
   const childOptions = { env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }, core: PROXY_CORE, wrapper: options.wrapper, stdout: logFd };
   // A wrapped or profiled node must be the gateway itself: it gets the flag and does not relaunch.
@@ -254,7 +264,7 @@ ${
     if (relaunched.length !== 1) throw new Error(`expected the gateway as the one child of its launcher ${pid}, found ${relaunched.length}`);
     pid = relaunched[0]!;
   }
-  return { child, pid, port, adminPort };
+  return { child, pid, port, adminPort, logFile };
 }
 
 export function send(port: number, options: http.RequestOptions & { body?: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
