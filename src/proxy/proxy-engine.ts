@@ -78,7 +78,8 @@ function onClientDrain(this: Tagged<http.ServerResponse>): void {
   this[FORWARDING]!.resumeUpstream?.();
 }
 
-const TIMEOUT_ERRORS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+// A handshake that did not finish within the connect timeout is a timeout too (504), not a refusal.
+const TIMEOUT_ERRORS = new Set(['UND_ERR_CONNECT_TIMEOUT']);
 
 /** Raw header names and values as the app sent them (undici hands them over as bytes). */
 function headerStrings(raw: readonly Buffer[]): string[] {
@@ -98,8 +99,14 @@ class Forwarding implements ForwardHandle, Dispatcher.DispatchHandler {
   private clientGone = false;
   private timedOut = false;
   private settled = false;
-  /** For a request with a body: no progress sending it, or no answer once sent, within the timeout. */
-  private uploadTimer: NodeJS.Timeout | undefined;
+  /**
+   * The route's timeout, as no progress within it: sending the body, waiting for the answer,
+   * receiving the answer's body (refreshed at each step). One Node timer per request, not
+   * undici's headers and body timers: those are made anew whenever a connection switches
+   * between them and its keep-alive timer, and undici's list keeps a cleared one for up to
+   * half a second, so each request left one in the old generation for a full collection.
+   */
+  private readonly timer: NodeJS.Timeout;
   private readonly startedAt = performance.now();
 
   constructor(
@@ -110,7 +117,7 @@ class Forwarding implements ForwardHandle, Dispatcher.DispatchHandler {
     head: UpstreamRequestHead,
     private readonly callbacks: ForwardCallbacks,
   ) {
-    if (head.hasBody) this.uploadTimer = setTimeout(onUploadTimeout, app.timeoutMs, this);
+    this.timer = setTimeout(onProgressTimeout, app.timeoutMs, this);
     app.pool.dispatch(
       {
         path: upstreamTarget,
@@ -118,11 +125,9 @@ class Forwarding implements ForwardHandle, Dispatcher.DispatchHandler {
         headers: head.headers,
         // Streamed as it arrives, with backpressure; undici frames it (Content-Length or chunked).
         body: head.hasBody ? req : null,
-        // undici's answer timer starts with the request, so a slow upload that is still moving
-        // would get a 504: a request with a body has its own timer instead (onBodySent).
-        headersTimeout: head.hasBody ? 0 : app.timeoutMs,
-        // No progress mid-body within the timeout: the response is cut.
-        bodyTimeout: app.timeoutMs,
+        // The request's own timer bounds waiting for the app (see `timer`).
+        headersTimeout: 0,
+        bodyTimeout: 0,
       },
       this,
     );
@@ -145,17 +150,18 @@ class Forwarding implements ForwardHandle, Dispatcher.DispatchHandler {
   }
 
   onBodySent(): void {
-    this.uploadTimer?.refresh();
+    this.timer.refresh();
   }
 
   onRequestSent(): void {
-    this.uploadTimer?.refresh();
+    this.timer.refresh();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     // 1xx (103 Early Hints…): interim, not relayed; the final answer follows.
     if (statusCode < 200) return true;
-    clearTimeout(this.uploadTimer);
+    // From here the timeout bounds a stall mid-body (the response is cut).
+    this.timer.refresh();
     const { res, app } = this;
     this.callbacks.onUpstreamResponse?.((performance.now() - this.startedAt) / 1000);
     try {
@@ -172,6 +178,7 @@ class Forwarding implements ForwardHandle, Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     const { res } = this;
+    this.timer.refresh();
     if (res.write(chunk)) return true;
     // Backpressure: a slow client pauses the upstream until its socket drains.
     if (!this.listensForDrain) {
@@ -183,12 +190,13 @@ class Forwarding implements ForwardHandle, Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    clearTimeout(this.timer);
     this.settled = true;
     this.res.end();
   }
 
   onError(error: Error): void {
-    clearTimeout(this.uploadTimer);
+    clearTimeout(this.timer);
     this.fail(error);
   }
 
@@ -210,7 +218,7 @@ class Forwarding implements ForwardHandle, Dispatcher.DispatchHandler {
   }
 }
 
-function onUploadTimeout(forwarding: Forwarding): void {
+function onProgressTimeout(forwarding: Forwarding): void {
   forwarding.timeOut();
 }
 

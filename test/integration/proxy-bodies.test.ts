@@ -208,6 +208,67 @@ describe('upstream failures', { timeout: 60_000 }, () => {
     assert.ok(!response.text().includes('127.0.0.1'));
   });
 
+  /** GETs `/` through `port` and reports how the body ended, and when (ms after the request). */
+  function download(port: number): Promise<{ complete: boolean; bytes: number; elapsedMs: number }> {
+    const started = Date.now();
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (complete: boolean, bytes: number) => {
+        if (settled) return;
+        settled = true;
+        resolve({ complete, bytes, elapsedMs: Date.now() - started });
+      };
+      const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { host: 'app.test' }, agent: false }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        res.on('end', () => done(res.complete, bytes));
+        res.on('error', () => done(false, bytes));
+        res.on('close', () => done(res.complete, bytes));
+      });
+      req.on('error', () => done(false, 0));
+      req.end();
+    });
+  }
+
+  test('an upstream that stalls mid-body with its connection open: the response is cut soon after the route timeout', async (t) => {
+    const upstream = await startUpstream((_req, res) => {
+      res.setHeader('content-length', MIB);
+      res.write(Buffer.alloc(64 * 1024, 0x61));
+      // …and nothing more, the socket left open.
+    });
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin, '    timeout: 300ms\n');
+    t.after(() => gw.close());
+    const outcome = await within(3000, download(gw.port), 'client outcome');
+    assert.equal(outcome.complete, false, 'the stalled body must not look complete');
+    assert.equal(outcome.bytes, 64 * 1024, 'what the app sent arrived');
+    assert.ok(outcome.elapsedMs >= 250 && outcome.elapsedMs < 1500, `cut after ${outcome.elapsedMs} ms`);
+  });
+
+  test('a download slower than the route timeout in all but still moving arrives whole', async (t) => {
+    const chunks = 8;
+    const upstream = await startUpstream((_req, res) => {
+      res.setHeader('content-length', chunks * 1024);
+      let sent = 0;
+      // A chunk every 100 ms: 800 ms in all against a 300 ms timeout, never 300 ms without progress.
+      const timer = setInterval(() => {
+        res.write(Buffer.alloc(1024, 0x62));
+        sent += 1;
+        if (sent === chunks) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 100);
+      res.on('close', () => clearInterval(timer));
+    });
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin, '    timeout: 300ms\n');
+    t.after(() => gw.close());
+    const outcome = await within(5000, download(gw.port), 'client outcome');
+    assert.deepEqual({ complete: outcome.complete, bytes: outcome.bytes }, { complete: true, bytes: chunks * 1024 });
+    assert.ok(outcome.elapsedMs >= 700, `it took ${outcome.elapsedMs} ms, so it outlasted the timeout`);
+  });
+
   for (const framing of ['content-length', 'chunked'] as const) {
     test(`an upstream that dies mid-body (${framing}) gives the client an incomplete response, not a hang`, async (t) => {
       const upstream = await startUpstream((_req, res) => {
