@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { useE2eWorld } from './e2e-world.js';
-import { askForCode, assertInApp, heading, typeCode } from './guest.js';
+import { askForCode, assertInApp, heading, pressEnterOnForm, submitForm, typeCode } from './guest.js';
 import { inspectPage } from './inspect-page.js';
 import { wrongCode } from '../helpers/codes.js';
 
@@ -119,7 +119,7 @@ describe('what became of a code, in Chromium', () => {
       await suite.world.mailTo('flood@example.com', sent);
     }
     await suite.world.advanceClock(31 * SECOND);
-    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Send a new code' }).click()]);
+    const { response } = await submitForm(page, () => page.getByRole('button', { name: 'Send a new code' }).click());
     assert.equal(response.status(), 429);
     assert.ok(Number(response.headers()['retry-after']) > 0);
     assert.equal(await heading(page), 'Too many requests');
@@ -133,7 +133,7 @@ describe('what became of a code, in Chromium', () => {
 async function askForCodeExpectingLock(page: Page, email: string): Promise<void> {
   await page.getByLabel('Email address', { exact: true }).click();
   await page.keyboard.type(email);
-  const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.keyboard.press('Enter')]);
+  const { response } = await pressEnterOnForm(page);
   assert.equal(response.status(), 429);
   assert.equal(await heading(page), 'Sign-in is paused for this address');
 }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { Page, Response } from 'playwright-core';
 import { findClosedPort } from '../helpers/mail.js';
 import { useE2eWorld } from './e2e-world.js';
-import { askForCode, assertInApp, heading, typeCode, typeInto } from './guest.js';
+import { askForCode, assertInApp, heading, pressEnterOnForm, typeCode, typeInto } from './guest.js';
 import { inspectPage } from './inspect-page.js';
 
 async function assertErrorPage(page: Page, response: Response | null, status: number, title: string): Promise<void> {
@@ -55,7 +55,7 @@ describe('error pages in Chromium', () => {
     const { context, page } = await suite.openPage(deepLink);
     await context.clearCookies(); // as when the browser dropped them while the form stood open
     await typeInto(page, 'Email address', 'lunch@example.com');
-    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.keyboard.press('Enter')]);
+    const { response } = await pressEnterOnForm(page);
     await assertErrorPage(page, response, 403, 'This page has expired');
     await inspectPage(page, 'error-403-form');
     await page.getByRole('link', { name: 'Start again' }).click();
@@ -79,7 +79,7 @@ describe('error pages in Chromium, with the session store down', () => {
     assert.equal((await page.goto(suite.world.url('wiki', '/public/notes')))?.status(), 200, 'a public path needs no store');
     await page.goto(suite.world.url('wiki', '/private'));
     await typeInto(page, 'Email address', 'bob@example.com');
-    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.keyboard.press('Enter')]);
+    const { response } = await pressEnterOnForm(page);
     await assertErrorPage(page, response, 503, 'Sign-in is unavailable');
     await inspectPage(page, 'error-503');
     await context.close();

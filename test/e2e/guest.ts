@@ -4,13 +4,45 @@
  * a cookie, or fills a field in one go.
  */
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
+import type { Page, Response } from 'playwright-core';
 import type { E2eMail, E2eWorld } from './e2e-world.js';
 
 /** Clicks the field with this label and types `text` key by key. */
 export async function typeInto(page: Page, label: string, text: string): Promise<void> {
   await page.getByLabel(label, { exact: true }).click();
   await page.keyboard.type(text);
+}
+
+/** What a form's submission brought back: the answer to its POST, and how long it took. */
+export interface FormAnswer {
+  /** The answer to the form's own POST (the main frame's navigation to its `action`). */
+  readonly response: Response;
+  /** From just before the key press or click to the answer's status and headers. */
+  readonly answeredAfterMs: number;
+}
+
+/**
+ * Submits a form by `submit` (Enter, a click) and resolves once the page it loads has loaded,
+ * with the answer to that form's POST to `action`. Not "the first POST answered": the
+ * sign-in page's passkey script POSTs by itself for the autofill's options, and on a busy
+ * machine its answer came between the Enter and the form's (a 200 read as the form's 400).
+ */
+export async function submitForm(page: Page, submit: () => Promise<void>, action = '/.gatehouse/login'): Promise<FormAnswer> {
+  const started = performance.now();
+  const answer = page
+    .waitForResponse((response) => {
+      const request = response.request();
+      return request.isNavigationRequest() && request.frame() === page.mainFrame() && request.method() === 'POST' && new URL(request.url()).pathname === action;
+    })
+    .then((response) => ({ response, answeredAfterMs: performance.now() - started }));
+  // The answer's page, not the one the form stood on, is the one the test reads next.
+  const [formAnswer] = await Promise.all([answer, page.waitForEvent('load'), submit()]);
+  return formAnswer;
+}
+
+/** Presses Enter in the field that has the focus; see `submitForm`. */
+export function pressEnterOnForm(page: Page, action = '/.gatehouse/login'): Promise<FormAnswer> {
+  return submitForm(page, () => page.keyboard.press('Enter'), action);
 }
 
 /** The page's main heading, as the guest reads it. */

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useE2eWorld } from './e2e-world.js';
-import { askForCode, assertInApp, heading, typeCode, typeInto } from './guest.js';
+import { askForCode, assertInApp, heading, pressEnterOnForm, typeCode, typeInto } from './guest.js';
 import { inspectPage } from './inspect-page.js';
 
 describe('a guest in Chromium', () => {
@@ -124,7 +124,7 @@ describe('a guest in Chromium, on an address typed wrong', () => {
   test('an address with a comma gets a 400 page that explains on the field, and nothing is sent', { skip }, async () => {
     const { context, page } = await suite.openPage(suite.world.url('wiki', '/x'));
     await typeInto(page, 'Email address', 'bob@example.com, eve@evil.test');
-    const [response] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.keyboard.press('Enter')]);
+    const { response } = await pressEnterOnForm(page);
     assert.equal(response.status(), 400);
     const field = page.getByLabel('Email address', { exact: true });
     assert.equal(await field.getAttribute('aria-invalid'), 'true');
