@@ -14,7 +14,7 @@ import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-cor
 import { chromiumSkipReason, launchChromium, type ChromiumBrowser } from '../helpers/chromium.js';
 import { WebSocketServer } from 'ws';
 import { escapeHtml } from '../../src/lib/html.js';
-import { findClosedPort, parseRawMail, startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../helpers/mail.js';
+import { findClosedPort, parseRawMail, startTestSmtpServer, type ReceivedMail, type TestSmtpServer, type TestSmtpServerOptions } from '../helpers/mail.js';
 import { startGatewayProcess, writeTempConfig, type GatewayProcess } from '../helpers/process.js';
 import { CODE_IN_TEXT } from '../helpers/codes.js';
 
@@ -124,6 +124,8 @@ export interface E2eWorldOptions {
   readonly extraYaml?: string;
   /** `session.store` value; memory by default. */
   readonly storeYaml?: string;
+  /** How the mail server behaves (e.g. `acceptWhen`: one that holds its answers). */
+  readonly smtp?: TestSmtpServerOptions;
 }
 
 /**
@@ -136,7 +138,7 @@ export interface E2eWorldOptions {
  *   vault     http://vault.localhost:PORT/     the app; *@example.com, and only with a passkey (`require: passkey`)
  */
 export async function startE2eWorld(options: E2eWorldOptions = {}): Promise<E2eWorld> {
-  const smtp = await startTestSmtpServer();
+  const smtp = await startTestSmtpServer(options.smtp);
   const app = await startTestApp();
   const port = await findClosedPort();
   const deadPort = await findClosedPort();

@@ -3,7 +3,8 @@
  * (an expired form), 404 (unknown host, unknown gateway URL), 502, 503, 504. They share the
  * sign-in pages' design, name the error in words, show the request id, offer a way on, and
  * pass the same accessibility and phone checks. (429 and the access-denied 403 are met in
- * code-states.test.ts and sign-in.test.ts.)
+ * code-states.test.ts and sign-in.test.ts; the refused code requests, 429 and the full
+ * outbox's 503, in sign-in-refusals.test.ts.)
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
