@@ -107,7 +107,8 @@ button, .button {
 }
 button.secondary, .button.secondary { background: transparent; color: var(--link); border-color: var(--field-line); }
 .error { color: var(--error); font-weight: 600; margin: 0; }
-.alert { background: var(--error-bg); border-left: 4px solid var(--error); border-radius: 0.5rem; padding: 0.75rem 1rem; }
+.alert { background: var(--error-bg); border-left: 4px solid var(--error); border-radius: 0.5rem; padding: 0.75rem 1rem; margin: 0 0 1rem; }
+.alert p { margin: 0; }
 .notice { background: var(--notice-bg); border-radius: 0.5rem; padding: 0.75rem 1rem; }
 .resend { margin-top: 1.5rem; padding-top: 1rem; border-top: 1px solid var(--line); }
 .resend p { color: var(--muted); font-size: 0.9375rem; margin: 0.75rem 0 0; }
