@@ -13,8 +13,8 @@ import { runGatehouse, writeTempConfig, BUILT_COMMAND, CLI_ENTRY, type GatewayPr
 import { startUpstream } from '../helpers/servers.js';
 import { hasHeapFlags, runsGateway } from '../../src/heap-relaunch.js';
 
-const config = (upstream: string) =>
-  writeTempConfig(`listen: 127.0.0.1:0
+const config = (upstream: string, host = '127.0.0.1') =>
+  writeTempConfig(`listen: ${host}:0
 admin: { listen: "off" }
 routes:
   - name: app
@@ -35,9 +35,9 @@ async function gone(pid: number): Promise<void> {
   }
 }
 
-function refused(port: number): Promise<boolean> {
+function refused(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(port, host);
     socket.once('connect', () => {
       socket.destroy();
       resolve(false);
@@ -90,12 +90,16 @@ test('a launcher killed outright takes its gateway with it: the port is free aga
   if (process.platform !== 'linux') return t.skip('reads /proc');
   const upstream = await startUpstream();
   t.after(() => upstream.close());
-  const proc = runGatehouse(['serve', '--config', config(upstream.origin)], {}, { launch: launches[0]!.launch });
+  // A loopback address of its own: once freed, the port number may be taken at once by a
+  // server of a test running beside this one on 127.0.0.1 (it was, once, in CI).
+  const host = '127.0.41.7';
+  const proc = runGatehouse(['serve', '--config', config(upstream.origin, host)], {}, { launch: launches[0]!.launch });
   t.after(() => proc.stop());
   const gateway = await started(proc);
+  assert.equal(await refused(gateway.port, host), false, 'the gateway listens before the kill');
   proc.child.kill('SIGKILL');
   await gone(gateway.pid);
-  assert.ok(await refused(gateway.port));
+  assert.ok(await refused(gateway.port, host), 'nothing listens on the port after the kill');
 });
 
 test('SIGINT (a terminal Ctrl-C) stops the gateway cleanly through the launcher', { timeout: 60_000 }, async (t) => {
