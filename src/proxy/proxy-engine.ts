@@ -140,13 +140,17 @@ class Forwarding implements ForwardHandle, Dispatcher.DispatchHandler {
 
   timeOut(): void {
     this.timedOut = true;
-    this.abortDispatch?.(new Error(`upstream did not answer within ${this.app.timeoutMs} ms`));
+    const error = new Error(`upstream did not answer within ${this.app.timeoutMs} ms`);
+    if (this.abortDispatch) this.abortDispatch(error);
+    // Still queued for a connection (the pool is at its limit): answer now; onConnect drops it.
+    else this.fail(error);
   }
 
   onConnect(abort: (error?: Error) => void): void {
     this.abortDispatch = abort;
-    // The client left while the request waited for a connection.
+    // The client left, or the timeout passed, while the request waited for a connection.
     if (this.clientGone) abort(new Error('the client went away'));
+    else if (this.timedOut) abort(new Error(`upstream did not answer within ${this.app.timeoutMs} ms`));
   }
 
   onBodySent(): void {
