@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { findClosedPort } from '../helpers/mail.js';
+import { unusedLoopbackPort } from '../helpers/ports.js';
 import { startGatewayProcess, writeTempConfig } from '../helpers/process.js';
 
 const root = new URL('../../', import.meta.url);
@@ -26,7 +26,7 @@ function curlSkipReason(): string | undefined {
 test('the README quick start signs in with curl against the example config', { skip: curlSkipReason() }, async (t) => {
   const block = [...readme.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((match) => match[1]!).find((text) => text.includes('/.gatehouse/verify'));
   assert.ok(block, 'the README has a sh block that signs in with curl');
-  const port = await findClosedPort();
+  const port = await unusedLoopbackPort();
   const example = readFileSync(new URL('gateway.example.yaml', root), 'utf8');
   const config = writeTempConfig(example.replaceAll('localhost:8080', `localhost:${port}`).replace('127.0.0.1:9090', '127.0.0.1:0'));
   const { proc } = await startGatewayProcess(config, { GATEHOUSE_LISTEN: `127.0.0.1:${port}` });

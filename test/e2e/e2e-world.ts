@@ -14,7 +14,8 @@ import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-cor
 import { chromiumSkipReason, launchChromium, type ChromiumBrowser } from '../helpers/chromium.js';
 import { WebSocketServer } from 'ws';
 import { escapeHtml } from '../../src/lib/html.js';
-import { findClosedPort, parseRawMail, startTestSmtpServer, type ReceivedMail, type TestSmtpServer, type TestSmtpServerOptions } from '../helpers/mail.js';
+import { parseRawMail, startTestSmtpServer, type ReceivedMail, type TestSmtpServer, type TestSmtpServerOptions } from '../helpers/mail.js';
+import { unusedLoopbackPort } from '../helpers/ports.js';
 import { startGatewayProcess, writeTempConfig, type GatewayProcess } from '../helpers/process.js';
 import { CODE_IN_TEXT } from '../helpers/codes.js';
 
@@ -140,8 +141,8 @@ export interface E2eWorldOptions {
 export async function startE2eWorld(options: E2eWorldOptions = {}): Promise<E2eWorld> {
   const smtp = await startTestSmtpServer(options.smtp);
   const app = await startTestApp();
-  const port = await findClosedPort();
-  const deadPort = await findClosedPort();
+  const port = await unusedLoopbackPort();
+  const deadPort = await unusedLoopbackPort();
   const host = (name: string) => `http://${name}.localhost:${port}`;
   const configFile = writeTempConfig(`
 listen: 127.0.0.1:${port}

@@ -9,7 +9,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page, Response } from 'playwright-core';
-import { findClosedPort } from '../helpers/mail.js';
+import { unusedLoopbackPort } from '../helpers/ports.js';
 import { useE2eWorld } from './e2e-world.js';
 import { askForCode, assertInApp, heading, pressEnterOnForm, typeCode, typeInto } from './guest.js';
 import { inspectPage } from './inspect-page.js';
@@ -68,7 +68,7 @@ describe('error pages in Chromium', () => {
 });
 
 // Nothing listens there: the gateway's Redis store cannot connect.
-const deadRedis = await findClosedPort();
+const deadRedis = await unusedLoopbackPort();
 
 describe('error pages in Chromium, with the session store down', () => {
   const suite = useE2eWorld({ storeYaml: `\n    redis:\n      url: redis://127.0.0.1:${deadRedis}` });

@@ -12,12 +12,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FormClient } from '../helpers/form-client.js';
-import { findClosedPort, startTestSmtpServer, type TestSmtpServer } from '../helpers/mail.js';
+import { startTestSmtpServer, type TestSmtpServer } from '../helpers/mail.js';
+import { unusedLoopbackPort } from '../helpers/ports.js';
 import { startGatewayProcess, writeTempConfig, type GatewayProcess } from '../helpers/process.js';
 import { eventually } from '../helpers/raw-http.js';
 import { request } from '../helpers/servers.js';
@@ -75,7 +76,7 @@ export interface FaultRedis {
  * `appendonly yes` and `appendfsync always`: a SIGKILL loses no acknowledged write.
  */
 export async function startFaultRedis(): Promise<FaultRedis> {
-  // Restarted on the same port: one outside the ephemeral range (see freePorts).
+  // Restarted on the same port: one outside the ephemeral range (see helpers/ports.ts).
   const [port] = await freePorts(1);
   const dirs: string[] = [];
   let child: ChildProcess;
@@ -254,7 +255,7 @@ export async function startSwitchableSmtp(): Promise<SwitchableSmtp> {
       client.pipe(relayed).pipe(client);
     });
   let listener = makeListener();
-  // Listened on again after `closed`: a port outside the ephemeral range (see freePorts).
+  // Listened on again after `closed`: a port outside the ephemeral range (see helpers/ports.ts).
   const [port] = await freePorts(1);
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -384,40 +385,10 @@ export async function waitUntilReady(adminPort: number, timeoutMs = 10_000): Pro
   });
 }
 
-/** The kernel's ephemeral range (outgoing connections take their local port from it). */
-function ephemeralPortRange(): [number, number] {
-  try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low && high) return [low, high];
-  } catch {
-    // not Linux: the IANA range
-  }
-  return [49152, 65535];
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * Free loopback ports for configs that must name theirs (a restart reuses the port), taken
- * below the ephemeral range: a port the OS hands out for `listen(0)` can meanwhile become
- * the local port of some outgoing connection (the gateway's own, to Redis, before it
- * listens), and the listen then fails with EADDRINUSE.
- */
+/** Free loopback ports for configs that must name theirs (a restart reuses the port). */
 export async function freePorts(count: number): Promise<number[]> {
-  const [low] = ephemeralPortRange();
-  const from = Math.max(1024, low - 12_000);
   const ports: number[] = [];
-  for (let tries = 0; ports.length < count && tries < 1000; tries += 1) {
-    const port = from + Math.floor(Math.random() * (low - from));
-    if (!ports.includes(port) && (await canListen(port))) ports.push(port);
-  }
-  while (ports.length < count) ports.push(await findClosedPort());
+  while (ports.length < count) ports.push(await unusedLoopbackPort());
   return ports;
 }
 

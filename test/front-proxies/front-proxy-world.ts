@@ -15,7 +15,8 @@ import { after, before } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
 import { chromiumSkipReason, launchChromium, type ChromiumBrowser } from '../helpers/chromium.js';
 import { frontProxySkipReason, startCaddy, startNginx, type FrontProxy } from '../helpers/front-proxy.js';
-import { findClosedPort, parseRawMail, startTestSmtpServer, type TestSmtpServer } from '../helpers/mail.js';
+import { parseRawMail, startTestSmtpServer, type TestSmtpServer } from '../helpers/mail.js';
+import { unusedLoopbackPort } from '../helpers/ports.js';
 import { startGatewayProcess, writeTempConfig, type GatewayProcess } from '../helpers/process.js';
 import { CODE_IN_TEXT } from '../helpers/codes.js';
 
@@ -31,7 +32,7 @@ export interface VerifyingApp {
 }
 
 export async function startVerifyingApp(jwksUrl: string, audience: string): Promise<VerifyingApp> {
-  const port = await findClosedPort();
+  const port = await unusedLoopbackPort();
   const child: ChildProcess = spawn(process.execPath, [VERIFY_APP], {
     env: { PATH: process.env.PATH, GATEHOUSE_JWKS_URL: jwksUrl, APP_ORIGIN: audience, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,7 +97,7 @@ export interface FrontProxyWorld {
 
 export async function startFrontProxyWorld(kind: ProxyKind): Promise<FrontProxyWorld> {
   const smtp = await startTestSmtpServer();
-  const ports = { proxy: await findClosedPort(), gateway: await findClosedPort(), app: 0 };
+  const ports = { proxy: await unusedLoopbackPort(), gateway: await unusedLoopbackPort(), app: 0 };
   const origin = `http://wiki.localhost:${ports.proxy}`;
   // nginx's world signs with a key file (and the test can mint tokens with that key); Caddy's
   // with the ring the gateway makes itself.

@@ -5,8 +5,6 @@
  * is parsed just enough to read the status, headers and body.
  */
 import net from 'node:net';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 export interface RawResponse {
   readonly status: number;
@@ -102,11 +100,3 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   }
 }
 
-/** A loopback port that nothing listens on (bound, then released). */
-export async function closedLoopbackPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

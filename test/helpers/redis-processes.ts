@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findClosedPort } from './mail.js';
+import { unusedLoopbackPort } from './ports.js';
 import { eventually } from './raw-http.js';
 
 /** Why these tests cannot run here, or undefined. */
@@ -36,7 +36,7 @@ export interface RedisProcess {
  * answers PING; `ready` overrides that check (a TLS server answers only over TLS).
  */
 export async function startRedisProcess(configText: string, options: { sentinel?: boolean; port?: number; ready?: (port: number) => boolean } = {}): Promise<RedisProcess> {
-  const port = options.port ?? (await findClosedPort());
+  const port = options.port ?? (await unusedLoopbackPort());
   const dir = mkdtempSync(join(tmpdir(), options.sentinel ? 'gatehouse-sentinel-' : 'gatehouse-redis-'));
   // A sentinel rewrites its config file, so each process has one of its own.
   const conf = join(dir, 'redis.conf');
@@ -103,7 +103,7 @@ export async function startSentinelGroup(
   const replica = await startRedisProcess(`${tlsConfig}${safety}replicaof 127.0.0.1 ${primary.port}\n`, { ready });
   await eventually(() => /master_link_status:up/.test(cli(replica.port, ['info', 'replication'])), 10_000, 'the replica is in sync');
   for (let index = 0; index < 3; index += 1) {
-    nextSentinelPort = await findClosedPort();
+    nextSentinelPort = await unusedLoopbackPort();
     sentinels.push(
       await startRedisProcess(
         tlsConfig +

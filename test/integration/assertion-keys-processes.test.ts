@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createClient } from 'redis';
 import type { JSONWebKeySet } from 'jose';
-import { findClosedPort } from '../helpers/mail.js';
+import { unusedLoopbackPort } from '../helpers/ports.js';
 import { runGatehouse, startGatewayProcess, writeTempConfig, type GatewayProcess } from '../helpers/process.js';
 import { request } from '../helpers/servers.js';
 import { eventually } from '../helpers/raw-http.js';
@@ -25,7 +25,7 @@ interface KeysOverview {
 }
 
 async function configFor(store: string): Promise<{ file: string; adminPort: number }> {
-  const adminPort = await findClosedPort();
+  const adminPort = await unusedLoopbackPort();
   const file = writeTempConfig(`
 listen: 127.0.0.1:0
 admin:
@@ -74,9 +74,11 @@ describe('two gateways on one Redis', async () => {
     if (skip) return;
     const [configA, configB] = [await configFor(store), await configFor(store)];
     // Started at once: still one ring.
-    const [startedA, startedB] = await Promise.all([startGatewayProcess(configA.file), startGatewayProcess(configB.file)]);
-    a = { proc: startedA.proc, ...configA };
-    b = { proc: startedB.proc, ...configB };
+    const [startedA, startedB] = await Promise.allSettled([startGatewayProcess(configA.file), startGatewayProcess(configB.file)]);
+    if (startedA.status === 'fulfilled') a = { proc: startedA.value.proc, ...configA };
+    if (startedB.status === 'fulfilled') b = { proc: startedB.value.proc, ...configB };
+    // One that failed must not leave the other running: the file would never end.
+    for (const started of [startedA, startedB]) if (started.status === 'rejected') throw started.reason;
     // As a deployment does: Redis connects, and the keys load, in the background.
     for (const port of [a.adminPort, b.adminPort]) await eventually(async () => (await request(port, { path: '/readyz' })).status === 200, 5000, 'ready');
   });

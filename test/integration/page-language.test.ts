@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, startGateway } from '../helpers/servers.js';
-import { findClosedPort } from '../helpers/mail.js';
+import { unusedLoopbackPort } from '../helpers/ports.js';
 
 async function gatewayWith(branding: string) {
-  const deadPort = await findClosedPort();
+  const deadPort = await unusedLoopbackPort();
   return startGateway(`
 branding:
 ${branding}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { request, startGateway, startUpstream } from '../helpers/servers.js';
-import { closedLoopbackPort } from '../helpers/raw-http.js';
+import { unusedLoopbackPort } from '../helpers/ports.js';
 
 const MIB = 1024 * 1024;
 
@@ -181,7 +181,7 @@ routes:
 
 describe('upstream failures', { timeout: 60_000 }, () => {
   test('an unreachable upstream gives a 502 page that does not name the internal address', async (t) => {
-    const port = await closedLoopbackPort();
+    const port = await unusedLoopbackPort();
     const gw = await startPublicRoute(`http://127.0.0.1:${port}`);
     t.after(() => gw.close());
     for (const accept of ['text/html', 'application/json']) {

@@ -11,7 +11,8 @@ import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { captureLogs, findClosedPort } from '../helpers/mail.js';
+import { captureLogs } from '../helpers/mail.js';
+import { unusedLoopbackPort } from '../helpers/ports.js';
 import { request, startGateway } from '../helpers/servers.js';
 import { eventually } from '../helpers/raw-http.js';
 import { SECRET } from '../helpers/sign-in-world.js';
@@ -19,7 +20,7 @@ import { SECRET } from '../helpers/sign-in-world.js';
 const skip = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0 ? undefined : 'redis-server is not installed';
 
 async function startRedisProcess(mode: 'sentinel' | 'cluster'): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = await findClosedPort();
+  const port = await unusedLoopbackPort();
   const dir = mkdtempSync(join(tmpdir(), `gatehouse-${mode}-`));
   let args: string[];
   if (mode === 'sentinel') {

@@ -14,12 +14,12 @@ import { sampleSignInCodeMail } from '../helpers/mail-fixtures.js';
 import {
   captureLogs,
   createSelfSignedCertificate,
-  findClosedPort,
   hasOpenssl,
   parseRawMail,
   startTestSmtpServer,
   type CapturedLogs,
 } from '../helpers/mail.js';
+import { unusedLoopbackPort } from '../helpers/ports.js';
 
 const FROM = 'Gatehouse <no-reply@example.com>';
 const FAST_RETRIES = [2, 2];
@@ -205,7 +205,7 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
   });
 
   test('a closed port is retried, logged as mail.failed and never thrown', async () => {
-    const port = await findClosedPort();
+    const port = await unusedLoopbackPort();
     const logs = captureLogs();
     const notifier = notifierFor(plainSmtp(port), logs);
     try {
@@ -268,7 +268,7 @@ describe('SMTP notifier', { timeout: 60_000 }, () => {
   });
 
   test('past maxPendingMails a new mail is dropped at once and logged, and memory stays bounded', async () => {
-    const port = await findClosedPort();
+    const port = await unusedLoopbackPort();
     const logs = captureLogs();
     // Long retry waits keep the first mails pending, as a dead SMTP server would.
     const notifier = createSmtpNotifier({ from: FROM, smtp: plainSmtp(port), logger: logs.logger, retryDelaysMs: [60_000], maxPendingMails: 3 });
@@ -503,7 +503,7 @@ describe('SMTP notifier with AUTH', { timeout: 60_000 }, () => {
   });
 
   test('the SMTP password from the URL appears in no log line', async () => {
-    const port = await findClosedPort();
+    const port = await unusedLoopbackPort();
     const logs = captureLogs();
     const notifier = createNotifier(
       { from: FROM, transport: 'smtp', smtp: { url: `smtp://gatehouse:${PASSWORD}@127.0.0.1:${port}`, tls: { ca: '' } } },
