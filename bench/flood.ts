@@ -14,11 +14,11 @@
  * address (and client) from a counter, so the generator costs next to nothing per request.
  * Reported per flood: requests offered and answered by status, mails delivered to the sink
  * and dropped by the gateway, the gateway's peak RSS, the signed-in throughput alone and
- * beside the flood, and whether a guest could still sign in (a code mailed and accepted)
+ * beside the flood (rounds of one then the other, medians), and whether a guest could still sign in (a code mailed and accepted)
  * once the flood stopped.
  *
  * Run alone: `npm run build && node --import tsx bench/flood.ts` (BENCH_SECONDS, default 10,
- * and BENCH_CONNECTIONS, default 50). In `npm run bench`: `await floodSection({ seconds,
+ * BENCH_CONNECTIONS, default 50, and BENCH_ROUNDS, default 3). In `npm run bench`: `await floodSection({ seconds,
  * connections, smtp })` and print the string it returns.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -32,6 +32,7 @@ import {
   PROXY_CORE,
   cpuMicros,
   formatMarkdownTable,
+  median,
   onStop,
   peakRssMb,
   send,
@@ -51,6 +52,8 @@ export interface FloodSettings {
   readonly connections: number;
   /** Connections of the flood; default 50. */
   readonly floodConnections?: number;
+  /** Rounds of (alone, beside the flood) per row; default 3. */
+  readonly rounds?: number;
   readonly smtp: TestSmtpServer;
 }
 
@@ -64,14 +67,18 @@ interface FloodCounts {
 
 interface FloodRow {
   readonly kind: FloodKind;
-  readonly seconds: number;
+  /** How long the flood ran, all rounds together. */
+  readonly floodSeconds: number;
+  /** All rounds' flood answers added up. */
   readonly flood: FloodCounts;
   readonly mailsDelivered: number;
   readonly mailsDropped: number;
   readonly rssMb: number;
-  readonly quiet: WrkResult;
-  readonly beside: WrkResult;
-  /** Gateway CPU per signed-in request (quiet), and per flood request (beyond the signed-in ones), µs. */
+  /** Signed-in req/s alone and beside the flood (medians over the rounds), and each round's beside/alone. */
+  readonly quietRps: number;
+  readonly besideRps: number;
+  readonly ratios: readonly number[];
+  /** Gateway CPU per signed-in request (quiet, median), and per flood request (the flood alone, its mail included), µs. */
   readonly signedInCpuUs: number;
   readonly floodCpuUs: number;
   readonly signInAfter: string;
@@ -86,8 +93,9 @@ function startGatewayWithDefaultLimits(upstreamPort: number, smtpPort: number): 
   return startGateway(upstreamPort, smtpPort, 'memory', { otpLimits: 'default', extraConfig: 'trust_proxy: ["127.0.0.1/32"]' });
 }
 
-// One Lua state per wrk thread; each makes its own addresses (flood-<thread>-<n>@example.com)
-// and, for "many", its own clients (10.<thread>.x.y, a fresh one per request). "one" is
+// One Lua state per wrk thread; each makes its own addresses (flood-<run>-<thread>-<n>@example.com,
+// so a later run of the flood asks for new ones) and, for "many", its own clients
+// (10.<run*8+thread>.x.y, a fresh one per request). "one" is
 // 192.0.2.1 throughout, so the guests' own client (127.0.0.1) keeps its limits.
 const FLOOD_SCRIPT = `
 local threads = {}
@@ -101,6 +109,7 @@ function init(args)
   csrf = args[1]
   cookie = args[2]
   many = args[3] == "many"
+  run = tonumber(args[4])
   counter = 0
   s303, s429, s503, sother = 0, 0, 0, 0
 end
@@ -113,11 +122,11 @@ function request()
     ["Cookie"] = cookie,
   }
   if many then
-    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", id % 256, math.floor(counter / 256) % 256, counter % 256)
+    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", (run * 8 + id) % 256, math.floor(counter / 256) % 256, counter % 256)
   else
     headers["X-Forwarded-For"] = "192.0.2.1"
   end
-  local body = "email=flood-" .. id .. "-" .. counter .. "%40example.com&csrf=" .. csrf .. "&rd=%2F"
+  local body = "email=flood-" .. run .. "-" .. id .. "-" .. counter .. "%40example.com&csrf=" .. csrf .. "&rd=%2F"
   return wrk.format("POST", "/.gatehouse/login", headers, body)
 end
 function response(status, headers, body)
@@ -135,12 +144,12 @@ function done(summary, latency, requests)
 end
 `;
 
-/** Runs the flood wrk for `seconds`; stopped by its pid if it runs 15 s over. */
-async function runFlood(port: number, kind: FloodKind, seconds: number, connections: number, csrf: string, cookie: string): Promise<FloodCounts> {
+/** Runs the flood wrk for `seconds` (`run` numbers its addresses); stopped by its pid if it runs 15 s over. */
+async function runFlood(port: number, kind: FloodKind, run: number, seconds: number, connections: number, csrf: string, cookie: string): Promise<FloodCounts> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-flood-wrk-'));
   const script = join(dir, 'flood.lua');
   writeFileSync(script, FLOOD_SCRIPT);
-  const args = ['--threads', '1', '--connections', String(connections), '--duration', `${seconds}s`, '--script', script, `http://127.0.0.1:${port}/.gatehouse/login`, '--', csrf, cookie, kind === 'many clients' ? 'many' : 'one'];
+  const args = ['--threads', '1', '--connections', String(connections), '--duration', `${seconds}s`, '--script', script, `http://127.0.0.1:${port}/.gatehouse/login`, '--', csrf, cookie, kind === 'many clients' ? 'many' : 'one', String(run)];
   const command = PIN ? ['taskset', '-c', OTHER_CORE, 'wrk', ...args] : ['wrk', ...args];
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -204,42 +213,74 @@ function countArrivals(smtp: TestSmtpServer): { count: () => number; stop: () =>
   };
 }
 
+/** Waits until no mail has arrived for a second (the outbox is empty), at most 60 s; seconds waited. */
+async function outboxQuiet(arrivals: { count: () => number }): Promise<number> {
+  const started = Date.now();
+  let previous = -1;
+  while (Date.now() < started + 60_000) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const now = arrivals.count();
+    if (now === previous) break;
+    previous = now;
+  }
+  return (Date.now() - started) / 1000;
+}
+
+function sumCounts(rounds: readonly FloodCounts[]): FloodCounts {
+  const byStatus: Record<string, number> = {};
+  for (const round of rounds) for (const [status, count] of Object.entries(round.byStatus)) byStatus[status] = (byStatus[status] ?? 0) + count;
+  return {
+    requests: rounds.reduce((sum, round) => sum + round.requests, 0),
+    byStatus,
+    socketErrors: rounds.reduce((sum, round) => sum + round.socketErrors, 0),
+  };
+}
+
+/**
+ * One flood's row: the flood alone (its CPU per request), then `rounds` times the signed-in
+ * load alone, then beside the flood, each time the outbox left to empty after the flood. This VM's speed drifts by a fifth from one run to the next, so one
+ * quiet run against one run beside the flood measured the machine as much as the flood;
+ * each round's ratio is taken against the quiet run just before it, and the row shows medians.
+ */
 async function floodRow(kind: FloodKind, upstreamPort: number, settings: FloodSettings): Promise<FloodRow> {
   const { smtp, seconds, connections } = settings;
+  const rounds = settings.rounds ?? 3;
   const gateway = await startGatewayWithDefaultLimits(upstreamPort, smtp.port);
   try {
     const cookie = await signIn(gateway.port, smtp, 'bench@example.com');
     const signedIn = { url: `http://127.0.0.1:${gateway.port}/`, headers: { host: 'app.test', cookie }, connections };
     await runWrk({ ...signedIn, seconds: 2 }); // warm-up, unmeasured
-    const quietCpuBefore = cpuMicros(gateway.pid);
-    const quiet = await runWrk({ ...signedIn, seconds });
-    const signedInCpuUs = (cpuMicros(gateway.pid) - quietCpuBefore) / Math.max(1, quiet.requests);
-
     const csrf = await csrfOf(gateway.port);
     const arrivals = countArrivals(smtp);
-    const floodCpuBefore = cpuMicros(gateway.pid);
-    // The flood starts first and ends last, so the whole signed-in run is beside it.
-    const flood = runFlood(gateway.port, kind, seconds + 2, settings.floodConnections ?? 50, encodeURIComponent(csrf.token), csrf.cookie);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const beside = await runWrk({ ...signedIn, seconds });
-    const floodCounts = await flood;
-    const rssMb = peakRssMb(gateway.pid);
-    // What the gateway spent beyond the signed-in requests it served meanwhile, per flood request.
-    const floodCpuUs = (cpuMicros(gateway.pid) - floodCpuBefore - beside.requests * signedInCpuUs) / Math.max(1, floodCounts.requests);
+    const floodConnections = settings.floodConnections ?? 50;
+    const flood = (run: number, floodSeconds: number) =>
+      runFlood(gateway.port, kind, run, floodSeconds, floodConnections, encodeURIComponent(csrf.token), csrf.cookie);
 
-    // The outbox drains (bounded wait), then a guest on another client signs in: the code
-    // must still be mailed. signIn reads the newest mail, so no flood mail may arrive meanwhile.
-    const floodEnded = Date.now();
-    const deadline = floodEnded + 60_000;
-    let previous = -1;
-    while (Date.now() < deadline) {
+    // The flood alone first, for what a flood request costs the gateway (its mail included).
+    const aloneCpuBefore = cpuMicros(gateway.pid);
+    const alone = await flood(0, seconds);
+    await outboxQuiet(arrivals);
+    const floodCpuUs = (cpuMicros(gateway.pid) - aloneCpuBefore) / Math.max(1, alone.requests);
+
+    const measured: Array<{ quiet: WrkResult; beside: WrkResult; signedInCpuUs: number; flood: FloodCounts }> = [];
+    let rssMb = peakRssMb(gateway.pid);
+    let drainedSeconds = 0;
+    for (let round = 1; round <= rounds; round += 1) {
+      const quietCpuBefore = cpuMicros(gateway.pid);
+      const quiet = await runWrk({ ...signedIn, seconds });
+      const signedInCpuUs = (cpuMicros(gateway.pid) - quietCpuBefore) / Math.max(1, quiet.requests);
+      // The flood starts first and ends last, so the whole signed-in run is beside it.
+      const flooding = flood(round, seconds + 2);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const now = arrivals.count();
-      if (now === previous) break;
-      previous = now;
+      const beside = await runWrk({ ...signedIn, seconds });
+      measured.push({ quiet, beside, signedInCpuUs, flood: await flooding });
+      rssMb = Math.max(rssMb, peakRssMb(gateway.pid));
+      // The next quiet run, and the sign-in below, start once the flood's mail is out.
+      drainedSeconds = await outboxQuiet(arrivals);
     }
-    const drainedSeconds = (Date.now() - floodEnded) / 1000;
-    const mailsDelivered = arrivals.stop();
+
+    // A guest on another client signs in: the code must still be mailed. signIn reads the
+    // newest mail, so no flood mail may arrive meanwhile (the outbox is quiet by now).
     let signInAfter: string;
     const started = Date.now();
     try {
@@ -251,8 +292,21 @@ async function floodRow(kind: FloodKind, upstreamPort: number, settings: FloodSe
     } catch (error) {
       signInAfter = `failed: ${error instanceof Error ? error.message : String(error)}`;
     }
-    const mailsDropped = countEvents(gateway.logFile, 'mail.failed');
-    return { kind, seconds: seconds + 2, flood: floodCounts, mailsDelivered, mailsDropped, rssMb: Math.max(rssMb, peakRssMb(gateway.pid)), quiet, beside, signedInCpuUs, floodCpuUs, signInAfter };
+    const counts = sumCounts([alone, ...measured.map((round) => round.flood)]);
+    return {
+      kind,
+      floodSeconds: seconds + rounds * (seconds + 2),
+      flood: counts,
+      mailsDelivered: arrivals.stop(),
+      mailsDropped: countEvents(gateway.logFile, 'mail.failed'),
+      rssMb: Math.max(rssMb, peakRssMb(gateway.pid)),
+      quietRps: median(measured.map((round) => round.quiet.requestsPerSecond)),
+      besideRps: median(measured.map((round) => round.beside.requestsPerSecond)),
+      ratios: measured.map((round) => round.beside.requestsPerSecond / round.quiet.requestsPerSecond),
+      signedInCpuUs: median(measured.map((round) => round.signedInCpuUs)),
+      floodCpuUs,
+      signInAfter,
+    };
   } finally {
     await stopChild(gateway.child);
   }
@@ -265,27 +319,27 @@ export async function floodSection(settings: FloodSettings): Promise<string> {
   try {
     const rows: FloodRow[] = [];
     for (const kind of ['one client', 'many clients'] as const) rows.push(await floodRow(kind, upstream.port, settings));
-    const header = ['flood', 'offered req/s', '303', '429', '503', 'other', 'mails delivered', 'mails dropped', 'peak RSS MB', 'CPU µs/flood req', 'CPU µs/signed-in req', 'signed-in req/s quiet', 'beside flood', 'ratio', 'sign-in after'];
+    const header = ['flood', 'offered req/s', '303', '429', '503', 'other', 'mails delivered', 'mails dropped', 'peak RSS MB', 'CPU µs/flood req', 'CPU µs/signed-in req', 'signed-in req/s alone', 'beside flood', 'ratio (median; each round)', 'sign-in after'];
     const lines = rows.map((row) => [
       row.kind,
-      String(Math.round(row.flood.requests / row.seconds)),
-      String(row.flood.byStatus['303']),
-      String(row.flood.byStatus['429']),
-      String(row.flood.byStatus['503']),
+      String(Math.round(row.flood.requests / row.floodSeconds)),
+      String(row.flood.byStatus['303'] ?? 0),
+      String(row.flood.byStatus['429'] ?? 0),
+      String(row.flood.byStatus['503'] ?? 0),
       String((row.flood.byStatus.other ?? 0) + row.flood.socketErrors),
       String(row.mailsDelivered),
       String(row.mailsDropped),
       String(row.rssMb),
       String(Math.round(row.floodCpuUs)),
       String(Math.round(row.signedInCpuUs)),
-      String(Math.round(row.quiet.requestsPerSecond)),
-      String(Math.round(row.beside.requestsPerSecond)),
-      (row.beside.requestsPerSecond / row.quiet.requestsPerSecond).toFixed(2),
+      String(Math.round(row.quietRps)),
+      String(Math.round(row.besideRps)),
+      `${median(row.ratios).toFixed(2)}; ${row.ratios.map((ratio) => ratio.toFixed(2)).join(', ')}`,
       row.signInAfter,
     ]);
     return [
       `sign-in under a flood: default limits, memory store, mail to the SMTP sink; flood: wrk, ${settings.floodConnections ?? 50} connections, a made-up address per request; ` +
-        `signed-in load: wrk, ${settings.connections} connections, ${settings.seconds}s${PIN ? `; gateway and upstream on core ${PROXY_CORE}, wrk and the SMTP sink on core ${OTHER_CORE}` : ''}`,
+        `signed-in load: wrk, ${settings.connections} connections, ${settings.rounds ?? 3} rounds of ${settings.seconds}s alone then ${settings.seconds}s beside the flood${PIN ? `; gateway and upstream on core ${PROXY_CORE}, wrk and the SMTP sink on core ${OTHER_CORE}` : ''}`,
       '',
       formatMarkdownTable(header, lines),
     ].join('\n');
@@ -300,7 +354,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     if (PIN) spawnSync('taskset', ['-p', '-c', OTHER_CORE, String(process.pid)], { stdio: 'ignore' });
     const smtp = await startTestSmtpServer();
     onStop(() => smtp.close());
-    console.log(await floodSection({ seconds: Number(process.env.BENCH_SECONDS ?? 10), connections: Number(process.env.BENCH_CONNECTIONS ?? 50), smtp }));
+    console.log(
+      await floodSection({
+        seconds: Number(process.env.BENCH_SECONDS ?? 10),
+        connections: Number(process.env.BENCH_CONNECTIONS ?? 50),
+        rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+        smtp,
+      }),
+    );
   };
   run()
     .then(stopEverything, async (error: unknown) => {

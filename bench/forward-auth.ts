@@ -17,7 +17,7 @@
 import { hrtime } from 'node:process';
 import { readFileSync } from 'node:fs';
 import type { TestSmtpServer } from '../test/helpers/mail.js';
-import { PROXY_CORE, cpuMicros, formatMarkdownTable, freePort, send, signIn, startGateway, startPortPrinter } from './harness.js';
+import { PROXY_CORE, cpuMicros, formatMarkdownTable, freePort, median, send, signIn, startGateway, startPortPrinter } from './harness.js';
 import { startPinnedNginx } from './static-upstream.js';
 import { runWrk } from './wrk.js';
 
@@ -117,11 +117,6 @@ async function measure(target: Target, settings: ForwardAuthSettings, warmUp: bo
     // Anything but a 2xx is an error here: every request of these rows is signed in.
     errors: result.non2xx + result.socketErrors,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function medianSample(samples: readonly Sample[]): Sample {

@@ -11,7 +11,7 @@ import http from 'node:http';
 import autocannon from 'autocannon';
 import { WebSocket } from 'ws';
 import { readFileSync, readdirSync } from 'node:fs';
-import { OTHER_CORE, PROXY_CORE, childPids, coreBusyMicros, cpuMicros, peakRssMb, resetPeakRss } from './harness.js';
+import { OTHER_CORE, PROXY_CORE, childPids, coreBusyMicros, cpuMicros, median, peakRssMb, resetPeakRss } from './harness.js';
 import { runWrk } from './wrk.js';
 
 /** What every sample reports on where the time went; shares are of one core (1 = 100%). */
@@ -303,11 +303,6 @@ export async function sampleEchoes(row: EchoRow, servers: Servers, seconds: numb
     errors: errors + (measured ? 0 : 1),
     ...busy,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Each measure's median over the rounds; errors are added up, the peak RSS is the largest seen, and texts (`others`) are listed. */

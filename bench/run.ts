@@ -368,7 +368,7 @@ async function main(): Promise<void> {
   }
   if (only.size === 0 || only.has('flood')) {
     // Sign-in under a flood with the default limits (bench/flood.ts): its own gateways.
-    console.log(`\n${await floodSection({ seconds: SECONDS, connections: CONNECTIONS, smtp })}\n`);
+    console.log(`\n${await floodSection({ seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, smtp })}\n`);
   }
   if (only.size === 0 || only.has('forward-auth')) {
     const nginxKeepalive = process.env.BENCH_NGINX_KEEPALIVE ? Number(process.env.BENCH_NGINX_KEEPALIVE) : undefined;

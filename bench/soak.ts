@@ -15,7 +15,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { WebSocket } from 'ws';
 import { startTestSmtpServer } from '../test/helpers/mail.js';
-import { onStop, send, signIn, startGateway, startPortPrinter, stopEverything } from './harness.js';
+import { median, onStop, send, signIn, startGateway, startPortPrinter, stopEverything } from './harness.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 120);
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 8);
@@ -36,11 +36,6 @@ function rssMb(pid: number): number {
 
 function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 /** A request whose status line is not HTTP at all: answered 400, never a crash. */
