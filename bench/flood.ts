@@ -63,6 +63,8 @@ interface FloodCounts {
   readonly requests: number;
   readonly byStatus: Readonly<Record<string, number>>;
   readonly socketErrors: number;
+  /** The other statuses seen (not 303, 429 or 503), each once. */
+  readonly otherStatuses: readonly string[];
 }
 
 interface FloodRow {
@@ -112,6 +114,7 @@ function init(args)
   run = tonumber(args[4])
   counter = 0
   s303, s429, s503, sother = 0, 0, 0, 0
+  otherStatuses = ""
 end
 function request()
   counter = counter + 1
@@ -133,14 +136,19 @@ function response(status, headers, body)
   if status == 303 then s303 = s303 + 1
   elseif status == 429 then s429 = s429 + 1
   elseif status == 503 then s503 = s503 + 1
-  else sother = sother + 1 end
+  else
+    sother = sother + 1
+    if not string.find(otherStatuses, " " .. status .. " ", 1, true) then otherStatuses = otherStatuses .. " " .. status .. " " end
+  end
 end
 function done(summary, latency, requests)
   local t = { s303 = 0, s429 = 0, s503 = 0, sother = 0 }
+  local statuses = ""
   for _, thread in ipairs(threads) do
     for name, _ in pairs(t) do t[name] = t[name] + thread:get(name) end
+    statuses = statuses .. thread:get("otherStatuses")
   end
-  io.write(string.format("gatehouse-flood 303=%d 429=%d 503=%d other=%d\\n", t.s303, t.s429, t.s503, t.sother))
+  io.write(string.format("gatehouse-flood 303=%d 429=%d 503=%d other=%d statuses=%s;\\n", t.s303, t.s429, t.s503, t.sother, statuses))
 end
 `;
 
@@ -166,7 +174,7 @@ async function runFlood(port: number, kind: FloodKind, run: number, seconds: num
     clearTimeout(overrun);
     rmSync(dir, { recursive: true, force: true });
   }
-  const counts = /gatehouse-flood 303=(\d+) 429=(\d+) 503=(\d+) other=(\d+)/.exec(output);
+  const counts = /gatehouse-flood 303=(\d+) 429=(\d+) 503=(\d+) other=(\d+) statuses=([^;]*);/.exec(output);
   const total = /^\s+(\d+) requests in /m.exec(output);
   if (!counts || !total) throw new Error(`flood wrk output without its counts:\n${output}`);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
@@ -174,6 +182,7 @@ async function runFlood(port: number, kind: FloodKind, run: number, seconds: num
     requests: Number(total[1]),
     byStatus: { '303': Number(counts[1]), '429': Number(counts[2]), '503': Number(counts[3]), other: Number(counts[4]) },
     socketErrors: socket ? socket.slice(1).reduce((sum, count) => sum + Number(count), 0) : 0,
+    otherStatuses: counts[5]!.trim().split(/\s+/).filter(Boolean),
   };
 }
 
@@ -226,6 +235,13 @@ async function outboxQuiet(arrivals: { count: () => number }): Promise<number> {
   return (Date.now() - started) / 1000;
 }
 
+/** "0", or the count with what it was: "5 (socket errors 5)", "2 (statuses 500)". */
+function otherCell(counts: FloodCounts): string {
+  const other = counts.byStatus.other ?? 0;
+  const parts = [other > 0 ? `statuses ${counts.otherStatuses.join(' ')}` : '', counts.socketErrors > 0 ? `socket errors ${counts.socketErrors}` : ''].filter(Boolean);
+  return parts.length === 0 ? '0' : `${other + counts.socketErrors} (${parts.join(', ')})`;
+}
+
 function sumCounts(rounds: readonly FloodCounts[]): FloodCounts {
   const byStatus: Record<string, number> = {};
   for (const round of rounds) for (const [status, count] of Object.entries(round.byStatus)) byStatus[status] = (byStatus[status] ?? 0) + count;
@@ -233,6 +249,7 @@ function sumCounts(rounds: readonly FloodCounts[]): FloodCounts {
     requests: rounds.reduce((sum, round) => sum + round.requests, 0),
     byStatus,
     socketErrors: rounds.reduce((sum, round) => sum + round.socketErrors, 0),
+    otherStatuses: [...new Set(rounds.flatMap((round) => round.otherStatuses))],
   };
 }
 
@@ -326,7 +343,7 @@ export async function floodSection(settings: FloodSettings): Promise<string> {
       String(row.flood.byStatus['303'] ?? 0),
       String(row.flood.byStatus['429'] ?? 0),
       String(row.flood.byStatus['503'] ?? 0),
-      String((row.flood.byStatus.other ?? 0) + row.flood.socketErrors),
+      otherCell(row.flood),
       String(row.mailsDelivered),
       String(row.mailsDropped),
       String(row.rssMb),
