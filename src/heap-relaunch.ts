@@ -25,7 +25,13 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { CLI_OPTIONS } from './cli-options.js';
 
-export const HEAP_FLAGS: readonly string[] = ['--initial-old-space-size=64', '--max-semi-space-size=4'];
+/**
+ * The old generation starts at 64 MB; young semi-spaces stay at 4 MB (a big download's chunks
+ * live outside the heap and are freed by young collections); after a full collection the old
+ * generation may grow to twice what survived, not V8's up to four times, which was most of the
+ * peak RSS under a flood of sign-ins. docs/performance.md, "Node flags".
+ */
+export const HEAP_FLAGS: readonly string[] = ['--initial-old-space-size=64', '--max-semi-space-size=4', '--heap-growing-percent=100'];
 const LAUNCHER_ENV = 'GATEHOUSE_LAUNCHER_PID';
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
