@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { request, startGateway, startUpstream } from '../helpers/servers.js';
 import { unusedLoopbackPort } from '../helpers/ports.js';
@@ -128,6 +129,36 @@ describe('bodies', { timeout: 60_000 }, () => {
       assert.equal(response.body.length, payload.length, path);
       assert.equal(sha256(response.body), sha256(payload), path);
     }
+  });
+
+  test('a download goes to the client socket in the chunks it arrived in, never as empty writes between them', async (t) => {
+    // undici hands over an empty body span after about every socket read; each one written
+    // was a system call per 64 KiB (docs/performance.md, "Big bodies").
+    const payload = randomBytes(8 * MIB);
+    const upstream = await startUpstream((_req, res) => {
+      res.setHeader('content-length', payload.length);
+      res.end(payload);
+    });
+    t.after(() => upstream.close());
+    const gw = await startPublicRoute(upstream.origin);
+    t.after(() => gw.close());
+    const socketPrototype = net.Socket.prototype as unknown as { write: (this: net.Socket, chunk: unknown, ...rest: unknown[]) => boolean };
+    const write = socketPrototype.write;
+    let writes = 0;
+    let empty = 0;
+    socketPrototype.write = function (chunk, ...rest) {
+      writes += 1;
+      // Node's own end() writes one empty string per response; a body chunk is a Buffer.
+      if (chunk instanceof Uint8Array && chunk.length === 0) empty += 1;
+      return write.call(this, chunk, ...rest);
+    };
+    t.after(() => (socketPrototype.write = write));
+    const response = await request(gw.port, { path: '/', headers: { host: 'app.test' } });
+    socketPrototype.write = write;
+    assert.equal(response.status, 200);
+    assert.equal(sha256(response.body), sha256(payload));
+    assert.ok(writes > 8, `the body went out in ${writes} writes`);
+    assert.equal(empty, 0, `${empty} of ${writes} writes were empty`);
   });
 });
 
