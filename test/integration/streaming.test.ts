@@ -1,6 +1,7 @@
 /**
  * Bodies stream through the gateway without buffering: 1 GiB up and 1 GiB down pass through
- * a real gateway process while its resident memory stays under 200 MB.
+ * a real gateway process while its resident memory stays under 200 MB. The process is the
+ * built command (`npm test` builds first; run `npm run build` before this file alone).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -56,7 +57,8 @@ routes:
     public: ["/**"]
     timeout: 120s
 `);
-  const { proc, port } = await startGatewayProcess(file);
+  // The built command, as users run it: under tsx the loader and its source maps add to RSS.
+  const { proc, port } = await startGatewayProcess(file, {}, { built: true });
   t.after(() => proc.stop());
   const pid = proc.child.pid!;
 
