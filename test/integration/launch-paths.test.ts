@@ -11,7 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { runGatehouse, writeTempConfig, BUILT_COMMAND, CLI_ENTRY, type GatewayProcess } from '../helpers/process.js';
 import { startUpstream } from '../helpers/servers.js';
-import { hasHeapFlags, runsGateway } from '../../src/heap-relaunch.js';
+import { HEAP_FLAGS, hasHeapFlags, runsGateway } from '../../src/heap-relaunch.js';
 
 const config = (upstream: string, host = '127.0.0.1') =>
   writeTempConfig(`listen: ${host}:0
@@ -66,7 +66,7 @@ const launches = [
 ];
 
 for (const { name, launch } of launches) {
-  test(`${name}: the gateway runs with the heap flag, reloads on HUP, stops on TERM with exit 0`, { timeout: 60_000 }, async (t) => {
+  test(`${name}: the gateway runs with the heap flags, reloads on HUP, stops on TERM with exit 0`, { timeout: 60_000 }, async (t) => {
     if (process.platform !== 'linux') return t.skip('reads /proc');
     const upstream = await startUpstream();
     t.after(() => upstream.close());
@@ -74,7 +74,10 @@ for (const { name, launch } of launches) {
     t.after(() => proc.stop());
     const gateway = await started(proc);
     assert.notEqual(gateway.pid, proc.child.pid, 'the gateway is a process of its own');
-    assert.ok(hasHeapFlags(commandLine(gateway.pid)), `gateway command line: ${commandLine(gateway.pid).join(' ')}`);
+    const gatewayCommand = commandLine(gateway.pid);
+    assert.ok(hasHeapFlags(gatewayCommand), `gateway command line: ${gatewayCommand.join(' ')}`);
+    // Every one of them, not only the one the relaunch is decided by (levers 10, 12, 16, 18).
+    for (const flag of HEAP_FLAGS) assert.ok(gatewayCommand.includes(flag), `${flag} missing from: ${gatewayCommand.join(' ')}`);
     assert.equal(await get(gateway.port), 200);
 
     proc.child.kill('SIGHUP');

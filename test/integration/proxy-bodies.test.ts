@@ -133,7 +133,7 @@ describe('bodies', { timeout: 60_000 }, () => {
 
   test('a download goes to the client socket in the chunks it arrived in, never as empty writes between them', async (t) => {
     // undici hands over an empty body span after about every socket read; each one written
-    // was a system call per 64 KiB (docs/performance.md, "Big bodies").
+    // was a system call per 64 KiB (docs/performance.md, lever 17).
     const payload = randomBytes(8 * MIB);
     const upstream = await startUpstream((_req, res) => {
       res.setHeader('content-length', payload.length);
