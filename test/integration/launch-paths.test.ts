@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { runGatehouse, writeTempConfig, BUILT_COMMAND, CLI_ENTRY, type GatewayProcess } from '../helpers/process.js';
@@ -27,9 +27,31 @@ function commandLine(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 }
 
+/**
+ * Whether any thread of the process still runs. A process's main thread shows as a zombie
+ * (`Z`) as soon as it exits, while its other threads (libuv's pool, V8's platform threads) may
+ * still be exiting and hold the shared file table, listening socket included: the process is
+ * gone only once every thread left in /proc/PID/task is a zombie.
+ */
+function runs(pid: number): boolean {
+  let threads: string[];
+  try {
+    threads = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  return threads.some((tid) => {
+    try {
+      return !readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').includes(') Z ');
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function gone(pid: number): Promise<void> {
   const deadline = Date.now() + 10_000;
-  while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) {
+  while (runs(pid)) {
     if (Date.now() > deadline) throw new Error(`process ${pid} still runs`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
