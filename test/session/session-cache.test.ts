@@ -23,10 +23,25 @@ function counter() {
   };
 }
 
+/** A store whose reads wait until the test answers them, one by one. */
+function slowStore() {
+  let now = 0;
+  const pending: Array<{ id: string; answer: (record: SessionRecord | undefined) => void; fail: (error: Error) => void }> = [];
+  return {
+    advance: (ms: number) => (now += ms),
+    now: () => now,
+    pending,
+    load: (id: string) => new Promise<SessionRecord | undefined>((answer, fail) => pending.push({ id, answer, fail })),
+  };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('session cache', () => {
   test('a fresh entry is served without a store read; after maxAgeMs the store is asked again', async () => {
     const env = counter();
-    const cache = createSessionCache(env.load, { maxAgeMs: 1000, now: env.now });
+    // No re-read ahead of time here: that is the next tests' subject.
+    const cache = createSessionCache(env.load, { maxAgeMs: 1000, refreshAfterMs: 1000, now: env.now });
     await cache.read('a');
     env.advance(999);
     await cache.read('a');
@@ -76,5 +91,79 @@ describe('session cache', () => {
     await assert.rejects(cache.read('a'), /down/);
     fail = false;
     assert.deepEqual(await cache.read('a'), record('a@example.com'));
+  });
+
+  test('a busy guest never waits for the store: late in its life the entry answers at once and one read starts behind it', async () => {
+    const store = slowStore();
+    const cache = createSessionCache(store.load, { maxAgeMs: 1000, refreshAfterMs: 750, now: store.now });
+    const first = cache.read('a');
+    store.pending.shift()!.answer(record('a@example.com'));
+    await first;
+    store.advance(700);
+    assert.equal(cache.peek('a')?.email, 'a@example.com');
+    assert.equal(store.pending.length, 0, 'early in its life the entry asks nothing');
+    store.advance(100);
+    assert.equal(cache.peek('a')?.email, 'a@example.com', 'answered from the cache, not after a store read');
+    assert.equal((await cache.read('a'))?.email, 'a@example.com');
+    assert.equal(store.pending.length, 1, 'one read behind it, however many requests');
+    store.pending.shift()!.answer({ ...record('a@example.com'), lastSeenAt: 42 });
+    await settle();
+    store.advance(400);
+    // 1,200 ms after the first read, 400 after the second began: fresh, without a wait.
+    assert.equal(cache.peek('a')?.lastSeenAt, 42, 'the record the background read brought is used');
+    assert.equal(store.pending.length, 0);
+  });
+
+  test('a session revoked in the store stops at once when the read behind the entry returns', async () => {
+    const store = slowStore();
+    const cache = createSessionCache(store.load, { maxAgeMs: 1000, refreshAfterMs: 750, now: store.now });
+    const first = cache.read('a');
+    store.pending.shift()!.answer(record('a@example.com'));
+    await first;
+    store.advance(800);
+    assert.ok(cache.peek('a'));
+    store.pending.shift()!.answer(undefined);
+    await settle();
+    assert.equal(cache.peek('a'), undefined);
+    assert.equal(await Promise.race([cache.read('a'), settle().then(() => 'waits')]), 'waits', 'the next request asks the store');
+  });
+
+  test('a read behind the entry that fails keeps it to its max age, and then the store is asked again', async () => {
+    const store = slowStore();
+    const cache = createSessionCache(store.load, { maxAgeMs: 1000, refreshAfterMs: 750, now: store.now });
+    const first = cache.read('a');
+    store.pending.shift()!.answer(record('a@example.com'));
+    await first;
+    store.advance(800);
+    assert.ok(cache.peek('a'));
+    store.pending.shift()!.fail(new Error('down'));
+    await settle();
+    store.advance(150);
+    assert.ok(cache.peek('a'), 'still within its max age');
+    assert.equal(store.pending.length, 1, 'and the next request late in its life tries the store again');
+    store.pending.shift()!.fail(new Error('down'));
+    await settle();
+    store.advance(50);
+    assert.equal(cache.peek('a'), undefined, 'never past its max age: a revocation elsewhere is seen within it');
+    const late = cache.read('a');
+    store.pending.shift()!.fail(new Error('down'));
+    await assert.rejects(late, /down/);
+  });
+
+  test('an invalidate wins over a read under way: the record that read brings back is not kept', async () => {
+    const store = slowStore();
+    const cache = createSessionCache(store.load, { maxAgeMs: 1000, refreshAfterMs: 750, now: store.now });
+    const first = cache.read('a');
+    store.pending.shift()!.answer(record('a@example.com'));
+    await first;
+    store.advance(800);
+    assert.ok(cache.peek('a'));
+    // This process ends the session (logout) while the read behind the entry is out.
+    cache.invalidate('a');
+    store.pending.shift()!.answer(record('a@example.com'));
+    await settle();
+    assert.equal(cache.peek('a'), undefined, 'a logged-out session is not brought back by the read that was out');
+    void cache.read('a');
+    assert.equal(store.pending.length, 1, 'the next request asks the store');
   });
 });
