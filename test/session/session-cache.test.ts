@@ -35,6 +35,25 @@ function slowStore() {
   };
 }
 
+/** A cache of one second, re-read ahead after 750 ms, holding session `a` read at time 0. */
+async function cachedOnce() {
+  const store = slowStore();
+  const cache = createSessionCache(store.load, { maxAgeMs: 1000, refreshAfterMs: 750, now: store.now });
+  const first = cache.read('a');
+  store.pending.shift()!.answer(record('a@example.com'));
+  await first;
+  return { store, cache };
+}
+
+/** The same at 800 ms, the entry answered from the cache with its read-ahead out. */
+async function lateInItsLife() {
+  const { store, cache } = await cachedOnce();
+  store.advance(800);
+  assert.ok(cache.peek('a'));
+  assert.equal(store.pending.length, 1);
+  return { store, cache };
+}
+
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('session cache', () => {
@@ -94,11 +113,7 @@ describe('session cache', () => {
   });
 
   test('a busy guest never waits for the store: late in its life the entry answers at once and one read starts behind it', async () => {
-    const store = slowStore();
-    const cache = createSessionCache(store.load, { maxAgeMs: 1000, refreshAfterMs: 750, now: store.now });
-    const first = cache.read('a');
-    store.pending.shift()!.answer(record('a@example.com'));
-    await first;
+    const { store, cache } = await cachedOnce();
     store.advance(700);
     assert.equal(cache.peek('a')?.email, 'a@example.com');
     assert.equal(store.pending.length, 0, 'early in its life the entry asks nothing');
@@ -115,13 +130,7 @@ describe('session cache', () => {
   });
 
   test('a session revoked in the store stops at once when the read behind the entry returns', async () => {
-    const store = slowStore();
-    const cache = createSessionCache(store.load, { maxAgeMs: 1000, refreshAfterMs: 750, now: store.now });
-    const first = cache.read('a');
-    store.pending.shift()!.answer(record('a@example.com'));
-    await first;
-    store.advance(800);
-    assert.ok(cache.peek('a'));
+    const { store, cache } = await lateInItsLife();
     store.pending.shift()!.answer(undefined);
     await settle();
     assert.equal(cache.peek('a'), undefined);
@@ -129,13 +138,7 @@ describe('session cache', () => {
   });
 
   test('a read behind the entry that fails keeps it to its max age, and then the store is asked again', async () => {
-    const store = slowStore();
-    const cache = createSessionCache(store.load, { maxAgeMs: 1000, refreshAfterMs: 750, now: store.now });
-    const first = cache.read('a');
-    store.pending.shift()!.answer(record('a@example.com'));
-    await first;
-    store.advance(800);
-    assert.ok(cache.peek('a'));
+    const { store, cache } = await lateInItsLife();
     store.pending.shift()!.fail(new Error('down'));
     await settle();
     store.advance(150);
@@ -151,13 +154,7 @@ describe('session cache', () => {
   });
 
   test('an invalidate wins over a read under way: the record that read brings back is not kept', async () => {
-    const store = slowStore();
-    const cache = createSessionCache(store.load, { maxAgeMs: 1000, refreshAfterMs: 750, now: store.now });
-    const first = cache.read('a');
-    store.pending.shift()!.answer(record('a@example.com'));
-    await first;
-    store.advance(800);
-    assert.ok(cache.peek('a'));
+    const { store, cache } = await lateInItsLife();
     // This process ends the session (logout) while the read behind the entry is out.
     cache.invalidate('a');
     store.pending.shift()!.answer(record('a@example.com'));
